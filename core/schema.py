@@ -1,0 +1,252 @@
+"""The canonical repayment-history schema: the data contract of the whole pipeline.
+
+Every input table, its columns, logical types, keys, references and allowed values are
+declared here once. The simulator writes these tables, adapters map public data sets into
+them, validation derives its expectations from them and the README documents them from
+them, so adding a column here is the only change needed to carry it everywhere.
+
+Delinquency buckets are *not* stored: they are derived from days past due with the edges
+configured in params.yaml (see core.buckets).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+import pandas as pd
+
+LogicalType = Literal["id", "nullable_id", "int", "nullable_int", "float", "bool", "string", "date", "timestamp"]
+
+#: pandas dtype for each logical type. Dates are midnight timestamps without a time zone;
+#: timestamps are instants in UTC. Strings use pandas' default string dtype.
+PANDAS_DTYPES: dict[str, str] = {
+    "id": "int64",
+    "nullable_id": "Int64",
+    "int": "int64",
+    "nullable_int": "Int64",
+    "float": "float64",
+    "bool": "bool",
+    "string": "str",
+    "date": "datetime64[ns]",
+    "timestamp": "datetime64[ns, UTC]",
+}
+
+PRODUCTS = ("instalment", "revolving", "bnpl")
+CHANNELS = ("sms", "email", "call", "letter", "field_visit", "agency", "legal")
+#: Channels a borrower can consent to or opt out of individually.
+CONSENT_CHANNELS = ("sms", "email", "call")
+OUTCOMES = (
+    "delivered",  # message delivered (sms, email, letter); nobody spoke
+    "not_delivered",  # bounced, invalid number or address
+    "opened",  # e-mail opened / sms link clicked
+    "no_answer",  # call not answered or voicemail
+    "wrong_party",  # someone other than the borrower answered
+    "right_party_contact",  # spoke with the borrower, no promise
+    "promise_to_pay",  # borrower promised an amount by a date
+    "refused",  # borrower refused to pay
+    "dispute_raised",  # borrower disputes the debt (a restriction follows)
+    "cease_request",  # borrower asked to stop contact (a restriction follows)
+)
+PAYMENT_METHODS = ("direct_debit", "bank_transfer", "card", "cash", "agency")
+RESTRICTION_KINDS = (
+    "do_not_contact",
+    "cease_communication",
+    "channel_opt_out",
+    "dispute",
+    "bankruptcy",
+    "deceased",
+    "third_party_only",
+    "hardship_plan",
+)
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of a table: its logical type, meaning and the values it may take."""
+
+    name: str
+    type: LogicalType
+    description: str
+    allowed: tuple[str, ...] | None = None
+    min_value: float | None = None
+    #: Only for nullable types: when is a missing value legitimate.
+    null_meaning: str | None = None
+
+    @property
+    def dtype(self) -> str:
+        return PANDAS_DTYPES[self.type]
+
+    @property
+    def nullable(self) -> bool:
+        return self.type.startswith("nullable") or self.null_meaning is not None
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A foreign key: every non-null value of `column` must exist in `table.target_column`."""
+
+    column: str
+    table: str
+    target_column: str
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    description: str
+    columns: tuple[Column, ...]
+    key: tuple[str, ...]
+    references: tuple[Reference, ...] = field(default_factory=tuple)
+    #: The column that dates a record, used for point-in-time cuts and "not in the future" rules.
+    event_time: str | None = None
+
+    @property
+    def column_names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    def column(self, name: str) -> Column:
+        for col in self.columns:
+            if col.name == name:
+                return col
+        raise KeyError(f"table '{self.name}' has no column '{name}'")
+
+    @property
+    def dtypes(self) -> dict[str, str]:
+        return {c.name: c.dtype for c in self.columns}
+
+    def empty_frame(self) -> pd.DataFrame:
+        """A zero-row frame with the canonical columns and dtypes (for tables a source lacks)."""
+        return pd.DataFrame({c.name: pd.Series([], dtype=c.dtype) for c in self.columns})
+
+
+ACCOUNTS = Table(
+    name="accounts",
+    description="One row per credit account (loan, card or buy-now-pay-later plan).",
+    key=("account_id",),
+    columns=(
+        Column("account_id", "id", "Unique account identifier."),
+        Column("borrower_id", "id", "The borrower who owns the account; one borrower may hold several accounts."),
+        Column("product", "string", "Product type.", allowed=PRODUCTS),
+        Column("open_date", "date", "Date the account was opened; no record of the account may be older."),
+        Column("principal", "float", "Amount lent (instalment and bnpl).", min_value=0.0,
+               null_meaning="revolving accounts have a credit limit instead"),
+        Column("credit_limit", "float", "Credit limit (revolving).", min_value=0.0,
+               null_meaning="instalment and bnpl accounts have a principal instead"),
+        Column("term_months", "nullable_int", "Contractual term in months.", min_value=1,
+               null_meaning="revolving accounts have no term"),
+        Column("annual_rate", "float", "Nominal annual interest rate as a fraction (0.24 = 24%).", min_value=0.0),
+        Column("instalment_amount", "float", "Contractual payment due each cycle (minimum payment for revolving).",
+               min_value=0.0),
+        Column("timezone", "string", "Borrower's IANA time zone (e.g. America/Chicago); contact hours are local."),
+        Column("region", "string", "Jurisdiction code (e.g. US-TX, TW); selects the compliance profile."),
+        Column("consent_sms", "bool", "Borrower consented to collection text messages."),
+        Column("consent_email", "bool", "Borrower consented to collection e-mail."),
+        Column("consent_call", "bool", "Borrower consented to collection calls (incl. autodialled)."),
+    ),
+)
+
+STATEMENTS = Table(
+    name="statements",
+    description="The repayment history: one row per account per billing cycle, as at cycle end.",
+    key=("account_id", "cycle_date"),
+    event_time="cycle_date",
+    references=(Reference("account_id", "accounts", "account_id"),),
+    columns=(
+        Column("account_id", "id", "Account the statement belongs to."),
+        Column("cycle_date", "date", "Cycle end (statement) date."),
+        Column("balance", "float", "Outstanding balance at cycle end.", min_value=0.0),
+        Column("amount_due", "float", "Total amount due for the cycle, arrears included.", min_value=0.0),
+        Column("past_due_amount", "float", "Part of the balance that was due at an earlier cycle and is still unpaid.",
+               min_value=0.0),
+        Column("amount_paid", "float", "Sum of payments received during the cycle (previous cycle end, this cycle end].",
+               min_value=0.0),
+        Column("days_past_due", "int", "Days since the oldest unpaid due date, at cycle end (0 = current).",
+               min_value=0),
+    ),
+)
+
+PAYMENTS = Table(
+    name="payments",
+    description="Every payment received.",
+    key=("payment_id",),
+    event_time="paid_at",
+    references=(Reference("account_id", "accounts", "account_id"),),
+    columns=(
+        Column("payment_id", "id", "Unique payment identifier."),
+        Column("account_id", "id", "Account credited."),
+        Column("paid_at", "timestamp", "When the payment was received (UTC)."),
+        Column("amount", "float", "Amount paid.", min_value=0.0),
+        Column("method", "string", "How it was paid.", allowed=PAYMENT_METHODS),
+    ),
+)
+
+CONTACTS = Table(
+    name="contacts",
+    description="Every collection contact attempt and its outcome.",
+    key=("contact_id",),
+    event_time="contacted_at",
+    references=(Reference("account_id", "accounts", "account_id"),),
+    columns=(
+        Column("contact_id", "id", "Unique contact attempt identifier."),
+        Column("account_id", "id", "Account the contact was about."),
+        Column("contacted_at", "timestamp", "When the attempt was made (UTC)."),
+        Column("channel", "string", "Channel used.", allowed=CHANNELS),
+        Column("outcome", "string", "What happened.", allowed=OUTCOMES),
+        Column("promise_amount", "float", "Amount promised.", min_value=0.0,
+               null_meaning="no promise to pay was made"),
+        Column("promise_date", "date", "Date by which the promised amount is due.",
+               null_meaning="no promise to pay was made"),
+        Column("propensity", "float",
+               "Probability with which the logging policy chose this action (for off-policy evaluation).",
+               min_value=0.0, null_meaning="the logging policy was not randomised or did not record it"),
+    ),
+)
+
+RESTRICTIONS = Table(
+    name="restrictions",
+    description="Rules that limit contact: requests, legal states and opt-outs, each over a period.",
+    key=("restriction_id",),
+    event_time="start_at",
+    references=(
+        Reference("borrower_id", "accounts", "borrower_id"),
+        Reference("account_id", "accounts", "account_id"),
+    ),
+    columns=(
+        Column("restriction_id", "id", "Unique restriction identifier."),
+        Column("borrower_id", "id", "Borrower the restriction protects."),
+        Column("account_id", "nullable_id", "Account it applies to.",
+               null_meaning="the restriction covers every account of the borrower"),
+        Column("kind", "string", "What is restricted.", allowed=RESTRICTION_KINDS),
+        Column("channel", "string", "Channel concerned (channel_opt_out).", allowed=CHANNELS,
+               null_meaning="the restriction covers every channel"),
+        Column("start_at", "timestamp", "When the restriction took effect (UTC)."),
+        Column("end_at", "timestamp", "When it lapsed (UTC).", null_meaning="still in force"),
+    ),
+)
+
+TABLES: dict[str, Table] = {t.name: t for t in (ACCOUNTS, STATEMENTS, PAYMENTS, CONTACTS, RESTRICTIONS)}
+TABLE_NAMES: tuple[str, ...] = tuple(TABLES)
+
+
+def table(name: str) -> Table:
+    try:
+        return TABLES[name]
+    except KeyError:
+        raise KeyError(f"unknown table '{name}'; the schema has {', '.join(TABLE_NAMES)}") from None
+
+
+def schema_markdown() -> str:
+    """The schema as markdown tables, for the README (kept true by a test)."""
+    parts: list[str] = []
+    for tbl in TABLES.values():
+        parts.append(f"#### `{tbl.name}`\n\n{tbl.description} Key: `{', '.join(tbl.key)}`.\n")
+        parts.append("| column | type | meaning |\n|---|---|---|")
+        for col in tbl.columns:
+            meaning = col.description
+            if col.allowed:
+                meaning += " One of: " + ", ".join(f"`{v}`" for v in col.allowed) + "."
+            if col.null_meaning:
+                meaning += f" Empty when {col.null_meaning}."
+            parts.append(f"| `{col.name}` | {col.type} | {meaning} |")
+        parts.append("")
+    return "\n".join(parts)
