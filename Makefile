@@ -9,6 +9,8 @@ export DVC_NO_ANALYTICS := 1
 export MLFLOW_DISABLE_TELEMETRY := true
 export GX_ANALYTICS_ENABLED := false
 export PYTHONHASHSEED := 0
+# dvc.yaml commands call `python`: make it the environment's.
+export PATH := $(abspath $(BIN)):$(PATH)
 
 .PHONY: repro test env lock
 
