@@ -121,15 +121,20 @@ def _raise_if_bad(bad: pd.Series, values: pd.Series, table_name: str, column: st
                         column=column, rows=rows)
 
 
-def read_raw(path: Path) -> pd.DataFrame:
-    """Read a parquet or CSV file as it is, turning unreadable files into a DataError."""
+def read_raw(path: Path, spec: Table | None = None) -> pd.DataFrame:
+    """Read a parquet or CSV file as it is, turning unreadable files into a DataError.
+
+    With `spec`, CSV columns the schema types as strings are read as text, so that codes
+    such as region "01" keep their leading zeros instead of turning into numbers.
+    """
     path = Path(path)
     name = path.stem
     try:
         if path.suffix == ".parquet":
             return pd.read_parquet(path)
         if path.suffix == ".csv":
-            return pd.read_csv(path, encoding="utf-8")
+            text_columns = {c.name: "str" for c in spec.columns if c.type == "string"} if spec else None
+            return pd.read_csv(path, encoding="utf-8", dtype=text_columns)
     except Exception as exc:  # the reader's own error types vary by format and engine
         raise DataError(name, "readable", f"cannot read {path.name}: {type(exc).__name__}: {exc}") from exc
     raise DataError(name, "readable", f"unsupported file type {path.suffix}; use .parquet or .csv")
@@ -137,7 +142,8 @@ def read_raw(path: Path) -> pd.DataFrame:
 
 def read_table(directory: Path, name: str) -> pd.DataFrame:
     """Read one canonical table from `directory`, conformed to the schema."""
-    return conform(read_raw(find_table_file(directory, name)), table(name))
+    spec = table(name)
+    return conform(read_raw(find_table_file(directory, name), spec), spec)
 
 
 def read_tables(directory: Path) -> dict[str, pd.DataFrame]:
