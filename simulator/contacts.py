@@ -1,0 +1,168 @@
+"""What happens when a contact is made: reach, conversation outcome, and their consequences.
+
+Reach depends on the channel, the borrower (bad numbers, reading habits, who answers calls
+at which hour and weekday) and the local hour. A right-party conversation can end in a
+promise to pay, a hardship plan (hardship borrowers), a refusal, a dispute or a request to
+cease contact; fatigue from recent contacts makes ceases, opt-outs and complaints likelier.
+Every draw comes from the policy stream keyed by (account, day, channel), so two policies
+that make the same contact get the same outcome (common random numbers).
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from core.schema import CHANNELS, OUTCOMES
+from simulator.config import AGENCY, CALL, CH, FIELD_VISIT, HARDSHIP, KIND, METHOD, OUT
+from simulator.population import MANUAL_METHODS
+from simulator.rng import sigmoid
+from simulator.state import A_DISPUTE, A_PLAN, B_CEASE, B_DNC, B_OPT_EMAIL, B_OPT_SMS, CHARGED_OFF
+
+if TYPE_CHECKING:
+    from simulator.engine import BlockWorld
+
+_VOICE = np.zeros(len(CHANNELS), dtype=bool)
+_VOICE[[CALL, FIELD_VISIT, AGENCY]] = True
+_MANUAL_METHOD_CODES = np.array([METHOD[m] for m in MANUAL_METHODS], dtype=np.int8)
+
+
+def make_contacts(w: "BlockWorld", t: int, idx: np.ndarray, ch: np.ndarray, hour: np.ndarray,
+                  propensity: np.ndarray) -> None:
+    """Execute valid contacts (one per borrower) on local day t and apply their consequences."""
+    if len(idx) == 0:
+        return
+    st, pop, m, cal = w.st, w.pop, w.mech, w.cal
+    gid = pop.a0 + idx
+    u = [w.streams.contact.uniform(gid, t, ch, k) for k in range(7)]
+    minute = (hour.astype(np.int16) * 60 + np.floor(u[6] * 60).astype(np.int16)).astype(np.int16)
+    b = pop.bor[idx]
+    seg = w.response_segment(b)
+    za = pop.za[b] - m.shock_ability_drop * st.shocked[b]
+    zw = pop.zw[b]
+    fatigue = w.fatigue_now(t, idx)
+    excess = np.maximum(0.0, fatigue - m.fatigue_free)
+    risk = np.exp(m.fatigue_risk * excess) * np.asarray(m.risk_segment)[seg]
+    is_ = {c: ch == CH[c] for c in CHANNELS}
+    voice = _VOICE[ch]
+    co = st.status[idx] == CHARGED_OFF
+
+    # --- reach ---------------------------------------------------------------------------
+    undelivered = np.where(is_["sms"], u[0] < np.where(pop.bad_sms[b], 0.85, 0.02),
+                           np.where(is_["email"], u[0] < np.where(pop.bad_email[b], 0.9, 0.03),
+                                    is_["letter"] & (u[0] < m.letter_undelivered)))
+    profile = np.asarray(m.call_hour_profile)[pop.reach_type[b], hour]
+    weekday = np.asarray(m.call_weekday_profile)[pop.reach_type[b], cal.weekday[t]]
+    p_answer = np.select(
+        [is_["call"], is_["field_visit"], is_["agency"]],
+        [pop.answer[b] * profile * weekday,
+         m.field_home_probability * np.where((hour >= 9) & (hour <= 19), 1.0, 0.6),
+         m.agency_answer_probability * pop.answer[b] / 0.4 * profile], 0.0)
+    answered = voice & (u[0] < p_answer)
+    wrong = answered & (u[1] < np.where(pop.wrong_number[b] & ~is_["field_visit"], 0.7, 0.05))
+    rpc = answered & ~wrong
+    opened = ~undelivered & ((is_["sms"] & (u[1] < pop.sms_click[b])) | (is_["email"] & (u[1] < pop.email_open[b])))
+
+    outcome = np.full(len(idx), OUT["delivered"], dtype=np.int8)
+    outcome[opened] = OUT["opened"]
+    outcome[undelivered] = OUT["not_delivered"]
+    outcome[voice] = OUT["no_answer"]
+    outcome[wrong] = OUT["wrong_party"]
+    outcome[rpc] = OUT["right_party_contact"]
+
+    # --- conversation ------------------------------------------------------------------------
+    on_plan = (st.abits[idx] & A_PLAN) != 0
+    dpd = np.where(st.oldest_due[idx] < t, t - st.oldest_due[idx], 0)
+    p_cease = np.minimum(0.5, np.asarray(m.cease_base)[ch] * risk)
+    p_dispute = np.asarray(m.dispute_base)[ch] * np.asarray(m.risk_segment)[seg]
+    can_plan = ~on_plan & ~co & (dpd >= m.plan_min_dpd) & (t - st.last_plan[idx] > m.plan_min_gap_days)
+    p_plan = np.where((seg == HARDSHIP) & can_plan, m.plan_accept, 0.0)
+    p_ptp = np.minimum(0.95, sigmoid(m.ptp_intercept + zw - 0.15 * excess) * np.asarray(m.ptp_segment)[seg]
+                       + 0.1 * is_["field_visit"])
+    p_refuse = np.asarray(m.refuse_segment)[seg]
+    c1 = p_cease
+    c2 = c1 + (1 - c1) * p_dispute
+    c3 = c2 + (1 - c2) * p_plan
+    c4 = c3 + (1 - c3) * p_ptp
+    c5 = c4 + (1 - c4) * p_refuse
+    v = u[2]
+    cease = rpc & (v < c1)
+    dispute = rpc & (v >= c1) & (v < c2)
+    plan = rpc & (v >= c2) & (v < c3)
+    ptp = rpc & (v >= c3) & (v < c4)
+    refused = rpc & (v >= c4) & (v < c5)
+    dispute |= is_["letter"] & ~undelivered & (u[3] < p_dispute)
+    outcome[cease] = OUT["cease_request"]
+    outcome[dispute] = OUT["dispute_raised"]
+    outcome[plan | ptp] = OUT["promise_to_pay"]
+    outcome[refused] = OUT["refused"]
+    reached = ~undelivered & (~voice | answered)
+    complaint = reached & (u[5] < np.asarray(m.complaint_base)[ch] * risk)
+    opt_out = (is_["sms"] | is_["email"]) & ~undelivered & (u[4] < np.asarray(m.optout_base)[ch] * risk)
+
+    # --- promises ------------------------------------------------------------------------------
+    promise_amount = np.full(len(idx), np.nan)
+    promise_day = np.full(len(idx), -1, dtype=np.int32)
+    if ptp.any():
+        r = np.flatnonzero(ptp)
+        a = idx[r]
+        nxt = cal.next_payday[pop.pay_schedule[b[r]], min(t + 1, cal.n_days - 1)]
+        soon = t + 2 + np.floor(u[3][r] * 6).astype(np.int32)
+        day = np.where(nxt - t <= m.promise_max_days, nxt, soon).astype(np.int32)
+        owed = np.round(st.ring[a].sum(axis=1), 2)
+        full = np.where(u[4][r] < 0.7, owed, np.minimum(owed, st.inst_eff[a]))
+        settle = np.round(st.balance[a] * (0.3 + 0.4 * u[4][r]), 2)
+        amount = np.where(co[r], settle, full)
+        amount = np.where(amount > 0, amount, np.round(st.inst_eff[a], 2))
+        keep_logit = m.keep_intercept + 0.8 * za[r] + 0.8 * zw[r] - m.fatigue_keep * excess[r]
+        keep = u[5][r] < sigmoid(keep_logit) * np.asarray(m.keep_segment)[seg[r]]
+        method = np.where(co[r], METHOD["agency"], np.where(is_["field_visit"][r], METHOD["cash"],
+                                                            _MANUAL_METHOD_CODES[pop.method_pref[b[r]]]))
+        st.ptp_day[a], st.ptp_amt[a], st.ptp_keep[a], st.ptp_method[a] = day, amount, keep, method
+        st.promises[a] += 1
+        promise_amount[r], promise_day[r] = amount, day
+        w.tally_add(t, "promises", len(r))
+    if plan.any():
+        r = np.flatnonzero(plan)
+        first_due = w.start_plans(t, idx[r], minute[r] + 1)
+        promise_amount[r] = np.round(pop.instalment[idx[r]] * w.config.params.hardship_plan_fraction, 2)
+        promise_day[r] = first_due
+
+    # --- state: engagement, fatigue, contact history --------------------------------------------------
+    sens = np.where(voice, pop.sens_call[b], pop.sens_digital[b]) * np.asarray(m.segment_response)[seg]
+    gain = np.array([m.engagement_by_outcome[o] for o in OUTCOMES])[outcome] * np.asarray(m.channel_engagement)[ch]
+    st.engage[idx] = (w.engagement_now(t, idx) + gain * sens).astype(np.float32)
+    st.engage_day[idx] = t
+    st.fatigue[idx] = (fatigue + np.where(undelivered, 0.0, np.asarray(m.fatigue_by_channel)[ch])).astype(np.float32)
+    st.fatigue_day[idx] = t
+    st.last_contact[idx] = t
+    st.contact_ring[idx, t % 7] = t
+    st.last_call_rpc[idx[is_["call"] & rpc]] = t
+
+    # --- restrictions created by the contact (in force from the next day) -------------------------
+    local_start = minute + 1
+    if cease.any():
+        r = np.flatnonzero(cease)
+        w.restrict_borrower(t, b[r], B_CEASE, KIND["cease_communication"], -1, local_start[r], True)
+    if dispute.any():
+        r = np.flatnonzero(dispute & ((st.abits[idx] & A_DISPUTE) == 0))
+        w.start_disputes(t, idx[r], local_start[r], True)
+    for channel, bit in (("sms", B_OPT_SMS), ("email", B_OPT_EMAIL)):
+        r = np.flatnonzero(opt_out & is_[channel])
+        if len(r):
+            w.restrict_borrower(t, b[r], bit, KIND["channel_opt_out"], CH[channel], local_start[r], True)
+    if complaint.any():
+        r = np.flatnonzero(complaint)
+        w.tally_add(t, "complaints", len(r))
+        r = r[(u[3][r] < m.complaint_dnc) & ((st.bbits[b[r]] & B_DNC) == 0)]
+        if len(r):
+            w.restrict_borrower(t, b[r], B_DNC, KIND["do_not_contact"], -1, local_start[r], True,
+                                end_day=t + m.dnc_days)
+
+    # --- bookkeeping -----------------------------------------------------------------------------
+    w.tally_contacts(t, ch, rpc, cease, dispute, opt_out)
+    if w.rec.enabled and t > w.cal.start_day:
+        w.rec.contacts.add(account=gid.astype(np.int32), day=np.full(len(idx), t, np.int32), minute=minute,
+                           tz=pop.tz[b], channel=ch, outcome=outcome, promise_amount=promise_amount,
+                           promise_day=promise_day, propensity=propensity.astype(np.float64))
+

@@ -1,0 +1,110 @@
+"""What a policy sees each day: one row per account it may act on (in arrears or charged off).
+
+The public columns are what a lender's systems know that morning. Policies that declare
+`wants_truth = True` (the oracle) also get the latent truth, prefixed `truth_`; no other
+policy ever sees it.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from core.schema import CHANNELS, PRODUCTS
+from simulator.config import SEGMENTS
+from simulator.population import REGIONS
+from simulator.state import (A_DISPUTE, A_PLAN, B_BANKRUPT, B_CEASE, B_DECEASED, B_DNC, B_OPT_CALL, B_OPT_EMAIL,
+                             B_OPT_SMS, B_THIRD, CHARGED_OFF, NEVER)
+
+if TYPE_CHECKING:
+    from simulator.engine import BlockWorld
+
+#: Public columns of the daily state frame, documented in simulator/README.md.
+STATE_COLUMNS = (
+    "account_id", "borrower_id", "product", "timezone", "region", "local_weekday", "days_past_due", "bucket",
+    "charged_off", "balance", "past_due_amount", "instalment_amount", "consent_sms", "consent_email",
+    "consent_call", "do_not_contact", "cease_communication", "dispute", "bankruptcy", "deceased",
+    "third_party_only", "hardship_plan", "opt_out_sms", "opt_out_email", "opt_out_call", "contacts_7d",
+    "days_since_contact", "days_since_call_conversation", "days_since_payment", "promise_pending", "promises_made",
+    *(f"can_{c}" for c in CHANNELS),
+)
+_NEVER_DAYS = 9999
+
+
+def _since(t: int, day: np.ndarray) -> np.ndarray:
+    return np.where(day <= NEVER, _NEVER_DAYS, t - day).astype(np.int32)
+
+
+def days_past_due(w: "BlockWorld", t: int, idx: np.ndarray) -> np.ndarray:
+    st = w.st
+    od = st.oldest_due[idx]
+    return np.where(st.status[idx] == CHARGED_OFF, t - st.co_anchor[idx], np.where(od < t, t - od, 0)).astype(np.int32)
+
+
+def past_due_amount(w: "BlockWorld", t: int, idx: np.ndarray) -> np.ndarray:
+    """Billed dues whose due date has passed (the balance, once charged off)."""
+    st, cal = w.st, w.cal
+    j = int(cal.cycle_of_day[t])
+    current_due_day = cal.cycle_day[j] - w.pop.due_offset[idx]
+    current_bill = np.where(current_due_day >= t, st.ring[idx, j % st.ring.shape[1]], 0.0)
+    owed = st.ring[idx].sum(axis=1) - current_bill
+    return np.round(np.where(st.status[idx] == CHARGED_OFF, st.balance[idx], owed), 2)
+
+
+_PRODUCT = pd.CategoricalDtype(list(PRODUCTS))
+_REGION = pd.CategoricalDtype(list(REGIONS))
+_SEGMENT = pd.CategoricalDtype(list(SEGMENTS))
+
+
+def observe(w: "BlockWorld", t: int, idx: np.ndarray, allowed: np.ndarray, truth: bool = False) -> pd.DataFrame:
+    st, pop = w.st, w.pop
+    b = pop.bor[idx]
+    bits = st.bbits[b]
+    abits = st.abits[idx]
+    dpd = days_past_due(w, t, idx)
+    cols: dict[str, object] = {
+        "account_id": pop.a0 + idx + 1,
+        "borrower_id": pop.b0 + b.astype(np.int64) + 1,
+        "product": pd.Categorical.from_codes(pop.product[idx], dtype=_PRODUCT),
+        "timezone": pd.Categorical.from_codes(pop.tz[b], dtype=w.zone_dtype),
+        "region": pd.Categorical.from_codes(pop.region[b], dtype=_REGION),
+        "local_weekday": np.full(len(idx), w.cal.weekday[t], dtype=np.int8),
+        "days_past_due": dpd,
+        "bucket": w.buckets.code(dpd),
+        "charged_off": st.status[idx] == CHARGED_OFF,
+        "balance": np.round(st.balance[idx], 2),
+        "past_due_amount": past_due_amount(w, t, idx),
+        "instalment_amount": st.inst_eff[idx],
+        "consent_sms": pop.consent[b, 0], "consent_email": pop.consent[b, 1], "consent_call": pop.consent[b, 2],
+        "do_not_contact": (bits & B_DNC) != 0, "cease_communication": (bits & B_CEASE) != 0,
+        "dispute": (abits & A_DISPUTE) != 0, "bankruptcy": (bits & B_BANKRUPT) != 0,
+        "deceased": (bits & B_DECEASED) != 0, "third_party_only": (bits & B_THIRD) != 0,
+        "hardship_plan": (abits & A_PLAN) != 0, "opt_out_sms": (bits & B_OPT_SMS) != 0,
+        "opt_out_email": (bits & B_OPT_EMAIL) != 0, "opt_out_call": (bits & B_OPT_CALL) != 0,
+        "contacts_7d": (st.contact_ring[idx] >= t - 7).sum(axis=1).astype(np.int8),
+        "days_since_contact": _since(t, st.last_contact[idx]),
+        "days_since_call_conversation": _since(t, st.last_call_rpc[idx]),
+        "days_since_payment": _since(t, st.last_payment[idx]),
+        "promise_pending": st.ptp_day[idx] >= t,
+        "promises_made": st.promises[idx],
+    }
+    for k, c in enumerate(CHANNELS):
+        cols[f"can_{c}"] = allowed[:, k]
+    if truth:
+        m = w.mech
+        shocked = st.shocked[b]
+        seg = pop.seg[b]
+        profile = np.asarray(m.call_hour_profile)
+        cols.update({
+            "truth_segment": pd.Categorical.from_codes(seg, dtype=_SEGMENT),
+            "truth_shocked": shocked,
+            "truth_ability": 1 / (1 + np.exp(-(pop.za[b] - m.shock_ability_drop * shocked))),
+            "truth_willingness": 1 / (1 + np.exp(-pop.zw[b])),
+            "truth_best_call_hour": np.argmax(profile, axis=1)[pop.reach_type[b]].astype(np.int8),
+            "truth_answer_rate": pop.answer[b],
+            "truth_sensitivity_call": pop.sens_call[b] * np.asarray(m.segment_response)[w.response_segment(b)],
+            "truth_sensitivity_digital": pop.sens_digital[b] * np.asarray(m.segment_response)[w.response_segment(b)],
+            "truth_fatigue": w.fatigue_now(t, idx),
+        })
+    return pd.DataFrame(cols)
