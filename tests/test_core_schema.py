@@ -99,3 +99,9 @@ def test_readme_documents_the_schema_as_the_code_defines_it():
     from core.paths import PROJECT_ROOT
 
     assert schema_markdown() in (PROJECT_ROOT / "README.md").read_text()
+
+
+def test_published_files_are_readable_by_others(tmp_path):
+    frame = TABLES["payments"].empty_frame()
+    path = io.write_table(frame, tmp_path, "payments")
+    assert path.stat().st_mode & 0o044, "outputs are shared with analysts, not owner-only"
