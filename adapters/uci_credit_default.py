@@ -1,0 +1,179 @@
+"""The UCI "default of credit card clients" data set (Taiwan, 2005) as canonical tables.
+
+The CSV holds one row per card account: a credit limit, six monthly repayment statuses
+(PAY_0 = September ... PAY_6 = April 2005), six statement balances and six payments, and the
+target DEFAULT (the October 2005 payment was missed). See ../shared/data/uci-credit-default/
+PROVENANCE.md. The mapping, column by column:
+
+- accounts: one revolving account per row (borrower = account), credit_limit = LIMIT_BAL.
+  Not in the source and set to documented constants: open_date (early enough for every April
+  status to be reachable), annual_rate, instalment_amount (the minimum payment at full
+  utilisation), time zone Asia/Taipei, region TW, no contact consent on record.
+- statements: one per account and month (cycle_date = month end, April..September).
+  balance = BILL_AMT clipped at 0 (a credit balance owes nothing); amount_paid = PAY_AMT of the
+  same month (paid during the month, the window (previous month end, month end]).
+  days_past_due from the status code (`status_to_dpd`): codes -2, -1, 0 are all current (0 days);
+  k >= 1 months late is 15 days for k = 1 and 30 * (k - 1) days from k = 2 on, the lowest count
+  consistent with k missed monthly due dates, so that the common April-August jump 0 -> 2 stays a
+  legal 30-day step. September alone uses code 1 (PROVENANCE quirks): it lands in the 1-29 bucket,
+  which therefore only exists in the latest month -- a property of the coding, not of borrowers.
+  The three current codes stay distinguishable through amount_due (`MIN_PAYMENT_RATE` = r):
+  -2 "no consumption" owes nothing (0), -1 "paid in full" owes the whole balance, 0 "revolving"
+  owes the minimum r * balance; k months late owes the minimum plus k missed minimums
+  (past_due_amount = min(balance, k * r * balance)).
+- payments: one per account and month with PAY_AMT > 0, on the 15th at 12:00 UTC, method
+  bank_transfer (the source does not say).
+- contacts, restrictions: empty (the source has none).
+
+Protected attributes (SEX, EDUCATION, MARRIAGE, AGE) are deliberately not mapped: the canonical
+schema has no place for them, so no model or strategy can depend on them.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from core.errors import DataError
+from core.io import conform
+from core.paths import UCI_CREDIT_DEFAULT_CSV
+from core.schema import TABLES
+
+SOURCE = "uci_credit_default"
+#: Month order of the source columns, oldest first: (status, bill, payment) per month.
+MONTHS = (
+    ("2005-04-30", "PAY_6", "BILL_AMT6", "PAY_AMT6"),
+    ("2005-05-31", "PAY_5", "BILL_AMT5", "PAY_AMT5"),
+    ("2005-06-30", "PAY_4", "BILL_AMT4", "PAY_AMT4"),
+    ("2005-07-31", "PAY_3", "BILL_AMT3", "PAY_AMT3"),
+    ("2005-08-31", "PAY_2", "BILL_AMT2", "PAY_AMT2"),
+    ("2005-09-30", "PAY_0", "BILL_AMT1", "PAY_AMT1"),
+)
+#: The DEFAULT target is the October payment: predicted the morning after the September cycle.
+TARGET_AS_OF = pd.Timestamp("2005-10-01")
+#: Not in the source: early enough that April's worst status (8 months late) is reachable.
+OPEN_DATE = pd.Timestamp("2004-09-01")
+MIN_PAYMENT_RATE = 0.05
+ANNUAL_RATE = 0.18
+TIMEZONE = "Asia/Taipei"
+REGION = "TW"
+PROTECTED = ("SEX", "EDUCATION", "MARRIAGE", "AGE")
+REQUIRED = ("ID", "LIMIT_BAL", "DEFAULT") + tuple(c for month in MONTHS for c in month[1:])
+
+
+def read_csv(path: Path = UCI_CREDIT_DEFAULT_CSV) -> pd.DataFrame:
+    """The source CSV as it is, checked for the columns the mapping needs."""
+    try:
+        frame = pd.read_csv(path)
+    except (OSError, ValueError) as exc:
+        raise DataError(SOURCE, "readable", f"cannot read {path}: {exc}") from exc
+    missing = [c for c in REQUIRED if c not in frame.columns]
+    if missing:
+        raise DataError(SOURCE, "required_columns", f"missing column(s) {missing}", column=missing[0])
+    bad = frame[list(REQUIRED)].isna().any(axis=1)
+    if bad.any():
+        raise DataError(SOURCE, "not_null", f"{int(bad.sum())} row(s) with empty values", rows=frame[bad])
+    return frame
+
+
+def status_to_dpd(status: np.ndarray | pd.Series) -> np.ndarray:
+    """Days past due for UCI repayment status codes (-2, -1, 0: current; k >= 1: k months late)."""
+    k = np.asarray(status, dtype=np.int64)
+    return np.where(k <= 0, 0, np.where(k == 1, 15, 30 * (k - 1))).astype(np.int64)
+
+
+def _long(frame: pd.DataFrame) -> pd.DataFrame:
+    """One row per account and month, oldest month first within each account."""
+    parts = [
+        pd.DataFrame({
+            "account_id": frame["ID"].to_numpy(np.int64),
+            "cycle_date": pd.Timestamp(cycle),
+            "status": frame[status].to_numpy(np.int64),
+            "bill": frame[bill].to_numpy(np.float64),
+            "paid": frame[paid].to_numpy(np.float64),
+        })
+        for cycle, status, bill, paid in MONTHS
+    ]
+    return pd.concat(parts, ignore_index=True).sort_values(["account_id", "cycle_date"], kind="stable")
+
+
+def _accounts(frame: pd.DataFrame) -> pd.DataFrame:
+    ids = frame["ID"].to_numpy(np.int64)
+    limit = frame["LIMIT_BAL"].to_numpy(np.float64)
+    n = len(frame)
+    return pd.DataFrame({
+        "account_id": ids,
+        "borrower_id": ids,
+        "product": "revolving",
+        "open_date": OPEN_DATE,
+        "principal": np.nan,
+        "credit_limit": limit,
+        "term_months": pd.array([pd.NA] * n, dtype="Int64"),
+        "annual_rate": ANNUAL_RATE,
+        "instalment_amount": MIN_PAYMENT_RATE * limit,
+        "timezone": TIMEZONE,
+        "region": REGION,
+        "consent_sms": False,
+        "consent_email": False,
+        "consent_call": False,
+    })
+
+
+def _statements(long: pd.DataFrame) -> pd.DataFrame:
+    status = long["status"].to_numpy()
+    balance = np.clip(long["bill"].to_numpy(), 0.0, None)
+    minimum = MIN_PAYMENT_RATE * balance
+    late = np.clip(status, 0, None)
+    past_due = np.minimum(balance, late * minimum)
+    due = np.select([status == -2, status == -1], [0.0, balance], default=np.minimum(balance, minimum + past_due))
+    return pd.DataFrame({
+        "account_id": long["account_id"].to_numpy(),
+        "cycle_date": long["cycle_date"].to_numpy(),
+        "balance": balance,
+        "amount_due": due,
+        "past_due_amount": past_due,
+        "amount_paid": long["paid"].to_numpy(),
+        "days_past_due": status_to_dpd(status),
+    })
+
+
+def _payments(long: pd.DataFrame) -> pd.DataFrame:
+    paid = long[long["paid"] > 0]
+    cycle = pd.DatetimeIndex(paid["cycle_date"])
+    paid_at = (cycle.to_period("M").to_timestamp() + pd.Timedelta(days=14, hours=12)).tz_localize("UTC")
+    return pd.DataFrame({
+        "payment_id": np.arange(1, len(paid) + 1, dtype=np.int64),
+        "account_id": paid["account_id"].to_numpy(),
+        "paid_at": paid_at,
+        "amount": paid["paid"].to_numpy(),
+        "method": "bank_transfer",
+    })
+
+
+def to_canonical(frame: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """The five canonical tables, conformed to core.schema (protected attributes dropped)."""
+    long = _long(frame)
+    tables = {
+        "accounts": _accounts(frame),
+        "statements": _statements(long),
+        "payments": _payments(long),
+        "contacts": TABLES["contacts"].empty_frame(),
+        "restrictions": TABLES["restrictions"].empty_frame(),
+    }
+    return {name: conform(t, TABLES[name]) for name, t in tables.items()}
+
+
+def default_target(frame: pd.DataFrame) -> pd.DataFrame:
+    """The source's own target, keyed like the feature table: (account_id, as_of_date, default)."""
+    return pd.DataFrame({
+        "account_id": frame["ID"].to_numpy(np.int64),
+        "as_of_date": pd.Series(TARGET_AS_OF, index=frame.index).astype("datetime64[ns]").to_numpy(),
+        "default": frame["DEFAULT"].to_numpy(np.int8),
+    })
+
+
+def load(path: Path = UCI_CREDIT_DEFAULT_CSV) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
+    """Canonical tables and the default target, from the CSV at `path`."""
+    frame = read_csv(path)
+    return to_canonical(frame), default_target(frame)

@@ -1,0 +1,191 @@
+"""The roll-rate model: LightGBM predicting each account's bucket at the next cycle, calibrated.
+
+Two shapes are tried (params `roll_rate.strategy`): one multiclass model over all buckets, with
+the current bucket as a feature, or one model per source bucket over the next buckets seen
+from it (most rows are current accounts with two possible outcomes, so that model is binary
+and cheap). `auto` keeps whichever has the lower validation log loss. Early stopping and
+calibration use the validation window, which lies after the training months.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+
+from core.params import LightGBMParams, RollRateParams
+from models.calibration import choose_calibration, clip_normalise, multiclass_log_loss
+from models.dataset import SOURCE, FeatureLayout
+
+
+def booster_params(p: LightGBMParams, seed: int, n_classes: int) -> dict[str, object]:
+    objective = {"objective": "binary"} if n_classes == 2 else {"objective": "multiclass", "num_class": n_classes}
+    return {
+        **objective,
+        "learning_rate": p.learning_rate,
+        "num_leaves": p.num_leaves,
+        "min_data_in_leaf": p.min_child_samples,
+        "feature_fraction": p.feature_fraction,
+        "bagging_fraction": p.bagging_fraction,
+        "bagging_freq": p.bagging_freq,
+        "lambda_l2": p.lambda_l2,
+        "max_bin": p.max_bin,
+        "num_threads": p.num_threads,
+        "seed": seed,
+        "deterministic": True,
+        "force_row_wise": True,
+        "verbosity": -1,
+    }
+
+
+@dataclass
+class SubModel:
+    """A booster over `classes` (global bucket codes), or a constant when only one class was seen."""
+
+    classes: np.ndarray
+    booster: lgb.Booster | None
+    constant: np.ndarray | None = None
+
+    def predict(self, X: pd.DataFrame, n_buckets: int) -> np.ndarray:
+        out = np.zeros((len(X), n_buckets))
+        if self.booster is None:
+            out[:, self.classes] = self.constant
+            return out
+        raw = self.booster.predict(X, num_iteration=self.booster.best_iteration or None)
+        local = np.column_stack([1 - raw, raw]) if len(self.classes) == 2 else raw
+        out[:, self.classes] = local
+        return out
+
+
+def _fit_booster(params: dict[str, object], lgbm: LightGBMParams, X: pd.DataFrame, y: np.ndarray,
+                 X_valid: pd.DataFrame, y_valid: np.ndarray) -> lgb.Booster:
+    train = lgb.Dataset(X, label=y, free_raw_data=True)
+    if len(y_valid) == 0:
+        return lgb.train(params, train, num_boost_round=min(lgbm.n_estimators, 100))
+    valid = lgb.Dataset(X_valid, label=y_valid, reference=train)
+    return lgb.train(params, train, num_boost_round=lgbm.n_estimators, valid_sets=[valid],
+                     callbacks=[lgb.early_stopping(lgbm.early_stopping_rounds, verbose=False)])
+
+
+def fit_submodel(X: pd.DataFrame, y: np.ndarray, X_valid: pd.DataFrame, y_valid: np.ndarray,
+                 lgbm: LightGBMParams, seed: int, classes: np.ndarray | None = None) -> SubModel:
+    """A booster over the classes seen in `y` (or `classes`); validation rows of unseen classes are dropped."""
+    classes = np.unique(y) if classes is None else np.asarray(classes)
+    if len(classes) == 1:
+        return SubModel(classes, None, np.ones(1))
+    local = np.searchsorted(classes, y)
+    known = np.isin(y_valid, classes)
+    local_valid = np.searchsorted(classes, y_valid[known])
+    params = booster_params(lgbm, seed, len(classes))
+    booster = _fit_booster(params, lgbm, X, local, X_valid[known], local_valid)
+    return SubModel(classes, booster)
+
+
+class RollRateModel:
+    """Calibrated next-bucket probabilities (n, K) from a feature frame holding the `bucket` column."""
+
+    def __init__(self, params: RollRateParams, n_buckets: int, seed: int = 0) -> None:
+        self.params = params
+        self.n_buckets = n_buckets
+        self.seed = seed
+
+    @property
+    def absorbing(self) -> int:
+        return self.n_buckets - 1
+
+    def fit(self, train: pd.DataFrame, y_train: np.ndarray, valid: pd.DataFrame, y_valid: np.ndarray,
+            groups_valid: np.ndarray) -> "RollRateModel":
+        """Fit on the training window; early-stop, choose the strategy and calibrate on validation.
+
+        `groups_valid` (account ids) splits validation rows for the cross-fitted calibration choice.
+        """
+        y_train = np.asarray(y_train, dtype=np.int64)
+        y_valid = np.asarray(y_valid, dtype=np.int64)
+        self.layout_ = FeatureLayout.from_frame(train)
+        X, Xv = self.layout_.apply(train), self.layout_.apply(valid)
+        src, src_v = train[SOURCE].to_numpy(np.int64), valid[SOURCE].to_numpy(np.int64)
+        wanted = self.params.strategy
+        candidates: dict[str, dict[int, SubModel]] = {}
+        if wanted in ("auto", "multiclass"):
+            classes = np.arange(self.n_buckets)
+            candidates["multiclass"] = {-1: fit_submodel(X, y_train, Xv, y_valid, self.params.lightgbm, self.seed,
+                                                         classes)}
+        if wanted in ("auto", "per_source"):
+            candidates["per_source"] = {int(s): self._fit_source(X, y_train, Xv, y_valid, src == s, src_v == s)
+                                        for s in np.unique(src) if s != self.absorbing}
+        self.validation_logloss_ = {}
+        for name, models in candidates.items():
+            self.models_ = models
+            self.validation_logloss_[name] = multiclass_log_loss(y_valid, self._raw(Xv, src_v))
+        self.strategy_ = min(self.validation_logloss_, key=self.validation_logloss_.get)
+        self.models_ = candidates[self.strategy_]
+        raw_valid = self._raw(Xv, src_v)
+        self.calibrator_, self.calibration_logloss_ = choose_calibration(
+            raw_valid, y_valid, groups_valid, self.params.calibration)
+        return self
+
+    def _fit_source(self, X: pd.DataFrame, y: np.ndarray, Xv: pd.DataFrame, yv: np.ndarray, rows: np.ndarray,
+                    rows_v: np.ndarray) -> SubModel:
+        """The model of one source bucket; with a single outcome seen, its smoothed frequency row
+        (as the Markov baseline would have it), never a certainty."""
+        if len(np.unique(y[rows])) == 1:
+            counts = np.bincount(y[rows], minlength=self.n_buckets) + self.params.smoothing
+            return SubModel(np.arange(self.n_buckets), None, counts / counts.sum())
+        return fit_submodel(X[rows], y[rows], Xv[rows_v], yv[rows_v], self.params.lightgbm, self.seed)
+
+    @property
+    def calibration_(self) -> str:
+        return self.calibrator_.method
+
+    def _raw(self, X: pd.DataFrame, source: np.ndarray) -> np.ndarray:
+        """Uncalibrated probabilities; charge-off stays charge-off, unseen source buckets stay put."""
+        out = np.zeros((len(X), self.n_buckets))
+        if -1 in self.models_:
+            out[:] = self.models_[-1].predict(X, self.n_buckets)
+        else:
+            for s, model in self.models_.items():
+                rows = source == s
+                if rows.any():
+                    out[rows] = model.predict(X[rows], self.n_buckets)
+            unseen = ~np.isin(source, list(self.models_))
+            out[unseen] = np.eye(self.n_buckets)[np.clip(source[unseen], 0, self.absorbing)]
+        absorbed = source == self.absorbing
+        out[absorbed] = np.eye(self.n_buckets)[self.absorbing]
+        return clip_normalise(out)
+
+    def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
+        X = self.layout_.apply(frame)
+        source = frame[SOURCE].to_numpy(np.int64)
+        proba = self.calibrator_.transform(self._raw(X, source))
+        absorbed = source == self.absorbing
+        proba[absorbed] = clip_normalise(np.eye(self.n_buckets)[[self.absorbing] * int(absorbed.sum())])
+        return proba
+
+    def boosters(self) -> dict[int, lgb.Booster]:
+        """Fitted boosters by source bucket (-1: the multiclass model)."""
+        return {s: m.booster for s, m in self.models_.items() if m.booster is not None}
+
+    def feature_importance(self) -> pd.Series:
+        """Total gain per feature, summed over the boosters, largest first."""
+        total = pd.Series(0.0, index=list(self.layout_.columns))
+        for booster in self.boosters().values():
+            total += pd.Series(booster.feature_importance("gain"), index=booster.feature_name()).reindex(
+                total.index, fill_value=0.0).to_numpy()
+        return total.sort_values(ascending=False)
+
+    def contributions(self, frame: pd.DataFrame, source: int, target: int) -> tuple[np.ndarray, pd.DataFrame]:
+        """TreeSHAP values (raw score scale) of class `target` for rows of `frame` in bucket `source`."""
+        rows = frame[frame[SOURCE].to_numpy(np.int64) == source]
+        X = self.layout_.apply(rows)
+        model = self.models_.get(-1, self.models_.get(source))
+        if model is None or model.booster is None or target not in model.classes:
+            return np.zeros((len(X), len(X.columns))), X
+        contrib = model.booster.predict(X, pred_contrib=True, num_iteration=model.booster.best_iteration or None)
+        n_features = len(X.columns) + 1
+        k = int(np.flatnonzero(model.classes == target)[0])
+        if len(model.classes) == 2:
+            values = contrib if k == 1 else -contrib
+        else:
+            values = contrib[:, k * n_features:(k + 1) * n_features]
+        return values[:, :-1], X

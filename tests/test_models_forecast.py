@@ -1,0 +1,56 @@
+"""Flow-rate forecast: balances rolled through a transition matrix, against what happened."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from models.forecast import actual_balances, charge_offs, flow_matrix, forecast_table, roll_forward_balances
+
+
+@settings(max_examples=30, deadline=None)
+@given(arrays(np.float64, (4, 4), elements=st.floats(0.01, 1.0)), arrays(np.float64, 4, elements=st.floats(0, 1e6)))
+def test_rolling_forward_conserves_balance(raw, start):
+    matrix = raw / raw.sum(axis=1, keepdims=True)
+    path = roll_forward_balances(start, matrix, 3)
+    np.testing.assert_allclose(path.sum(axis=1), start.sum(), rtol=1e-9)
+    np.testing.assert_allclose(path[2], start @ matrix @ matrix)
+
+
+def test_flow_matrix_is_balance_weighted_and_charge_offs_are_inflows():
+    proba = np.array([[0.9, 0.1, 0.0], [0.5, 0.5, 0.0], [0.0, 0.5, 0.5]])
+    matrix = flow_matrix(proba, source=np.array([0, 0, 1]), weight=np.array([100.0, 300.0, 50.0]), n_buckets=3)
+    np.testing.assert_allclose(matrix[0], [0.6, 0.4, 0.0])  # (0.9*100 + 0.5*300) / 400
+    np.testing.assert_allclose(matrix[2], [0.0, 0.0, 1.0])  # no weight: stays put
+    path = roll_forward_balances(np.array([0.0, 100.0, 0.0]), np.array([[1, 0, 0], [0, 0.8, 0.2], [0, 0, 1.0]]), 2)
+    np.testing.assert_allclose(charge_offs(path, 2), [20.0, 16.0])
+
+
+def test_actual_path_keeps_charged_off_balances_and_drops_closed_accounts():
+    frame = pd.DataFrame({
+        "account_id": [1, 2, 3, 1, 2, 1],
+        "as_of_date": pd.to_datetime(["2024-01-02"] * 3 + ["2024-02-02"] * 2 + ["2024-03-02"]),
+        "bucket": [0, 1, 0, 0, 2, 0],
+        "balance": [100.0, 50.0, 70.0, 90.0, 55.0, 80.0],
+    })
+    origin = 2024 * 12 + 0
+    path = actual_balances(frame, np.array([1, 2, 3]), origin, 2, n_buckets=3)
+    np.testing.assert_allclose(path[0], [170.0, 50.0, 0.0])
+    np.testing.assert_allclose(path[1], [90.0, 0.0, 55.0])   # account 3 left the book
+    np.testing.assert_allclose(path[2], [80.0, 0.0, 55.0])   # account 2 stays charged off
+
+
+def test_forecast_table_compares_each_prediction_with_the_actual_path():
+    frame = pd.DataFrame({
+        "account_id": [1, 2, 1, 2],
+        "as_of_date": pd.to_datetime(["2024-01-02", "2024-01-02", "2024-02-02", "2024-02-02"]),
+        "bucket": [0, 1, 1, 2],
+        "balance": [100.0, 100.0, 100.0, 100.0],
+    })
+    perfect = np.array([[0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
+    table = forecast_table(frame, {"model": perfect}, 2024 * 12, 3, ("current", "late", "charge_off"))
+    assert list(table["horizon"].unique()) == [1]  # only one cycle observed after the origin
+    np.testing.assert_allclose(table["model"], table["actual"])
+    assert table.loc[table["bucket"] == "charge_off_amount", "actual"].item() == 100.0
