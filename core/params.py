@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from core.buckets import Buckets
 from core.errors import ParamsError
 from core.paths import PARAMS_FILE
+from core.schema import TABLE_NAMES
 
 
 class Section(BaseModel):
@@ -36,25 +37,222 @@ class BucketParams(Section):
         return Buckets(names=self.names, min_dpd=self.min_dpd)
 
 
+#: Behavioural segments of simulated borrowers (see simulator/README.md).
+SIM_SEGMENTS = ("normal", "self_cure", "hardship", "wont_pay")
+
+
+def _check_mix(name: str, mix: dict[str, float], allowed: tuple[str, ...] | None) -> None:
+    """A mix is a set of non-negative weights over named values (normalised by the simulator)."""
+    if allowed is not None:
+        unknown = sorted(set(mix) - set(allowed))
+        if unknown:
+            raise ValueError(f"{name} has unknown key(s) {unknown}; allowed: {list(allowed)}")
+    if any(w < 0 for w in mix.values()) or sum(mix.values()) <= 0:
+        raise ValueError(f"{name} needs non-negative weights with a positive sum")
+
+
+def _check_us_timezone(zone: str) -> None:
+    """The simulator's contact clock assumes zones between UTC-11 and UTC-3 (the US profile)."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        tz = ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"timezone_mix: '{zone}' is not an IANA time zone") from None
+    for month in (1, 7):
+        offset = datetime(2024, month, 15, 12, tzinfo=tz).utcoffset().total_seconds() / 3600
+        if not -11 <= offset <= -3:
+            raise ValueError(f"timezone_mix: '{zone}' is UTC{offset:+g}; the simulator supports UTC-11..UTC-3")
+
+
 class SimulateParams(Section):
-    """Size and shape of the simulated book; mechanism parameters live in simulator.config."""
+    """Size and shape of the simulated book and its main behavioural knobs.
+
+    Secondary mechanism constants live in simulator.config.Mechanics; simulator/README.md
+    documents every one of them.
+    """
 
     accounts: int = Field(20_000, ge=10)
     cycles: int = Field(24, ge=3, le=240)
     start_date: date = date(2024, 1, 1)
+    #: Cycles simulated (under business as usual) before start_date and not written, so the
+    #: first written cycles already show a seasoned book (arrears, fatigue, restrictions).
+    burn_in_cycles: int = Field(3, ge=0, le=24)
+    #: Accounts simulated at a time; bounds memory. Results do not depend on it.
+    block_accounts: int = Field(250_000, ge=100)
+    #: Share of accounts originated during the simulated window rather than before it.
+    new_account_share: float = Field(0.25, ge=0.0, le=1.0)
+    product_mix: dict[str, float] = {"instalment": 0.5, "revolving": 0.35, "bnpl": 0.15}
+    segment_mix: dict[str, float] = {"normal": 0.62, "self_cure": 0.22, "hardship": 0.10, "wont_pay": 0.06}
+    timezone_mix: dict[str, float] = {
+        "America/New_York": 0.30, "America/Chicago": 0.28, "America/Denver": 0.06, "America/Phoenix": 0.03,
+        "America/Los_Angeles": 0.29, "America/Anchorage": 0.02, "Pacific/Honolulu": 0.02,
+    }
+    #: Share of borrowers who consented to collection contact on each channel.
+    consent: dict[str, float] = {"sms": 0.70, "email": 0.80, "call": 0.90}
+    #: Cost of one contact attempt per channel (currency units).
+    channel_cost: dict[str, float] = {"sms": 0.02, "email": 0.005, "call": 0.90, "letter": 0.80,
+                                      "field_visit": 25.0, "agency": 0.50, "legal": 40.0}
+    #: Business-as-usual logging policy: share of each touch decision drawn uniformly over the
+    #: allowed actions (incl. no contact) instead of from the rule's channel weights.
+    bau_exploration: float = Field(0.10, ge=0.0, le=1.0)
+    #: Monthly probability that an employed borrower loses income, and that a shocked one recovers.
+    income_shock_rate: float = Field(0.005, ge=0.0, le=1.0)
+    income_recovery_rate: float = Field(0.15, ge=0.0, le=1.0)
+    #: Hardship plan: instalment as a fraction of the contractual one, and its length in cycles.
+    hardship_plan_fraction: float = Field(0.4, gt=0.0, le=1.0)
+    hardship_plan_cycles: int = Field(6, ge=1, le=36)
+
+    @model_validator(mode="after")
+    def _mixes(self) -> "SimulateParams":
+        from core.schema import CHANNELS, CONSENT_CHANNELS, PRODUCTS
+
+        _check_mix("product_mix", self.product_mix, PRODUCTS)
+        _check_mix("segment_mix", self.segment_mix, SIM_SEGMENTS)
+        _check_mix("timezone_mix", self.timezone_mix, None)
+        for zone in self.timezone_mix:
+            _check_us_timezone(zone)
+        if set(self.consent) != set(CONSENT_CHANNELS) or not all(0 <= v <= 1 for v in self.consent.values()):
+            raise ValueError(f"consent needs a probability for each of {list(CONSENT_CHANNELS)}")
+        if set(self.channel_cost) != set(CHANNELS) or any(v < 0 for v in self.channel_cost.values()):
+            raise ValueError(f"channel_cost needs a non-negative cost for each of {list(CHANNELS)}")
+        return self
+
+
+RuleSeverity = Literal["fatal", "quarantine"]
+
+
+class ValidateSeverity(Section):
+    """What each row-level rule does when rows fail it (rule names as in validation.rules).
+
+    `quarantine` moves the failing rows to data/quarantine/<table>.parquet and lets the good
+    rows go on; `fatal` stops the pipeline. Structural rules (file_present, readable, not_empty,
+    required_columns) are always fatal, and a table with more than `max_quarantine_share` of its
+    rows quarantined escalates to fatal.
+    """
+
+    dtype: RuleSeverity = "quarantine"
+    not_null: RuleSeverity = "quarantine"
+    unique_key: RuleSeverity = "fatal"
+    allowed_values: RuleSeverity = "quarantine"
+    min_value: RuleSeverity = "quarantine"
+    valid_timezone: RuleSeverity = "quarantine"
+    unambiguous_timestamp: RuleSeverity = "quarantine"
+    not_after_as_of: RuleSeverity = "quarantine"
+    not_before_open_date: RuleSeverity = "quarantine"
+    end_after_start: RuleSeverity = "quarantine"
+    dpd_growth: RuleSeverity = "quarantine"
+    amount_paid_matches_payments: RuleSeverity = "quarantine"
+    reference: RuleSeverity = "quarantine"
+    account_of_borrower: RuleSeverity = "quarantine"
+    orphan_of_quarantined_account: RuleSeverity = "quarantine"
 
 
 class ValidateParams(Section):
+    """The `validate` stage: the as-of date, severities and tolerances of the checks."""
+
+    #: Records dated after this day break `not_after_as_of`; null means the day after the
+    #: latest statement cycle_date in the input.
     as_of_date: date | None = None
+    #: A table with a larger share of its rows quarantined fails the run instead.
     max_quarantine_share: float = Field(0.05, ge=0.0, le=1.0)
+    #: Columns the schema does not know: `fatal` (the default: often a misspelt column) or
+    #: `drop` (ignored, listed in the report).
+    extra_columns: Literal["fatal", "drop"] = "fatal"
+    #: Tables that may hold no rows (a source without contact history); any other empty table is fatal.
+    may_be_empty: tuple[str, ...] = ("contacts", "restrictions")
+    #: Largest absolute difference between statements.amount_paid and the sum of the cycle's payments.
+    amount_paid_tolerance: float = Field(0.01, ge=0.0)
+    severity: ValidateSeverity = ValidateSeverity()
+
+    @model_validator(mode="after")
+    def _known_tables(self) -> "ValidateParams":
+        unknown = sorted(set(self.may_be_empty) - set(TABLE_NAMES))
+        if unknown:
+            raise ValueError(f"may_be_empty names unknown table(s) {unknown}; the schema has {list(TABLE_NAMES)}")
+        return self
 
 
 class FeaturesParams(Section):
-    pass
+    """Windows, label horizons and partition size of the `features` stage (see features/)."""
+
+    #: Day windows before the as-of date for payment and contact counts and amounts.
+    payment_windows_days: tuple[int, ...] = Field((7, 30, 90, 180), min_length=1)
+    contact_windows_days: tuple[int, ...] = Field((7, 30), min_length=1)
+    #: Cycle windows (statements) for worst bucket, payment shares, utilisation trends.
+    cycle_windows: tuple[int, ...] = Field((3, 6, 12), min_length=1)
+    #: Local-hour edges of the call hour bands: [8, 12, 17, 21] gives 08-12, 12-17, 17-21.
+    hour_band_edges: tuple[int, ...] = Field((8, 12, 17, 21), min_length=2)
+    #: Propensity-to-pay labels: paid at least `ptp_min_share` of the past-due amount within each horizon.
+    ptp_horizons_days: tuple[int, ...] = Field((7, 30), min_length=1)
+    ptp_min_share: float = Field(0.5, gt=0.0, le=1.0)
+    #: Contact-response label: a payment within this many days after the contact.
+    contact_response_days: int = Field(7, ge=1, le=365)
+    #: Accounts per partition: the stage holds one partition's histories in memory at a time.
+    partition_accounts: int = Field(50_000, ge=1)
+
+    @model_validator(mode="after")
+    def _windows(self) -> "FeaturesParams":
+        for name in ("payment_windows_days", "contact_windows_days", "cycle_windows", "ptp_horizons_days"):
+            values = getattr(self, name)
+            if min(values) < 1 or list(values) != sorted(set(values)):
+                raise ValueError(f"{name} must be positive and strictly increasing")
+        edges = self.hour_band_edges
+        if min(edges) < 0 or max(edges) > 24 or list(edges) != sorted(set(edges)):
+            raise ValueError("hour_band_edges must be strictly increasing hours within 0..24")
+        return self
+
+
+class LightGBMParams(Section):
+    """LightGBM knobs of the roll-rate model: regularised defaults, rounds capped by early stopping."""
+
+    learning_rate: float = Field(0.05, gt=0.0, le=1.0)
+    num_leaves: int = Field(31, ge=2, le=4096)
+    min_child_samples: int = Field(100, ge=1)
+    feature_fraction: float = Field(0.7, gt=0.0, le=1.0)
+    bagging_fraction: float = Field(0.8, gt=0.0, le=1.0)
+    bagging_freq: int = Field(1, ge=0)
+    lambda_l2: float = Field(5.0, ge=0.0)
+    max_bin: int = Field(63, ge=3, le=1023)
+    #: Most boosting rounds; early stopping on the validation window usually stops well before.
+    n_estimators: int = Field(1000, ge=1)
+    early_stopping_rounds: int = Field(50, ge=1)
+    #: Fixed thread count: LightGBM results depend on it, and `dvc repro` must be reproducible.
+    num_threads: int = Field(2, ge=1)
 
 
 class RollRateParams(Section):
-    pass
+    """The `roll_rate` stage: out-of-time split, model shape, calibration, baseline and tracking."""
+
+    #: Out-of-time split by as-of month: the latest `test_cycles` labelled months are the test
+    #: window, the `valid_cycles` before them the validation window, earlier months train.
+    valid_cycles: int = Field(3, ge=1)
+    test_cycles: int = Field(3, ge=1)
+    #: Train on at most this many of the latest training months (null: all of them).
+    max_train_cycles: int | None = Field(None, ge=1)
+    #: Ignore as-of dates after this one (null: use everything). For data whose coding changes in
+    #: the latest months, e.g. the UCI September status codes (configs/uci/params.yaml).
+    last_as_of_date: date | None = None
+    #: One multiclass model, one model per source bucket, or `auto` (the better on validation).
+    strategy: Literal["auto", "multiclass", "per_source"] = "auto"
+    #: Probability calibration fitted on the validation window; `auto` picks by cross-fitted log loss.
+    calibration: Literal["auto", "isotonic", "platt", "none"] = "auto"
+    #: Markov baseline: a transition matrix per segment (accounts column among the features),
+    #: shrunk towards the pooled matrix by `segment_prior` pseudo-transitions per row.
+    segment_column: str | None = "product"
+    segment_prior: float = Field(50.0, ge=0.0)
+    #: Pseudo-count added to every cell of the pooled matrix (no transition gets probability 0).
+    smoothing: float = Field(0.5, ge=0.0)
+    #: Flow-rate forecast: cycles ahead of the first test month.
+    forecast_horizons: int = Field(3, ge=1, le=12)
+    calibration_bins: int = Field(10, ge=2, le=100)
+    #: Rows explained in the SHAP summary plot.
+    shap_sample: int = Field(500, ge=10)
+    #: MLflow experiment (one per model family) and registered model name.
+    experiment: str = Field("roll_rate", min_length=1)
+    registered_model: str = Field("roll_rate", min_length=1)
+    lightgbm: LightGBMParams = LightGBMParams()
 
 
 class Params(Section):

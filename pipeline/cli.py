@@ -17,6 +17,10 @@ from rich.console import Console
 
 from core.errors import DataError, ParamsError
 from pipeline.stages import simulate
+from pipeline.stages import validate
+from pipeline.stages import features
+from pipeline.stages import roll_rate
+from pipeline.stages import adapt_uci
 
 app = typer.Typer(
     name="dunning",
@@ -33,13 +37,17 @@ def _root() -> None:
 
 
 app.command("simulate")(simulate.command)
+app.command("validate")(validate.command)
+app.command("features")(features.command)
+app.command("roll_rate")(roll_rate.command)
+app.command("adapt_uci")(adapt_uci.command)
 
 EXIT_DATA_ERROR = 2
 EXIT_PARAMS_ERROR = 3
 
 
 def main() -> None:
-    err = Console(stderr=True)
+    err = Console(stderr=True, soft_wrap=True)  # one line per message, whatever the terminal width
     try:
         app()
     except DataError as exc:

@@ -1,0 +1,105 @@
+"""Targets, built from the future side of each as-of date and kept out of the feature table.
+
+- roll rate: `next_bucket`, the bucket of the first statement on or after D (the next cycle);
+- propensity to pay: `paid_{h}d`, payments in [D, D + h days) reached `ptp_min_share` of the
+  amount past due at D (empty when nothing was past due or the horizon is not fully observed);
+- contact response (one row per contact): a payment within N days after the contact, and
+  whether a promise made in it was kept.
+
+"Fully observed" means the horizon ends no later than `observed_until`, the end of the
+data: by default the day after the latest statement, which the partitioned stage computes
+once over the whole book so that every partition uses the same end.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from core.params import FeaturesParams
+from core.schema import CHANNELS, OUTCOMES
+from features.asof import DAY, Book, Context, category_codes, cents, prefix_sum, take, to_seconds
+from features.contacts import judge_promises
+
+
+def label_columns(p: FeaturesParams) -> list[str]:
+    """Label columns of labels.parquet (besides the keys); none may ever appear among the features."""
+    out = ["next_bucket", "next_days_past_due"]
+    for h in p.ptp_horizons_days:
+        out += [f"paid_{h}d", f"paid_amount_next_{h}d"]
+    return out
+
+
+def contact_label_columns(p: FeaturesParams) -> list[str]:
+    n = p.contact_response_days
+    return [f"paid_within_{n}d", f"paid_amount_within_{n}d", "promise_kept"]
+
+
+def observation_end(statements: pd.DataFrame) -> np.int64:
+    """Seconds (since asof.BASE) of the day after the latest cycle date: data before it is complete."""
+    if len(statements) == 0:
+        return np.int64(0)
+    return np.int64(to_seconds(statements["cycle_date"]).max() + DAY)
+
+
+def roll_and_pay_labels(ctx: Context, observed_until: np.int64) -> dict[str, object]:
+    """Label columns for the spine rows of `ctx`, in `label_columns` order."""
+    book, sp, p = ctx.book, ctx.spine, ctx.params
+    st = book.statements
+    nxt = st.index.before(sp.codes, sp.seconds)
+    has_next = nxt < len(st.index)
+    has_next[has_next] = st.index.codes[nxt[has_next]] == sp.codes[has_next]
+    nxt = np.where(has_next, nxt, -1)
+    dpd = st.col("days_past_due")
+    out: dict[str, object] = {
+        "next_bucket": pd.array(np.where(has_next, take(ctx.bucket_codes, nxt, 0), 0), dtype="Int8"),
+        "next_days_past_due": pd.array(take(dpd, nxt, 0).astype(np.int64), dtype="Int32"),
+    }
+    out["next_bucket"][~has_next] = pd.NA
+    out["next_days_past_due"][~has_next] = pd.NA
+    past_due = cents(ctx.at_statement(st.col("past_due_amount").astype(np.float64), 0))
+    pay = book.payments
+    pay_cs = prefix_sum(cents(pay.col("amount")))
+    start = pay.index.before(sp.codes, sp.seconds)
+    for h in p.ptp_horizons_days:
+        end = pay.index.before(sp.codes, sp.seconds + h * DAY)
+        paid = pay_cs[end] - pay_cs[start]
+        observed = sp.seconds + h * DAY <= observed_until
+        hit = pd.array(paid >= p.ptp_min_share * past_due, dtype="boolean")
+        hit[~observed | (past_due <= 0)] = pd.NA
+        amount = np.where(observed, paid / 100, np.nan).astype(np.float32)
+        out[f"paid_{h}d"] = hit
+        out[f"paid_amount_next_{h}d"] = amount
+    return out
+
+
+def contact_labels(book: Book, p: FeaturesParams, observed_until: np.int64) -> pd.DataFrame:
+    """One row per contact: payment within N days after it and, for dated promises, whether it was kept."""
+    con, pay = book.contacts, book.payments
+    idx = con.index
+    n = p.contact_response_days
+    pay_cs = prefix_sum(cents(pay.col("amount")))
+    lo = pay.index.before(idx.codes, idx.seconds)
+    hi = pay.index.before(idx.codes, idx.seconds + n * DAY)
+    amount = pay_cs[hi] - pay_cs[lo]
+    observed = idx.seconds + n * DAY <= observed_until
+    paid = pd.array(amount > 0, dtype="boolean")
+    paid[~observed] = pd.NA
+    kept = pd.array(np.zeros(len(idx), dtype=bool), dtype="boolean")
+    kept[:] = pd.NA
+    pr = judge_promises(book)
+    resolved = pr.resolved_at + 1 <= observed_until
+    kept[pr.rows[resolved]] = pr.kept[resolved]
+    out = pd.DataFrame({
+        "contact_id": con.col("contact_id").astype(np.int64),
+        "account_id": book.account_ids[idx.codes] if len(idx) else np.zeros(0, np.int64),
+        "contacted_at": con.frame["contacted_at"].astype("datetime64[ns, UTC]"),
+        "as_of_date": con.frame["contacted_at"].dt.tz_convert("UTC").dt.tz_localize(None).dt.normalize()
+        .astype("datetime64[ns]"),
+        "channel": pd.Categorical.from_codes(category_codes(con.frame["channel"], CHANNELS), list(CHANNELS)),
+        "outcome": pd.Categorical.from_codes(category_codes(con.frame["outcome"], OUTCOMES), list(OUTCOMES)),
+        f"paid_within_{n}d": paid,
+        f"paid_amount_within_{n}d": np.where(observed, amount / 100, np.nan).astype(np.float32),
+        "promise_kept": kept,
+    })
+    return out.sort_values("contact_id", kind="stable").reset_index(drop=True)
+
