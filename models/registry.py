@@ -4,7 +4,8 @@ The alias `champion` names the model version that consumers load
 (`models:/<name>@champion`). A new version takes it only when it is at least as good as the
 current champion on *this* run's test window: the champion is re-scored on the same rows, so
 the comparison is never between numbers measured on different months. When the champion
-cannot score these rows (its features no longer exist), the logged test log losses decide.
+cannot score these rows (its features no longer exist), or was logged as a pickle by an older
+version of this project (never unpickled here), the logged test log losses decide.
 """
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ from core.params import Params
 from models import plots
 from models.calibration import multiclass_log_loss
 from models.dataset import SOURCE, TARGET
-from models.pyfunc import log_pyfunc
+from models.pyfunc import log_pyfunc, logged_from_code
 from models.tracking import configure, experiment_id, run_tags
 from models.train import RollRateResult
 
@@ -103,24 +104,27 @@ def log_run(result: RollRateResult, params: Params, data_paths: dict[str, Path],
 
 
 def _champion_logloss(name: str, test: pd.DataFrame, client) -> float | None:
-    """The current champion's log loss on `test`, or its logged one when it cannot score these rows."""
+    """The current champion's log loss on `test`, or its logged one when it cannot score these rows
+    (or is a pickled model from before models-from-code, which is not loaded at all)."""
     try:
         current = client.get_model_version_by_alias(name, CHAMPION)
     except MlflowException:
         return None
-    y = test[TARGET].to_numpy(np.int64)
+    uri = f"models:/{name}@{CHAMPION}"
     try:
-        champion = mlflow.pyfunc.load_model(f"models:/{name}@{CHAMPION}")
-        columns = champion.metadata.get_input_schema().input_names()
-        inputs = test[columns].copy()
-        for column in inputs.columns:
-            if isinstance(inputs[column].dtype, pd.CategoricalDtype):
-                inputs[column] = inputs[column].astype(object)
-        proba = champion.predict(inputs).to_numpy(np.float64)
-        return multiclass_log_loss(y, proba)
+        if logged_from_code(uri):  # a champion pickled by an older version is never unpickled
+            champion = mlflow.pyfunc.load_model(uri)
+            columns = champion.metadata.get_input_schema().input_names()
+            inputs = test[columns].copy()
+            for column in inputs.columns:
+                if isinstance(inputs[column].dtype, pd.CategoricalDtype):
+                    inputs[column] = inputs[column].astype(object)
+            proba = champion.predict(inputs).to_numpy(np.float64)
+            return multiclass_log_loss(test[TARGET].to_numpy(np.int64), proba)
     except (MlflowException, DataError, KeyError, ValueError):
-        logged = client.get_run(current.run_id).data.metrics.get(TEST_LOGLOSS)
-        return float(logged) if logged is not None else None
+        pass
+    logged = client.get_run(current.run_id).data.metrics.get(TEST_LOGLOSS)
+    return float(logged) if logged is not None else None
 
 
 def register(result: RollRateResult, params: Params, run_id: str, model_uri: str) -> Registration:

@@ -5,18 +5,23 @@ the current bucket as a feature, or one model per source bucket over the next bu
 from it (most rows are current accounts with two possible outcomes, so that model is binary
 and cheap). `auto` keeps whichever has the lower validation log loss. Early stopping and
 calibration use the validation window, which lies after the training months.
+
+Fitting ends in a `RollRateScorer` (models/scoring.py): the layout, sub-models and calibrator
+that scoring reads, with no trace of how they were chosen. `predict_proba` delegates to it, and
+the registered MLflow model is that scorer saved as files, so both score through the same code.
 """
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
 from core.params import LightGBMParams, RollRateParams
-from models.calibration import choose_calibration, clip_normalise, multiclass_log_loss
+from models.calibration import Calibrator, choose_calibration, multiclass_log_loss
 from models.dataset import SOURCE, FeatureLayout
+from models.scoring import MULTICLASS, RollRateScorer, SubModel
+
+__all__ = ["RollRateModel", "SubModel", "booster_params", "fit_submodel"]
 
 
 def booster_params(p: LightGBMParams, seed: int, n_classes: int) -> dict[str, object]:
@@ -37,25 +42,6 @@ def booster_params(p: LightGBMParams, seed: int, n_classes: int) -> dict[str, ob
         "force_row_wise": True,
         "verbosity": -1,
     }
-
-
-@dataclass
-class SubModel:
-    """A booster over `classes` (global bucket codes), or a constant when only one class was seen."""
-
-    classes: np.ndarray
-    booster: lgb.Booster | None
-    constant: np.ndarray | None = None
-
-    def predict(self, X: pd.DataFrame, n_buckets: int) -> np.ndarray:
-        out = np.zeros((len(X), n_buckets))
-        if self.booster is None:
-            out[:, self.classes] = self.constant
-            return out
-        raw = self.booster.predict(X, num_iteration=self.booster.best_iteration or None)
-        local = np.column_stack([1 - raw, raw]) if len(self.classes) == 2 else raw
-        out[:, self.classes] = local
-        return out
 
 
 def _fit_booster(params: dict[str, object], lgbm: LightGBMParams, X: pd.DataFrame, y: np.ndarray,
@@ -102,27 +88,25 @@ class RollRateModel:
         """
         y_train = np.asarray(y_train, dtype=np.int64)
         y_valid = np.asarray(y_valid, dtype=np.int64)
-        self.layout_ = FeatureLayout.from_frame(train)
-        X, Xv = self.layout_.apply(train), self.layout_.apply(valid)
+        layout = FeatureLayout.from_frame(train)
+        X, Xv = layout.apply(train), layout.apply(valid)
         src, src_v = train[SOURCE].to_numpy(np.int64), valid[SOURCE].to_numpy(np.int64)
         wanted = self.params.strategy
-        candidates: dict[str, dict[int, SubModel]] = {}
+        candidates: dict[str, RollRateScorer] = {}
         if wanted in ("auto", "multiclass"):
             classes = np.arange(self.n_buckets)
-            candidates["multiclass"] = {-1: fit_submodel(X, y_train, Xv, y_valid, self.params.lightgbm, self.seed,
-                                                         classes)}
+            models = {MULTICLASS: fit_submodel(X, y_train, Xv, y_valid, self.params.lightgbm, self.seed, classes)}
+            candidates["multiclass"] = RollRateScorer(layout, self.n_buckets, self.absorbing, models, "multiclass")
         if wanted in ("auto", "per_source"):
-            candidates["per_source"] = {int(s): self._fit_source(X, y_train, Xv, y_valid, src == s, src_v == s)
-                                        for s in np.unique(src) if s != self.absorbing}
-        self.validation_logloss_ = {}
-        for name, models in candidates.items():
-            self.models_ = models
-            self.validation_logloss_[name] = multiclass_log_loss(y_valid, self._raw(Xv, src_v))
-        self.strategy_ = min(self.validation_logloss_, key=self.validation_logloss_.get)
-        self.models_ = candidates[self.strategy_]
-        raw_valid = self._raw(Xv, src_v)
-        self.calibrator_, self.calibration_logloss_ = choose_calibration(
-            raw_valid, y_valid, groups_valid, self.params.calibration)
+            models = {int(s): self._fit_source(X, y_train, Xv, y_valid, src == s, src_v == s)
+                      for s in np.unique(src) if s != self.absorbing}
+            candidates["per_source"] = RollRateScorer(layout, self.n_buckets, self.absorbing, models, "per_source")
+        raw_valid = {name: scorer.raw(Xv, src_v) for name, scorer in candidates.items()}
+        self.validation_logloss_ = {name: multiclass_log_loss(y_valid, raw) for name, raw in raw_valid.items()}
+        best = min(self.validation_logloss_, key=self.validation_logloss_.get)
+        self.scorer_ = candidates[best]
+        self.scorer_.calibrator, self.calibration_logloss_ = choose_calibration(
+            raw_valid[best], y_valid, groups_valid, self.params.calibration)
         return self
 
     def _fit_source(self, X: pd.DataFrame, y: np.ndarray, Xv: pd.DataFrame, yv: np.ndarray, rows: np.ndarray,
@@ -134,33 +118,29 @@ class RollRateModel:
             return SubModel(np.arange(self.n_buckets), None, counts / counts.sum())
         return fit_submodel(X[rows], y[rows], Xv[rows_v], yv[rows_v], self.params.lightgbm, self.seed)
 
+    # The fitted parts, as the scorer holds them (read-only views kept for callers and plots).
+    @property
+    def layout_(self) -> FeatureLayout:
+        return self.scorer_.layout
+
+    @property
+    def models_(self) -> dict[int, SubModel]:
+        return self.scorer_.models
+
+    @property
+    def strategy_(self) -> str:
+        return self.scorer_.strategy
+
+    @property
+    def calibrator_(self) -> Calibrator:
+        return self.scorer_.calibrator
+
     @property
     def calibration_(self) -> str:
         return self.calibrator_.method
 
-    def _raw(self, X: pd.DataFrame, source: np.ndarray) -> np.ndarray:
-        """Uncalibrated probabilities; charge-off stays charge-off, unseen source buckets stay put."""
-        out = np.zeros((len(X), self.n_buckets))
-        if -1 in self.models_:
-            out[:] = self.models_[-1].predict(X, self.n_buckets)
-        else:
-            for s, model in self.models_.items():
-                rows = source == s
-                if rows.any():
-                    out[rows] = model.predict(X[rows], self.n_buckets)
-            unseen = ~np.isin(source, list(self.models_))
-            out[unseen] = np.eye(self.n_buckets)[np.clip(source[unseen], 0, self.absorbing)]
-        absorbed = source == self.absorbing
-        out[absorbed] = np.eye(self.n_buckets)[self.absorbing]
-        return clip_normalise(out)
-
     def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
-        X = self.layout_.apply(frame)
-        source = frame[SOURCE].to_numpy(np.int64)
-        proba = self.calibrator_.transform(self._raw(X, source))
-        absorbed = source == self.absorbing
-        proba[absorbed] = clip_normalise(np.eye(self.n_buckets)[[self.absorbing] * int(absorbed.sum())])
-        return proba
+        return self.scorer_.predict_proba(frame)
 
     def boosters(self) -> dict[int, lgb.Booster]:
         """Fitted boosters by source bucket (-1: the multiclass model)."""
@@ -178,7 +158,7 @@ class RollRateModel:
         """TreeSHAP values (raw score scale) of class `target` for rows of `frame` in bucket `source`."""
         rows = frame[frame[SOURCE].to_numpy(np.int64) == source]
         X = self.layout_.apply(rows)
-        model = self.models_.get(-1, self.models_.get(source))
+        model = self.models_.get(MULTICLASS, self.models_.get(source))
         if model is None or model.booster is None or target not in model.classes:
             return np.zeros((len(X), len(X.columns))), X
         contrib = model.booster.predict(X, pred_contrib=True, num_iteration=model.booster.best_iteration or None)

@@ -1,0 +1,157 @@
+"""The fitted roll-rate model as data: what scoring needs, saved as plain files, nothing pickled.
+
+`RollRateScorer` is everything `predict_proba` reads once fitting is over (the feature layout,
+the sub-models, the calibrator and the charge-off rule) and nothing of the fitting (params,
+validation frames, the losing strategy). `RollRateModel.predict_proba` and the registered MLflow
+model both call it, so the served probabilities come from the same code as the evaluated ones.
+
+`save(folder)` writes LightGBM text model files (one per booster, cut at the early-stopping
+iteration) and one `scorer.json` (layout, sub-model classes and constants, calibration
+parameters, bucket count, charge-off code, strategy): files a person can read and diff, that
+do not depend on Python object layouts, and whose loading executes no stored code.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+
+from core.io import atomic_path, write_json
+from models.calibration import Calibrator, clip_normalise
+from models.dataset import SOURCE, FeatureLayout
+
+#: Bumped when the files' meaning changes; `load` refuses other versions instead of guessing.
+FORMAT_VERSION = 1
+MANIFEST = "scorer.json"
+#: Sub-model key of the single multiclass model; other keys are source bucket codes.
+MULTICLASS = -1
+
+
+@dataclass
+class SubModel:
+    """A booster over `classes` (global bucket codes), or a constant when only one class was seen."""
+
+    classes: np.ndarray
+    booster: lgb.Booster | None
+    constant: np.ndarray | None = None
+
+    def predict(self, X: pd.DataFrame, n_buckets: int) -> np.ndarray:
+        out = np.zeros((len(X), n_buckets))
+        if self.booster is None:
+            out[:, self.classes] = self.constant
+            return out
+        raw = self.booster.predict(X, num_iteration=self.booster.best_iteration or None)
+        local = np.column_stack([1 - raw, raw]) if len(self.classes) == 2 else raw
+        out[:, self.classes] = local
+        return out
+
+
+def _booster_file(key: int) -> str:
+    return "booster_multiclass.txt" if key == MULTICLASS else f"booster_source_{key}.txt"
+
+
+@dataclass
+class RollRateScorer:
+    """Calibrated next-bucket probabilities (n, K) from a feature frame holding the `bucket` column.
+
+    `calibrator` is None only while fitting compares strategies on raw probabilities.
+    """
+
+    layout: FeatureLayout
+    n_buckets: int
+    #: Charge-off: an account there stays there.
+    absorbing: int
+    models: dict[int, SubModel]
+    strategy: str
+    calibrator: Calibrator | None = None
+
+    def raw(self, X: pd.DataFrame, source: np.ndarray) -> np.ndarray:
+        """Uncalibrated probabilities of laid-out rows; charge-off stays charge-off, unseen source
+        buckets stay put."""
+        out = np.zeros((len(X), self.n_buckets))
+        if MULTICLASS in self.models:
+            out[:] = self.models[MULTICLASS].predict(X, self.n_buckets)
+        else:
+            for s, model in self.models.items():
+                rows = source == s
+                if rows.any():
+                    out[rows] = model.predict(X[rows], self.n_buckets)
+            unseen = ~np.isin(source, list(self.models))
+            out[unseen] = np.eye(self.n_buckets)[np.clip(source[unseen], 0, self.absorbing)]
+        absorbed = source == self.absorbing
+        out[absorbed] = np.eye(self.n_buckets)[self.absorbing]
+        return clip_normalise(out)
+
+    def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
+        if self.calibrator is None:
+            raise ValueError("the scorer has no calibrator yet: it is still being fitted")
+        X = self.layout.apply(frame)
+        source = frame[SOURCE].to_numpy(np.int64)
+        proba = self.calibrator.transform(self.raw(X, source))
+        absorbed = source == self.absorbing
+        proba[absorbed] = clip_normalise(np.eye(self.n_buckets)[[self.absorbing] * int(absorbed.sum())])
+        return proba
+
+    # --- files -------------------------------------------------------------------------------
+
+    def save(self, folder: Path) -> Path:
+        """Write the booster text files and `scorer.json` into `folder` (created); returns the manifest."""
+        if self.calibrator is None:
+            raise ValueError("only a fitted (calibrated) scorer can be saved")
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        submodels = []
+        for key, model in sorted(self.models.items()):
+            entry: dict[str, object] = {"key": int(key), "classes": [int(c) for c in model.classes]}
+            if model.booster is None:
+                entry["constant"] = np.asarray(model.constant, dtype=np.float64).tolist()
+            else:
+                name = _booster_file(int(key))
+                with atomic_path(folder / name) as tmp:
+                    model.booster.save_model(tmp, num_iteration=model.booster.best_iteration or None)
+                entry["booster"] = name
+            submodels.append(entry)
+        manifest = {
+            "format_version": FORMAT_VERSION,
+            "n_buckets": int(self.n_buckets),
+            "absorbing": int(self.absorbing),
+            "strategy": self.strategy,
+            "layout": {"columns": list(self.layout.columns),
+                       "categories": {c: list(v) for c, v in self.layout.categories.items()},
+                       "flags": list(self.layout.flags)},
+            "submodels": submodels,
+            "calibrator": self.calibrator.to_dict(),
+        }
+        write_json(manifest, folder / MANIFEST)
+        return folder / MANIFEST
+
+    @classmethod
+    def load(cls, folder: Path) -> "RollRateScorer":
+        """The scorer `save` wrote: boosters from their text files, the rest from `scorer.json`."""
+        folder = Path(folder)
+        manifest = json.loads((folder / MANIFEST).read_text())
+        if manifest.get("format_version") != FORMAT_VERSION:
+            raise ValueError(f"{folder / MANIFEST}: format_version {manifest.get('format_version')!r}, "
+                             f"this code reads {FORMAT_VERSION}")
+        layout = manifest["layout"]
+        models = {}
+        for entry in manifest["submodels"]:
+            classes = np.asarray(entry["classes"], dtype=np.int64)
+            if "booster" in entry:
+                booster = lgb.Booster(model_file=str(folder / entry["booster"]))
+                models[int(entry["key"])] = SubModel(classes, booster)
+            else:
+                models[int(entry["key"])] = SubModel(classes, None, np.asarray(entry["constant"], dtype=np.float64))
+        return cls(
+            layout=FeatureLayout(tuple(layout["columns"]), {c: tuple(v) for c, v in layout["categories"].items()},
+                                 tuple(layout["flags"])),
+            n_buckets=int(manifest["n_buckets"]),
+            absorbing=int(manifest["absorbing"]),
+            models=models,
+            strategy=str(manifest["strategy"]),
+            calibrator=Calibrator.from_dict(manifest["calibrator"]),
+        )
