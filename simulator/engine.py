@@ -22,7 +22,7 @@ from core.io import write_table
 from core.params import Params
 from simulator import compliance, dynamics, events
 from simulator.calendar import Calendar, standard_offset_minutes
-from simulator.config import HARDSHIP, WONT_PAY, SimConfig
+from simulator.config import HARDSHIP, SEGMENTS, WONT_PAY, SimConfig
 from simulator.contacts import make_contacts
 from simulator.observe import observe
 from simulator.outcomes import Outcome, Tally
@@ -212,6 +212,25 @@ class Simulation:
                                      pd.DatetimeIndex(cycle_dates), cal.cycle_day)
         return SimulationRun(outcome=outcome, recorder=rec, calendar=cal, zones=self.config.zones,
                              seconds=time.perf_counter() - began)
+
+    def latent_traits(self) -> pd.DataFrame:
+        """Per account, the borrower's hidden truth: segment, latent ability and willingness (z scale).
+
+        No table carries these (a lender never sees them). They exist for diagnostics: how much a
+        model that knew them would gain bounds what any model of the observable history can
+        gain (benchmarks/roll_rate.py --latent-ceiling). Pure function of the seed, like the book.
+        """
+        parts = []
+        for k in range(len(self.layout.blocks)):
+            pop = generate(self.config, self.calendar, self.layout, k, self.streams)
+            b = pop.bor
+            parts.append(pd.DataFrame({
+                "account_id": pop.account_gid + 1,
+                "segment": pd.Categorical.from_codes(pop.seg[b], categories=list(SEGMENTS)),
+                "ability_z": pop.za[b],
+                "willingness_z": pop.zw[b],
+            }))
+        return pd.concat(parts, ignore_index=True)
 
     def replay(self, policy: Policy, policy_start: date | None = None) -> Outcome:
         """True outcomes of running this world under `policy` (same seed, same borrowers, same shocks)."""

@@ -50,3 +50,20 @@ def test_blocks_hold_whole_borrowers():
         assert owner[a0] == b0 and owner[a1 - 1] == b1 - 1
         assert a0 == 0 or owner[a0 - 1] < b0
     assert sim.layout.blocks[-1][1] == 1000
+
+
+def test_latent_traits_belong_to_borrowers_and_explain_arrears():
+    """One row per written account; a borrower's accounts share their traits; the segments behave
+    as documented (hardship borrowers end cycles in arrears more often than normal ones)."""
+    whole = Simulation.from_params(small_params(seed=5, accounts=1500, cycles=8))
+    traits = whole.latent_traits()
+    tables = whole.run(record=True).tables()
+    assert traits["account_id"].tolist() == tables["accounts"]["account_id"].tolist()
+    by_borrower = traits.assign(borrower_id=tables["accounts"]["borrower_id"].to_numpy()).groupby("borrower_id")
+    assert (by_borrower[["ability_z", "willingness_z"]].nunique() == 1).all().all()
+    assert (by_borrower["segment"].nunique() == 1).all()
+    late = tables["statements"].assign(late=lambda s: s["days_past_due"] > 0).merge(traits, on="account_id")
+    share = late.groupby("segment", observed=True)["late"].mean()
+    assert share["hardship"] > 2 * share["normal"]
+    split = Simulation.from_params(small_params(seed=5, accounts=1500, cycles=8, block_accounts=300))
+    pd.testing.assert_frame_equal(traits, split.latent_traits())
