@@ -37,7 +37,8 @@ def processed(tmp_path_factory):
 def test_stage_logs_a_run_registers_a_champion_and_serves_probabilities(processed, tmp_path):
     assert tracking_uri().startswith("sqlite:///") and str(tmp_path) in tracking_uri(), "isolated store (conftest)"
     metrics_file, plots_dir = tmp_path / "metrics" / "roll_rate.json", tmp_path / "plots"
-    summary = roll_rate.run(_params(), processed, metrics_file, plots_dir)
+    record_file = tmp_path / "models" / "roll_rate.json"
+    summary = roll_rate.run(_params(), processed, metrics_file, plots_dir, registration_file=record_file)
 
     metrics = json.loads(metrics_file.read_text())
     assert {"model", "baseline", "logloss_reduction", "by_bucket", "forecast"} <= set(metrics)
@@ -62,6 +63,8 @@ def test_stage_logs_a_run_registers_a_champion_and_serves_probabilities(processe
     assert str(artifact_root()).startswith(str(tmp_path)), "artifacts stay beside the test's database"
 
     assert reg.champion and reg.version == "1"
+    assert json.loads(record_file.read_text()) == {"run_id": reg.run_id, "model_uri": reg.model_uri, "name": reg.name,
+                                                   "version": "1", "champion": True, "champion_logloss": None}
     served = mlflow.pyfunc.load_model(f"models:/{reg.name}@champion")
     test_rows = pd.read_parquet(processed / "features.parquet").tail(40)
     example = test_rows.assign(product=test_rows["product"].astype(object))
@@ -70,9 +73,11 @@ def test_stage_logs_a_run_registers_a_champion_and_serves_probabilities(processe
     np.testing.assert_allclose(proba.to_numpy().sum(axis=1), 1.0, atol=1e-9)
 
     # a much weaker challenger is registered but does not take the alias
-    weak = roll_rate.run(_params(n_estimators=1, learning_rate=0.01), processed, metrics_file, plots_dir)
+    weak = roll_rate.run(_params(n_estimators=1, learning_rate=0.01), processed, metrics_file, plots_dir,
+                         registration_file=record_file)
     weak_reg = weak["registration"]
     assert weak_reg.version == "2" and not weak_reg.champion
+    assert json.loads(record_file.read_text())["champion"] is False
     assert weak_reg.champion_logloss == pytest.approx(metrics["model"]["logloss"], abs=1e-6)
     assert str(client.get_model_version_by_alias(reg.name, "champion").version) == "1"
 

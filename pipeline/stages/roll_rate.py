@@ -1,7 +1,9 @@
 """DVC stage `roll_rate`: Markov baseline vs calibrated LightGBM, out of time, tracked in MLflow.
 
-Reads data/processed (features.parquet, labels.parquet), writes data/metrics/roll_rate.json
-and the plot data under data/plots/roll_rate/, logs one MLflow run (experiment
+Reads data/processed (features.parquet, labels.parquet), writes data/metrics/roll_rate.json,
+the plot data under data/plots/roll_rate/ and the registration record data/models/roll_rate.json
+(run id, model URI, version, champion or not: the DVC output that stands for the model, so that
+a clone without it retrains and registers instead of skipping the stage), logs one MLflow run (experiment
 `roll_rate.experiment`) and registers the model (`roll_rate.registered_model`); the alias
 `champion` moves to the new version only when it is at least as good as the current champion
 on this run's test window (registration lives in this stage: the run, the model and the
@@ -9,6 +11,7 @@ comparison belong together, and a separate stage would have to reload all three)
 """
 from __future__ import annotations
 
+from dataclasses import asdict
 from pathlib import Path
 
 import pandas as pd
@@ -16,7 +19,7 @@ import typer
 
 from core.io import atomic_path, write_json
 from core.params import Params, load_params
-from core.paths import METRICS_DIR, PARAMS_FILE, PLOTS_DIR, PROCESSED_DIR
+from core.paths import METRICS_DIR, MODELS_DIR, PARAMS_FILE, PLOTS_DIR, PROCESSED_DIR
 from features import catalogue_markdown
 from models.metrics import ALL
 from models.registry import log_run, register
@@ -24,6 +27,7 @@ from models.train import RollRateResult, train_roll_rate
 
 METRICS_FILE = METRICS_DIR / "roll_rate.json"
 PLOTS = PLOTS_DIR / "roll_rate"
+REGISTRATION_FILE = MODELS_DIR / "roll_rate.json"
 
 
 def _write_csv(frame: pd.DataFrame, target: Path) -> None:
@@ -48,8 +52,10 @@ def write_plot_data(result: RollRateResult, plots_dir: Path) -> list[Path]:
 
 
 def run(params: Params, processed_dir: Path = PROCESSED_DIR, metrics_file: Path = METRICS_FILE,
-        plots_dir: Path = PLOTS, track: bool = True) -> dict[str, object]:
-    """Train, evaluate, write metrics and plot data; with `track`, log to MLflow and register."""
+        plots_dir: Path = PLOTS, track: bool = True, registration_file: Path = REGISTRATION_FILE
+        ) -> dict[str, object]:
+    """Train, evaluate, write metrics and plot data; with `track`, log to MLflow, register, and
+    record the registration (without it, the record says the run was not tracked)."""
     features = pd.read_parquet(Path(processed_dir) / "features.parquet")
     labels = pd.read_parquet(Path(processed_dir) / "labels.parquet")
     result = train_roll_rate(features, labels, params.roll_rate, params.buckets.as_buckets(), params.seed)
@@ -61,6 +67,8 @@ def run(params: Params, processed_dir: Path = PROCESSED_DIR, metrics_file: Path 
                   "labels": Path(processed_dir) / "labels.parquet"}
         run_id, model_uri = log_run(result, params, inputs, catalogue_markdown(params.features))
         summary["registration"] = register(result, params, run_id, model_uri)
+    record = asdict(summary["registration"]) if track else {"tracked": False}
+    write_json(record, Path(registration_file))
     write_json(result.metrics, Path(metrics_file))  # last: a failed run leaves the previous metrics
     return summary
 
@@ -71,9 +79,11 @@ def command(
     metrics_file: Path = typer.Option(METRICS_FILE, help="Metrics JSON (model vs baseline on the test window)."),
     plots_dir: Path = typer.Option(PLOTS, help="Directory for the plot data (CSV) read by `dvc plots`."),
     track: bool = typer.Option(True, help="Log the run to MLflow and register the model."),
+    registration_file: Path = typer.Option(REGISTRATION_FILE, help="Registration record (JSON): run, model URI, "
+                                                                   "version, champion or not."),
 ) -> None:
     """Train the roll-rate model against the Markov baseline, out of time; track and register it."""
-    summary = run(load_params(params_file), processed_dir, metrics_file, plots_dir, track)
+    summary = run(load_params(params_file), processed_dir, metrics_file, plots_dir, track, registration_file)
     m = summary["metrics"]
     typer.echo(f"roll-rate test log loss: model {m['model']['logloss']:.4f} vs baseline "
                f"{m['baseline']['logloss']:.4f} ({m['logloss_reduction']:.1%} lower), roll-forward AUC "
