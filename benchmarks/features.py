@@ -2,8 +2,9 @@
 
     python benchmarks/features.py [--accounts 200000] [--cycles 24] [--data-dir DIR] [--partition N]
 
-The input book is simulated once per size into a cache outside the project (in a child
-process, so that generating it does not count towards the measured peak memory). The measured
+The input book is simulated once per size and code version (core.fingerprint) into a cache
+outside the project (in a child process, so that generating it does not count towards the
+measured peak memory). The measured
 run is the real stage (`pipeline.stages.features.run`): partitioned reads of the parquet
 tables, every feature family, the labels and the contact labels, written to a scratch
 directory. `account_cycles` is the number of feature rows (one per statement: accounts
@@ -25,6 +26,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from core.fingerprint import source_fingerprint  # noqa: E402  (needs ROOT on sys.path)
 
 
 def generate(accounts: int, cycles: int, out_dir: Path) -> None:
@@ -51,7 +54,8 @@ def main() -> None:
                         help="Cache for the simulated input (default: a directory under the system temp dir).")
     parser.add_argument("--generate-only", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    data = args.data_dir or Path(tempfile.gettempdir()) / f"dunning-bench-features-{args.accounts}x{args.cycles}"
+    data = args.data_dir or Path(tempfile.gettempdir()) / (
+        f"dunning-bench-features-{args.accounts}x{args.cycles}-{source_fingerprint('core', 'simulator')}")
 
     if args.generate_only:
         generate(args.accounts, args.cycles, data)

@@ -2,9 +2,10 @@
 
     python benchmarks/validate.py [--accounts 200000] [--cycles 24] [--data-dir DIR]
 
-The input book is generated once per size into a cache outside the project (the simulator when it
-is available, else the vectorised valid-book factory of the validation tests), in a child
-process so that generating it does not count towards the measured peak memory. The measured run
+The input book is generated once per size and code version (core.fingerprint) into a cache
+outside the project (the simulator when it is available, else the vectorised valid-book factory
+of the validation tests), in a child process so that generating it does not count towards the
+measured peak memory. The measured run
 is the real stage (`pipeline.stages.validate.run`), Great Expectations import included, writing
 to a scratch directory. Last line: JSON with `accounts`, `seconds`, `peak_mib`.
 """
@@ -22,6 +23,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from core.fingerprint import source_fingerprint  # noqa: E402  (needs ROOT on sys.path)
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 
 TABLES = ("accounts", "statements", "payments", "contacts", "restrictions")
@@ -54,7 +57,8 @@ def main() -> None:
                         help="Cache for the generated input (default: a directory under the system temp dir).")
     parser.add_argument("--generate-only", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    data = args.data_dir or Path(tempfile.gettempdir()) / f"dunning-bench-validate-{args.accounts}x{args.cycles}"
+    data = args.data_dir or Path(tempfile.gettempdir()) / (
+        f"dunning-bench-validate-{args.accounts}x{args.cycles}-{source_fingerprint('core', 'simulator')}")
 
     if args.generate_only:
         generate(args.accounts, args.cycles, data)
