@@ -8,7 +8,8 @@ PROVENANCE.md. The mapping, column by column:
 - accounts: one revolving account per row (borrower = account), credit_limit = LIMIT_BAL.
   Not in the source and set to documented constants: open_date (early enough for every April
   status to be reachable), annual_rate, instalment_amount (the minimum payment at full
-  utilisation), time zone Asia/Taipei, region TW, no contact consent on record.
+  utilisation), time zone Asia/Taipei, region TW, no contact consent on record; no
+  origination score (empty).
 - statements: one per account and month (cycle_date = month end, April..September).
   balance = BILL_AMT clipped at 0 (a credit balance owes nothing); amount_paid = PAY_AMT of the
   same month (paid during the month, the window (previous month end, month end]).
@@ -112,6 +113,7 @@ def _accounts(frame: pd.DataFrame) -> pd.DataFrame:
         "term_months": pd.array([pd.NA] * n, dtype="Int64"),
         "annual_rate": ANNUAL_RATE,
         "instalment_amount": MIN_PAYMENT_RATE * limit,
+        "origination_score": np.nan,
         "timezone": TIMEZONE,
         "region": REGION,
         "consent_sms": False,

@@ -137,6 +137,10 @@ ACCOUNTS = Table(
         Column("annual_rate", "float", "Nominal annual interest rate as a fraction (0.24 = 24%).", min_value=0.0),
         Column("instalment_amount", "float", "Contractual payment due each cycle (minimum payment for revolving).",
                min_value=0.0),
+        Column("origination_score", "float",
+               "Borrower's credit score when the account was opened (bureau or application score, higher is "
+               "safer; the lender's own scale). Fixed at origination.",
+               null_meaning="not recorded (the source has no score)"),
         Column("timezone", "string", "Borrower's IANA time zone (e.g. America/Chicago); contact hours are local."),
         Column("region", "string", "Jurisdiction code (e.g. US-TX, TW); selects the compliance profile."),
         Column("consent_sms", "bool", "Borrower consented to collection text messages."),

@@ -66,6 +66,12 @@ class Mechanics:
         (0.70, 0.18, 0.07, 0.03, 0.02), (0.92, 0.06, 0.02, 0.0, 0.0),
         (0.35, 0.22, 0.18, 0.13, 0.12), (0.30, 0.22, 0.18, 0.16, 0.14))
     due_offset_days: tuple[int, int] = (3, 25)  # due date lies this many days before cycle end
+    #: Origination score: the bureau's view of the borrower's odds of missing a due, on the industry's
+    #: points-to-double-the-odds scale (score = centre - pdo / ln 2 x (miss logit - centre logit + error)).
+    #: The bureau's error (sd in logits, per borrower) is set so that the score's Gini for reaching
+    #: 90+ days past due within the window is about 0.45, mid-range for application scores.
+    origination_score_scale: tuple[float, float, float] = (700.0, 20.0, -4.0)  # centre, pdo, centre logit
+    origination_score_error: float = 0.75
     # --- pay cycles ---------------------------------------------------------------------------
     #: weights of the pay schedules listed in simulator.calendar.PAY_SCHEDULES
     pay_schedule_weights: tuple[float, ...] = (0.13, 0.05, 0.17, 0.17, 0.08, 0.10, 0.12, 0.04, 0.04, 0.10)

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from simulator.config import HARDSHIP, METHOD, REVOLVING
-from simulator.population import MANUAL_METHODS
+from simulator.population import MANUAL_METHODS, miss_logit
 from simulator.rng import sigmoid
 from simulator.state import (A_DISPUTE, A_PLAN, B_BANKRUPT, B_DECEASED, CHARGED_OFF, CLOSED, NO_DUE, OPEN, PENDING,
                              owed, refresh_oldest, settle)
@@ -236,7 +236,7 @@ def _schedule(w: "BlockWorld", j: int, t: int, idx: np.ndarray, due: np.ndarray,
     za = pop.za[b] - m.shock_ability_drop * st.shocked[b]
     on_plan = (st.abits[idx] & A_PLAN) != 0
     p_miss = np.where(on_plan, 1 - sigmoid(m.plan_keep_intercept + 0.3 * pop.za[b]),
-                      sigmoid(np.asarray(m.miss_intercept)[seg] - m.miss_ability * za - m.miss_willingness * pop.zw[b]))
+                      sigmoid(miss_logit(m, seg, za, pop.zw[b])))
     gid = pop.a0 + idx
     pays = w.streams.ontime.uniform(gid, j) >= p_miss
     idx, due, due_day, b, gid, on_plan = idx[pays], due[pays], due_day[pays], b[pays], gid[pays], on_plan[pays]

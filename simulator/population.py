@@ -13,7 +13,7 @@ import numpy as np
 
 from core.schema import CONSENT_CHANNELS
 from simulator.calendar import Calendar
-from simulator.config import BNPL, INSTALMENT, PROD, REVOLVING, SEGMENTS, ZONE_REGIONS, SimConfig
+from simulator.config import BNPL, INSTALMENT, PROD, REVOLVING, SEGMENTS, ZONE_REGIONS, Mechanics, SimConfig
 from simulator.rng import Streams, sigmoid
 
 #: Every region code the simulator can draw, in a fixed order (index = region code).
@@ -89,6 +89,7 @@ class Population:
     term: np.ndarray
     annual_rate: np.ndarray
     instalment: np.ndarray
+    origination_score: np.ndarray
     due_offset: np.ndarray
     autopay: np.ndarray
     first_cycle: np.ndarray
@@ -110,6 +111,23 @@ class Population:
     @property
     def borrower_gid(self) -> np.ndarray:
         return np.arange(self.b0, self.b0 + self.n_borrowers, dtype=np.int64)
+
+
+def miss_logit(m: Mechanics, seg: np.ndarray, za: np.ndarray, zw: np.ndarray) -> np.ndarray:
+    """Logit of missing a due in ordinary times (no income shock, no plan): the borrower's risk."""
+    return np.asarray(m.miss_intercept)[seg] - m.miss_ability * za - m.miss_willingness * zw
+
+
+def origination_score(m: Mechanics, seg: np.ndarray, za: np.ndarray, zw: np.ndarray, error: np.ndarray) -> np.ndarray:
+    """The credit score a lender would buy at origination: the borrower's risk as the bureau sees it.
+
+    A bureau knows the borrower's record elsewhere, not the latents, so its view of the risk
+    carries a persistent error per borrower; the score is that view on the usual scale where
+    `pdo` points double the odds (whole points, clipped to 300-850 like common bureau scores).
+    """
+    centre, pdo, centre_logit = m.origination_score_scale
+    seen = miss_logit(m, seg, za, zw) + m.origination_score_error * error
+    return np.clip(np.round(centre - pdo / np.log(2) * (seen - centre_logit)), 300, 850)
 
 
 def generate(config: SimConfig, cal: Calendar, layout: Layout, block: int, streams: Streams) -> Population:
@@ -145,6 +163,7 @@ def generate(config: SimConfig, cal: Calendar, layout: Layout, block: int, strea
     sens_digital = np.exp(m.sensitivity_logsd * sb.normal(gb, 16) - 0.2).astype(np.float32)
     transactor = sb.uniform(gb, 17) < m.transactor_share * 2 * sigmoid(za)
     method_pref = sb.choice(gb, np.array(MANUAL_METHOD_WEIGHTS), 18).astype(np.int8)
+    score = origination_score(m, seg, za, zw, sb.normal(gb, 19))
 
     bor = (layout.borrower_of_account[a0:a1] - b0).astype(np.int32)
     product = sa.choice(ga, config.mix("product_mix", tuple(PROD)), 1).astype(np.int8)
@@ -210,6 +229,6 @@ def generate(config: SimConfig, cal: Calendar, layout: Layout, block: int, strea
         bor=bor, product=product, open_day=open_day,
         principal=np.where(product == REVOLVING, np.nan, principal),
         credit_limit=np.where(product == REVOLVING, limit, np.nan), term=term, annual_rate=rate,
-        instalment=instalment, due_offset=due_offset, autopay=autopay, first_cycle=first_cycle,
+        instalment=instalment, origination_score=score[bor], due_offset=due_offset, autopay=autopay, first_cycle=first_cycle,
         init_balance=init_balance, init_arrears=arrears,
     )

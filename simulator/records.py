@@ -100,6 +100,7 @@ def accounts_frame(pop: Population, cal: Calendar, zones: tuple[str, ...]) -> pd
         "term_months": pd.Series(pop.term, dtype="Int64").where(pop.term > 0),
         "annual_rate": pop.annual_rate,
         "instalment_amount": pop.instalment,
+        "origination_score": pop.origination_score,
         "timezone": np.asarray(zones, dtype=object)[pop.tz[b]],
         "region": np.asarray(REGIONS, dtype=object)[pop.region[b]],
         "consent_sms": pop.consent[b, 0],

@@ -31,6 +31,7 @@ def random_book(n_accounts: int = 60, n_cycles: int = 8, seed: int = 0,
         "principal": np.where(revolving, np.nan, size), "credit_limit": np.where(revolving, size, np.nan),
         "term_months": pd.array(np.where(revolving, pd.NA, 12), dtype="Int64"),
         "annual_rate": rng.uniform(0.05, 0.3, n_accounts), "instalment_amount": size / 12,
+        "origination_score": np.where(rng.random(n_accounts) < 0.9, rng.integers(500, 800, n_accounts), np.nan),
         "timezone": rng.choice(TIMEZONES, n_accounts), "region": "US-TX",
         "consent_sms": rng.random(n_accounts) < 0.8, "consent_email": rng.random(n_accounts) < 0.7,
         "consent_call": rng.random(n_accounts) < 0.9,
@@ -116,7 +117,7 @@ def tiny_book() -> dict[str, pd.DataFrame]:
         "open_date": pd.to_datetime(["2023-12-01", "2024-01-15"]),
         "principal": [np.nan, 1200.0], "credit_limit": [1000.0, np.nan],
         "term_months": pd.array([pd.NA, 12], dtype="Int64"), "annual_rate": [0.2, 0.1],
-        "instalment_amount": [50.0, 110.0], "timezone": ["America/New_York", "UTC"], "region": ["US-NY", "US-NY"],
+        "instalment_amount": [50.0, 110.0], "origination_score": [712.0, np.nan], "timezone": ["America/New_York", "UTC"], "region": ["US-NY", "US-NY"],
         "consent_sms": [True, False], "consent_email": [False, True], "consent_call": [True, True],
     })
     statements = pd.DataFrame({

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+from sklearn.metrics import roc_auc_score
 
 from core.params import BucketParams
 from simulator import Simulation
@@ -53,6 +54,18 @@ def test_history_predicts_beyond_the_current_bucket(transitions):
     late = (current.loc[was_late, "next_bucket"] > 0).mean()
     clean = (current.loc[~was_late, "next_bucket"] > 0).mean()
     assert late > 2.5 * clean
+
+
+def test_origination_score_ranks_risk_like_an_application_score(book):
+    """Lower scores go 60+ days late more often, with the partial power of a real score (not the truth)."""
+    acc = book["accounts"].set_index("account_id")
+    score = acc["origination_score"]
+    assert score.notna().all() and score.between(300, 850).all() and (score == score.round()).all()
+    s = book["statements"].sort_values(["account_id", "cycle_date"])
+    clean_start = s.groupby("account_id")["days_past_due"].first() == 0
+    bad = (s.groupby("account_id")["days_past_due"].max() >= 60)[clean_start]
+    gini = 2 * roc_auc_score(bad, -score.loc[bad.index]) - 1
+    assert 0.3 < gini < 0.65
 
 
 def test_payments_cluster_just_after_paydays(book):

@@ -44,6 +44,7 @@ def clean_tables(n_accounts: int = 5, n_cycles: int = 6, first_cycle: str = "202
         "term_months": pd.array(np.where(revolving, None, 12), dtype="Int64"),
         "annual_rate": np.round(0.1 + 0.01 * (np.arange(n) % 10), 3),
         "instalment_amount": instalment,
+        "origination_score": np.where(np.arange(n) % 5 == 0, np.nan, 600 + (np.arange(n) % 200)),
         "timezone": np.array(ZONES, dtype=object)[np.arange(n) % len(ZONES)],
         "region": np.array(REGIONS, dtype=object)[np.arange(n) % len(REGIONS)],
         "consent_sms": np.arange(n) % 2 == 0, "consent_email": True, "consent_call": np.arange(n) % 3 != 0,
