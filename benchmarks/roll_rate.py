@@ -2,7 +2,7 @@
 
     python benchmarks/roll_rate.py [--accounts N] [--processed DIR] [--latent-ceiling]
 
-Simulates the default book (params.yaml; 20,000 accounts x 24 cycles unless --accounts),
+Simulates the default book (params.yaml; 40,000 accounts x 24 cycles unless --accounts),
 builds the pipeline's features and labels in memory (or reads DIR/features.parquet and
 DIR/labels.parquet), then trains and scores exactly as the `roll_rate` stage does, without
 MLflow. Reports the test-window scores, the per-bucket view and the training time (target:
