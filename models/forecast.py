@@ -43,31 +43,29 @@ def charge_offs(path: np.ndarray, charge_off: int) -> np.ndarray:
 
 def actual_balances(frame: pd.DataFrame, accounts: np.ndarray, origin_cycle: int, horizons: int,
                     n_buckets: int, balance: str = "balance", bucket: str = "bucket") -> np.ndarray:
-    """(horizons + 1, K) observed balances per bucket of the cohort `accounts`, cycle by cycle.
+    """(horizons + 1, K) where the cohort's origin balances actually went, cycle by cycle.
 
-    An account without a row in a later cycle either stays charged off (with the balance it was
-    charged off with) when its last row was in charge-off, or has left the book (closed, paid
-    off) and counts nowhere.
+    Each account of `accounts` carries its balance at `origin_cycle` unchanged into the bucket it
+    is in at each later cycle, as the forecast does: the comparison is about where the money
+    goes, and a balance that shrank by payments before a charge-off must not read as a forecast
+    error. An account without a row in a later cycle (charged off, closed, paid off) stays in the
+    bucket of its last row.
     """
-    charge_off = n_buckets - 1
     cycles = cycle_index(frame["as_of_date"])
     cohort = pd.Index(np.unique(accounts))
+    in_cohort = frame["account_id"].isin(cohort).to_numpy()
     state_bucket = np.full(len(cohort), -1)
-    state_balance = np.zeros(len(cohort))
+    weight = np.zeros(len(cohort))
     path = np.zeros((horizons + 1, n_buckets))
     for h in range(horizons + 1):
-        rows = (cycles == origin_cycle + h) & frame["account_id"].isin(cohort).to_numpy()
-        part = frame.loc[rows, ["account_id", bucket, balance]].drop_duplicates("account_id", keep="last")
+        part = frame.loc[(cycles == origin_cycle + h) & in_cohort, ["account_id", bucket, balance]]
+        part = part.drop_duplicates("account_id", keep="last")
         pos = cohort.get_indexer(part["account_id"])
-        seen = np.zeros(len(cohort), dtype=bool)
-        seen[pos] = True
-        stays_charged_off = ~seen & (state_bucket == charge_off)
-        state_bucket = np.where(seen | stays_charged_off, state_bucket, -1)
         state_bucket[pos] = part[bucket].to_numpy(np.int64)
-        state_balance = np.where(stays_charged_off, state_balance, 0.0)
-        state_balance[pos] = np.nan_to_num(part[balance].to_numpy(np.float64))
-        on_book = state_bucket >= 0
-        path[h] = np.bincount(state_bucket[on_book], weights=state_balance[on_book], minlength=n_buckets)
+        if h == 0:
+            weight[pos] = np.nan_to_num(part[balance].to_numpy(np.float64))
+        known = state_bucket >= 0
+        path[h] = np.bincount(state_bucket[known], weights=weight[known], minlength=n_buckets)
     return path
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
@@ -28,18 +29,19 @@ def test_flow_matrix_is_balance_weighted_and_charge_offs_are_inflows():
     np.testing.assert_allclose(charge_offs(path, 2), [20.0, 16.0])
 
 
-def test_actual_path_keeps_charged_off_balances_and_drops_closed_accounts():
+def test_actual_path_carries_origin_balances_to_each_accounts_latest_bucket():
     frame = pd.DataFrame({
         "account_id": [1, 2, 3, 1, 2, 1],
         "as_of_date": pd.to_datetime(["2024-01-02"] * 3 + ["2024-02-02"] * 2 + ["2024-03-02"]),
         "bucket": [0, 1, 0, 0, 2, 0],
-        "balance": [100.0, 50.0, 70.0, 90.0, 55.0, 80.0],
+        "balance": [100.0, 50.0, 70.0, 90.0, 35.0, 80.0],
     })
     origin = 2024 * 12 + 0
     path = actual_balances(frame, np.array([1, 2, 3]), origin, 2, n_buckets=3)
     np.testing.assert_allclose(path[0], [170.0, 50.0, 0.0])
-    np.testing.assert_allclose(path[1], [90.0, 0.0, 55.0])   # account 3 left the book
-    np.testing.assert_allclose(path[2], [80.0, 0.0, 55.0])   # account 2 stays charged off
+    np.testing.assert_allclose(path[1], [170.0, 0.0, 50.0])  # 2 charged off with its origin 50, not 35; 3 left current
+    np.testing.assert_allclose(path[2], [170.0, 0.0, 50.0])  # origin balances are conserved, like the forecast's
+    assert path.sum(axis=1) == pytest.approx([220.0] * 3)
 
 
 def test_forecast_table_compares_each_prediction_with_the_actual_path():
