@@ -229,6 +229,7 @@ def generate(config: SimConfig, cal: Calendar, layout: Layout, block: int, strea
         bor=bor, product=product, open_day=open_day,
         principal=np.where(product == REVOLVING, np.nan, principal),
         credit_limit=np.where(product == REVOLVING, limit, np.nan), term=term, annual_rate=rate,
-        instalment=instalment, origination_score=score[bor], due_offset=due_offset, autopay=autopay, first_cycle=first_cycle,
+        instalment=instalment, origination_score=score[bor], due_offset=due_offset, autopay=autopay,
+        first_cycle=first_cycle,
         init_balance=init_balance, init_arrears=arrears,
     )

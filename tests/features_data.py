@@ -117,7 +117,8 @@ def tiny_book() -> dict[str, pd.DataFrame]:
         "open_date": pd.to_datetime(["2023-12-01", "2024-01-15"]),
         "principal": [np.nan, 1200.0], "credit_limit": [1000.0, np.nan],
         "term_months": pd.array([pd.NA, 12], dtype="Int64"), "annual_rate": [0.2, 0.1],
-        "instalment_amount": [50.0, 110.0], "origination_score": [712.0, np.nan], "timezone": ["America/New_York", "UTC"], "region": ["US-NY", "US-NY"],
+        "instalment_amount": [50.0, 110.0], "origination_score": [712.0, np.nan],
+        "timezone": ["America/New_York", "UTC"], "region": ["US-NY", "US-NY"],
         "consent_sms": [True, False], "consent_email": [False, True], "consent_call": [True, True],
     })
     statements = pd.DataFrame({

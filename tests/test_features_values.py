@@ -142,7 +142,8 @@ def test_restrictions(feats):
 def test_account_attributes(feats):
     check(row(feats, 10, "2024-05-01"), {
         "product": "revolving", "exposure": 1000.0, "annual_rate": 0.2, "term_months": None,
-        "instalment_amount": 50.0, "instalment_to_exposure": 0.05, "origination_score": 712.0, "months_on_book": 152 / 30.4375,
+        "instalment_amount": 50.0, "instalment_to_exposure": 0.05, "origination_score": 712.0,
+        "months_on_book": 152 / 30.4375,
         "term_elapsed_share": None, "consent_sms": True, "consent_email": False, "utc_offset_hours": -4.0,
         "utilisation": 0.45, "spend_last": (450 - 400 + 20) / 1000, "utilisation_mean_3c": 0.47,
         "utilisation_max_3c": 0.56, "utilisation_change_3c": -0.05, "utilisation_change_6c": -0.05,
