@@ -54,14 +54,14 @@ def test_bad_simulate_params_fail_early(bad):
         parse_params({"simulate": bad})
 
 
-def test_readme_documents_every_parameter_and_constant():
+def test_manual_documents_every_parameter_and_constant():
     from dataclasses import fields
     from pathlib import Path
 
     from core.params import SimulateParams
     from simulator.config import Mechanics
 
-    text = (Path(__file__).resolve().parents[1] / "simulator" / "README.md").read_text()
+    text = (Path(__file__).resolve().parents[1] / "docs" / "simulator.md").read_text()
     names = [f.name for f in fields(Mechanics)] + list(SimulateParams.model_fields)
     assert [n for n in names if f"`{n}`" not in text] == []
 
