@@ -12,8 +12,8 @@ import pandas as pd
 from core.params import FeaturesParams
 from core.schema import PRODUCTS
 from features.asof import DAY, Context, category_codes, cents, to_seconds, utc_offsets
-from features.catalogue import Feature
 from features.cycles import ratio
+from features.spec import Feature
 
 ACC, ST = "accounts", "accounts, statements"
 DAYS_PER_MONTH = 30.4375

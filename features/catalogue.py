@@ -8,21 +8,13 @@ code was checked against.
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 
 import pandas as pd
 
 from core.params import FeaturesParams
-
-
-@dataclass(frozen=True)
-class Feature:
-    name: str
-    description: str
-    window: str  # "as of D", "7 days before D", "last 3 cycles", "all history", ...
-    source: str  # input table(s) it is computed from
-    family: str = ""
-
+from features import account, contacts, delinquency, payments, restrictions
+from features.spec import Feature
 
 KEY_COLUMNS = (
     Feature("account_id", "Account the row describes (key).", "-", "accounts", "key"),
@@ -31,11 +23,8 @@ KEY_COLUMNS = (
 )
 
 
-def _families():
-    # imported here: the family modules import Feature from this module
-    from features import account, contacts, delinquency, payments, restrictions
-
-    return (("delinquency", delinquency), ("payments", payments), ("contacts", contacts),
+#: The feature families in output order.
+FAMILIES = (("delinquency", delinquency), ("payments", payments), ("contacts", contacts),
             ("restrictions", restrictions), ("account", account))
 
 
@@ -43,7 +32,7 @@ def feature_specs(params: FeaturesParams | None = None) -> list[Feature]:
     """Every column of the feature table, keys first, in output order."""
     params = params or FeaturesParams()
     out = list(KEY_COLUMNS)
-    for family, module in _families():
+    for family, module in FAMILIES:
         out += [Feature(f.name, f.description, f.window, f.source, family) for f in module.specs(params)]
     return out
 

@@ -15,9 +15,9 @@ from core.params import FeaturesParams
 from core.schema import CHANNELS
 from features.asof import (DAY, NEVER, Book, Context, EventIndex, category_codes, cents, prefix_sum, take,
                            to_seconds, utc_offsets)
-from features.catalogue import Feature
 from features.cycles import ratio
 from features.payments import TOLERANCE, WEEKDAYS
+from features.spec import Feature
 
 #: Outcomes where the message or call reached someone (calls: somebody answered).
 REACHED = ("delivered", "opened", "wrong_party", "right_party_contact", "promise_to_pay", "refused",

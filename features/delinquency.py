@@ -10,8 +10,8 @@ import numpy as np
 
 from core.params import FeaturesParams
 from features.asof import DAY, Context
-from features.catalogue import Feature
 from features.cycles import ratio
+from features.spec import Feature
 
 SRC = "statements"
 

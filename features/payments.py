@@ -13,8 +13,8 @@ import pandas as pd
 
 from core.params import FeaturesParams
 from features.asof import DAY, Context, cents, prefix_sum, take, utc_offsets
-from features.catalogue import Feature
 from features.cycles import ratio
+from features.spec import Feature
 
 #: Per cycle, what the payments did to what the previous statement asked for.
 PAY_STATUSES = ("no_balance", "full", "minimum", "partial", "none")

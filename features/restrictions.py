@@ -12,7 +12,7 @@ import numpy as np
 from core.params import FeaturesParams
 from core.schema import CONSENT_CHANNELS, RESTRICTION_KINDS
 from features.asof import Context, category_codes, to_seconds
-from features.catalogue import Feature
+from features.spec import Feature
 
 #: Kinds that stop every collection contact.
 BLOCKING = ("do_not_contact", "cease_communication", "dispute", "bankruptcy", "deceased")
