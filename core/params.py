@@ -14,6 +14,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from core.buckets import Buckets
+from core.compliance import ComplianceParams
 from core.errors import ParamsError
 from core.paths import PARAMS_FILE
 from core.schema import TABLE_NAMES
@@ -262,6 +263,7 @@ class Params(Section):
     validate_: ValidateParams = Field(ValidateParams(), alias="validate")
     features: FeaturesParams = FeaturesParams()
     roll_rate: RollRateParams = RollRateParams()
+    compliance: ComplianceParams = ComplianceParams()
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
