@@ -3,24 +3,20 @@
 Data and parameter errors are printed as one clear message with a non-zero exit code,
 never as a traceback, because the nightly job's log is read by people, not debuggers.
 """
+
 from __future__ import annotations
 
-import os
 import sys
 
-os.environ.setdefault("DVC_NO_ANALYTICS", "1")
-os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
-os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+from core import environment
 
-import typer
-from rich.console import Console
+environment.apply()  # before the stages import DVC, MLflow, Great Expectations and LightGBM
 
-from core.errors import DataError, ParamsError
-from pipeline.stages import simulate
-from pipeline.stages import validate
-from pipeline.stages import features
-from pipeline.stages import roll_rate
-from pipeline.stages import adapt_uci
+import typer  # noqa: E402
+from rich.console import Console  # noqa: E402
+
+from core.errors import DataError, ParamsError  # noqa: E402
+from pipeline.stages import adapt_uci, features, roll_rate, simulate, validate  # noqa: E402
 
 app = typer.Typer(
     name="dunning",

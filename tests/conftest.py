@@ -1,13 +1,14 @@
 """Shared test set-up: offline, quiet, and never touching the project's own stores."""
+
 from __future__ import annotations
 
-import os
-
-os.environ["DVC_NO_ANALYTICS"] = "1"
-os.environ["MLFLOW_DISABLE_TELEMETRY"] = "true"
-os.environ["GX_ANALYTICS_ENABLED"] = "false"
-
 import pytest
+
+from core import environment
+
+# Before any test module imports DVC, MLflow, Great Expectations or LightGBM; forced, so that no
+# developer setting makes the suite talk to the network.
+environment.apply(override=True)
 
 
 @pytest.fixture(autouse=True)
