@@ -19,28 +19,19 @@ roll_forward_auc (the model's, all source buckets pooled).
 """
 from __future__ import annotations
 
-import sys
+import tempfile
+import time
 from pathlib import Path
 
-# Scripts in benchmarks/ are named like the packages they measure (features.py, ...): import the
-# packages, not the sibling scripts that python puts first on sys.path.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+import _harness
+import pandas as pd
 
-import argparse  # noqa: E402
-import json  # noqa: E402
-import resource  # noqa: E402
-import tempfile  # noqa: E402
-import time  # noqa: E402
-
-import pandas as pd  # noqa: E402
-
-import models  # noqa: E402, F401  (sets the OpenMP wait policy before LightGBM loads)
-from core.io import read_tables  # noqa: E402
-from core.params import load_params  # noqa: E402
-from features import build_features, build_labels  # noqa: E402
-from models.train import train_roll_rate  # noqa: E402
-from pipeline.stages import simulate  # noqa: E402
-from simulator import Simulation  # noqa: E402
+from core.io import read_tables
+from core.params import load_params
+from features import build_features, build_labels
+from models.train import train_roll_rate
+from pipeline.stages import simulate
+from simulator import Simulation
 
 
 def _simulated(params, accounts: int | None) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -51,7 +42,7 @@ def _simulated(params, accounts: int | None) -> tuple[pd.DataFrame, pd.DataFrame
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = _harness.parser(__doc__)
     parser.add_argument("--accounts", type=int, default=None, help="accounts to simulate (default: params.yaml)")
     parser.add_argument("--seed", type=int, default=None, help="seed of the book and the model (default: params.yaml)")
     parser.add_argument("--processed", type=Path, default=None, help="read features/labels parquet from here instead")
@@ -88,7 +79,7 @@ def main() -> None:
     print(f"test window: model log loss {m['model']['logloss']:.4f} vs baseline {m['baseline']['logloss']:.4f} "
           f"({m['logloss_reduction']:.1%} lower; target >= 15%)")
     print(f"training + evaluation {trained:.1f}s (fit {result.timings['fit_s']:.1f}s; target < 120s); "
-          f"peak memory {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
+          f"peak memory {_harness.peak_mib():.0f} MiB")
     figures = {
         "model_logloss": m["model"]["logloss"],
         "baseline_logloss": m["baseline"]["logloss"],
@@ -103,7 +94,7 @@ def main() -> None:
               f"{ceiling['model']['logloss']:.4f}, {ceiling['logloss_reduction']:.1%} lower than the baseline; "
               f"the observable history reaches {m['logloss_reduction'] / ceiling['logloss_reduction']:.0%} of it")
         figures["latent_ceiling_logloss_reduction"] = round(ceiling["logloss_reduction"], 4)
-    print(json.dumps(figures))
+    _harness.emit(figures)
 
 
 if __name__ == "__main__":

@@ -16,34 +16,25 @@ Last line: JSON with model_auc, model_brier, model_logloss, baseline_auc, baseli
 """
 from __future__ import annotations
 
-import sys
+import time
+from collections import Counter
 from pathlib import Path
 
-# Scripts in benchmarks/ are named like the packages they measure (features.py, ...): import the
-# packages, not the sibling scripts that python puts first on sys.path.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+import _harness
+import numpy as np
+from sklearn.metrics import brier_score_loss, log_loss, roc_auc_score
 
-import argparse  # noqa: E402
-import json  # noqa: E402
-import resource  # noqa: E402
-import time  # noqa: E402
-from collections import Counter  # noqa: E402
-
-import numpy as np  # noqa: E402
-from sklearn.metrics import brier_score_loss, log_loss, roc_auc_score  # noqa: E402
-
-import models  # noqa: E402, F401  (sets the OpenMP wait policy before LightGBM loads)
-from adapters.uci_credit_default import load  # noqa: E402
-from core.params import load_params  # noqa: E402
-from core.paths import PROJECT_ROOT, UCI_CREDIT_DEFAULT_CSV  # noqa: E402
-from features import build_features  # noqa: E402
-from models.default_cv import out_of_fold  # noqa: E402
+from adapters.uci_credit_default import load
+from core.params import load_params
+from core.paths import PROJECT_ROOT, UCI_CREDIT_DEFAULT_CSV
+from features import build_features
+from models.default_cv import out_of_fold
 
 UCI_PARAMS = PROJECT_ROOT / "configs" / "uci" / "params.yaml"
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = _harness.parser(__doc__)
     parser.add_argument("--csv", type=Path, default=UCI_CREDIT_DEFAULT_CSV, help="UCI_Credit_Card.csv")
     parser.add_argument("--params", type=Path, default=UCI_PARAMS, help="params file of the UCI configuration")
     parser.add_argument("--inner-folds", type=int, default=4, help="CV-bagged models per outer fold")
@@ -78,10 +69,10 @@ def main() -> None:
           f"log loss {result['model_logloss']:.4f}")
     print(f"baseline (bucket default rate):  AUC {result['baseline_auc']:.4f}  Brier "
           f"{brier_score_loss(y, base_p):.4f}  log loss {result['baseline_logloss']:.4f}")
-    print(f"references (issue 5): LightGBM defaults on raw columns AUC 0.779; target AUC >= 0.790")
+    print("references (issue 5): LightGBM defaults on raw columns AUC 0.779; target AUC >= 0.790")
     print(f"calibration per fold: {dict(Counter(r.calibration for r in reports))}; cross-validation "
-          f"{fitted - built:.1f}s; peak memory {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
-    print(json.dumps(result))
+          f"{fitted - built:.1f}s; peak memory {_harness.peak_mib():.0f} MiB")
+    _harness.emit(result)
 
 
 if __name__ == "__main__":

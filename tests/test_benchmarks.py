@@ -1,11 +1,14 @@
 """The benchmark scripts run, and their last line is the JSON the issues name.
 
 Tiny books keep this fast; the figures themselves are measured by running the scripts by hand
-(README, Measured figures), never asserted here: timings in unit tests only measure the machine.
+(docs/benchmarks.md), never asserted here: timings in unit tests only measure the machine.
 """
+
 from __future__ import annotations
 
+import importlib.util
 import json
+import re
 import subprocess
 import sys
 
@@ -13,24 +16,62 @@ import pytest
 
 from core.paths import PROJECT_ROOT
 
+BENCHMARKS = PROJECT_ROOT / "benchmarks"
+SCRIPTS = sorted(BENCHMARKS.glob("*.py"))
+
 CASES = {
     "simulate": (["--accounts", "300", "--cycles", "4"], {"accounts", "cycles", "seconds", "peak_mib"}),
-    "validate": (["--accounts", "300", "--cycles", "4"], {"accounts", "seconds", "peak_mib"}),
-    "features": (["--accounts", "300", "--cycles", "6"], {"accounts", "account_cycles", "seconds", "peak_mib"}),
-    "roll_rate": (["--accounts", "1500"], {"model_logloss", "baseline_logloss", "logloss_reduction",
-                                          "roll_forward_auc"}),
+    "validate_book": (["--accounts", "300", "--cycles", "4"], {"accounts", "seconds", "peak_mib"}),
+    "build_features": (["--accounts", "300", "--cycles", "6"], {"accounts", "account_cycles", "seconds", "peak_mib"}),
+    "roll_rate": (
+        ["--accounts", "1500"],
+        {"model_logloss", "baseline_logloss", "logloss_reduction", "roll_forward_auc"},
+    ),
 }
+#: Scripts too slow for the suite (a real data set): they must at least import and parse arguments.
+HELP_ONLY = {"uci_credit_default"}
+SYS_PATH_EDIT = re.compile(r"sys\.path\s*(\[|=|\+=|\.(insert|append|extend|remove|pop|clear)\b)")
+
+
+def _run(name: str, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, str(BENCHMARKS / f"{name}.py"), *args],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 @pytest.mark.e2e
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_benchmark_ends_with_its_json_figures(name):
     args, keys = CASES[name]
-    done = subprocess.run([sys.executable, str(PROJECT_ROOT / "benchmarks" / f"{name}.py"), *args],
-                          cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300)
+    done = _run(name, *args)
     assert done.returncode == 0, done.stderr[-2000:]
     lines = done.stdout.strip().splitlines()
     assert len(lines) >= 2, "a benchmark prints readable lines before its JSON"
     figures = json.loads(lines[-1])
     assert keys <= set(figures), f"missing {keys - set(figures)}"
     assert all(figures[k] is not None for k in keys)
+
+
+@pytest.mark.parametrize("name", sorted(HELP_ONLY))
+def test_slow_benchmark_imports_and_parses_its_arguments(name):
+    done = _run(name, "--help")
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.startswith("usage:")
+
+
+def test_every_benchmark_script_is_run_here():
+    scripts = {p.stem for p in SCRIPTS if not p.stem.startswith("_")}
+    assert scripts == set(CASES) | HELP_ONLY
+
+
+@pytest.mark.parametrize("path", SCRIPTS, ids=[p.name for p in SCRIPTS])
+def test_no_script_hides_a_module_or_edits_sys_path(path):
+    # python puts a script's own folder first on sys.path: a script named like an importable module
+    # (features.py and the features package) would be imported in its place, by the script and by
+    # every library it loads. The project's packages come from the editable install instead.
+    assert importlib.util.find_spec(path.stem) is None, f"{path.name} shares the name of module {path.stem!r}"
+    assert not SYS_PATH_EDIT.search(path.read_text()), f"{path.name} edits sys.path"
