@@ -74,7 +74,7 @@ class SimulateParams(Section):
     documents every one of them.
     """
 
-    accounts: int = Field(20_000, ge=10)
+    accounts: int = Field(40_000, ge=10)
     cycles: int = Field(24, ge=3, le=240)
     start_date: date = date(2024, 1, 1)
     #: Cycles simulated (under business as usual) before start_date and not written, so the
@@ -92,9 +92,6 @@ class SimulateParams(Section):
     }
     #: Share of borrowers who consented to collection contact on each channel.
     consent: dict[str, float] = {"sms": 0.70, "email": 0.80, "call": 0.90}
-    #: Cost of one contact attempt per channel (currency units).
-    channel_cost: dict[str, float] = {"sms": 0.02, "email": 0.005, "call": 0.90, "letter": 0.80,
-                                      "field_visit": 25.0, "agency": 0.50, "legal": 40.0}
     #: Business-as-usual logging policy: share of each touch decision drawn uniformly over the
     #: allowed actions (incl. no contact) instead of from the rule's channel weights.
     bau_exploration: float = Field(0.10, ge=0.0, le=1.0)
@@ -107,7 +104,7 @@ class SimulateParams(Section):
 
     @model_validator(mode="after")
     def _mixes(self) -> "SimulateParams":
-        from core.schema import CHANNELS, CONSENT_CHANNELS, PRODUCTS
+        from core.schema import CONSENT_CHANNELS, PRODUCTS
 
         _check_mix("product_mix", self.product_mix, PRODUCTS)
         _check_mix("segment_mix", self.segment_mix, SIM_SEGMENTS)
@@ -116,6 +113,25 @@ class SimulateParams(Section):
             _check_us_timezone(zone)
         if set(self.consent) != set(CONSENT_CHANNELS) or not all(0 <= v <= 1 for v in self.consent.values()):
             raise ValueError(f"consent needs a probability for each of {list(CONSENT_CHANNELS)}")
+        return self
+
+
+class ContactParams(Section):
+    """Business inputs of contacting: what each action costs (later also the prices of harm).
+
+    The simulator charges these costs; the strategy and the policy evaluation weigh them
+    against what a contact collects. Kept apart from `simulate:` because they are the
+    lender's figures, not properties of the simulated world.
+    """
+
+    #: Cost of one contact attempt per channel (currency units).
+    channel_cost: dict[str, float] = {"sms": 0.02, "email": 0.005, "call": 0.90, "letter": 0.80,
+                                      "field_visit": 25.0, "agency": 0.50, "legal": 40.0}
+
+    @model_validator(mode="after")
+    def _costs(self) -> "ContactParams":
+        from core.schema import CHANNELS
+
         if set(self.channel_cost) != set(CHANNELS) or any(v < 0 for v in self.channel_cost.values()):
             raise ValueError(f"channel_cost needs a non-negative cost for each of {list(CHANNELS)}")
         return self
@@ -151,11 +167,8 @@ class ValidateSeverity(Section):
 
 
 class ValidateParams(Section):
-    """The `validate` stage: the as-of date, severities and tolerances of the checks."""
+    """The `validate` stage: severities and tolerances of the checks (the as-of date is `run_date`)."""
 
-    #: Records dated after this day break `not_after_as_of`; null means the day after the
-    #: latest statement cycle_date in the input.
-    as_of_date: date | None = None
     #: A table with a larger share of its rows quarantined fails the run instead.
     max_quarantine_share: float = Field(0.05, ge=0.0, le=1.0)
     #: Columns the schema does not know: `fatal` (the default: often a misspelt column) or
@@ -235,8 +248,9 @@ class RollRateParams(Section):
     #: Ignore as-of dates after this one (null: use everything). For data whose coding changes in
     #: the latest months, e.g. the UCI September status codes (configs/uci/params.yaml).
     last_as_of_date: date | None = None
-    #: One multiclass model, one model per source bucket, or `auto` (the better on validation).
-    strategy: Literal["auto", "multiclass", "per_source"] = "auto"
+    #: The model's form: one multiclass model, one model per source bucket, or `auto` (the better
+    #: on validation). Not to be confused with the contact strategy.
+    model_form: Literal["auto", "multiclass", "per_source"] = "auto"
     #: Probability calibration fitted on the validation window; `auto` picks by cross-fitted log loss.
     calibration: Literal["auto", "isotonic", "platt", "none"] = "auto"
     #: Markov baseline: a transition matrix per segment (accounts column among the features),
@@ -256,10 +270,23 @@ class RollRateParams(Section):
     lightgbm: LightGBMParams = LightGBMParams()
 
 
+class Seeds(Section):
+    """One seed per purpose, so that re-seeding a model does not re-simulate the world."""
+
+    #: The simulated world: borrowers, exogenous events and the logging policy's draws.
+    world: int = 0
+    #: Model training: LightGBM bagging and feature sampling.
+    training: int = 0
+
+
 class Params(Section):
-    seed: int = 0
+    seeds: Seeds = Seeds()
+    #: The date the pipeline acts on: records dated after it break `not_after_as_of` in
+    #: validation. null: the day after the latest statement cycle_date in the input.
+    run_date: date | None = None
     buckets: BucketParams = BucketParams()
     simulate: SimulateParams = SimulateParams()
+    contact: ContactParams = ContactParams()
     validate_: ValidateParams = Field(ValidateParams(), alias="validate")
     features: FeaturesParams = FeaturesParams()
     roll_rate: RollRateParams = RollRateParams()

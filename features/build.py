@@ -112,24 +112,3 @@ def build_all(tables: Tables, params: FeaturesParams | Params | None = None,
     """Training features, labels and contact labels of a partition, indexing its tables once."""
     ctx = _context(tables, None, params, buckets)
     return _feature_frame(ctx), _label_frame(ctx, observed_until), _contact_frame(ctx.book, ctx.params, observed_until)
-
-
-def partition_bounds(account_ids: np.ndarray | pd.Series, size: int) -> list[tuple[int, int]]:
-    """Inclusive (first, last) account-id ranges holding at most `size` accounts each."""
-    ids = np.unique(np.asarray(account_ids, dtype=np.int64))
-    return [(int(ids[i]), int(ids[min(i + size, len(ids)) - 1])) for i in range(0, len(ids), size)]
-
-
-def slice_tables(tables: Tables, first: int, last: int) -> dict[str, pd.DataFrame]:
-    """The rows of each table whose account_id lies in [first, last]; borrower-wide restrictions
-    (no account_id) go with every partition holding one of the borrower's accounts."""
-    out = {}
-    for name, frame in tables.items():
-        ids = frame["account_id"]
-        keep = ids.between(first, last).fillna(False).to_numpy(dtype=bool)
-        if name == "restrictions":
-            borrowers = out["accounts"]["borrower_id"] if "accounts" in out else \
-                tables["accounts"].loc[tables["accounts"]["account_id"].between(first, last), "borrower_id"]
-            keep |= (ids.isna() & frame["borrower_id"].isin(borrowers)).to_numpy(dtype=bool)
-        out[name] = frame[keep]
-    return out

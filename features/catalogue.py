@@ -6,6 +6,7 @@ frame whose columns differ from it. The markdown rendering is committed as
 docs/feature_catalogue.md and logged with the models, so analysts read the same text the
 code was checked against.
 """
+
 from __future__ import annotations
 
 from dataclasses import asdict
@@ -18,14 +19,24 @@ from features.spec import Feature
 
 KEY_COLUMNS = (
     Feature("account_id", "Account the row describes (key).", "-", "accounts", "key"),
-    Feature("as_of_date", "As-of date D: every feature uses only records dated strictly before D 00:00 UTC (key).",
-            "-", "-", "key"),
+    Feature(
+        "as_of_date",
+        "As-of date D: every feature uses only records dated strictly before D 00:00 UTC (key).",
+        "-",
+        "-",
+        "key",
+    ),
 )
 
 
 #: The feature families in output order.
-FAMILIES = (("delinquency", delinquency), ("payments", payments), ("contacts", contacts),
-            ("restrictions", restrictions), ("account", account))
+FAMILIES = (
+    ("delinquency", delinquency),
+    ("payments", payments),
+    ("contacts", contacts),
+    ("restrictions", restrictions),
+    ("account", account),
+)
 
 
 def feature_specs(params: FeaturesParams | None = None) -> list[Feature]:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from core import contracts
 from core.params import FeaturesParams
 from core.schema import CHANNELS, OUTCOMES
 from features.asof import DAY, Book, Context, category_codes, cents, prefix_sum, take, to_seconds
@@ -23,15 +24,11 @@ from features.contacts import judge_promises
 
 def label_columns(p: FeaturesParams) -> list[str]:
     """Label columns of labels.parquet (besides the keys); none may ever appear among the features."""
-    out = ["next_bucket", "next_days_past_due"]
-    for h in p.ptp_horizons_days:
-        out += [f"paid_{h}d", f"paid_amount_next_{h}d"]
-    return out
+    return contracts.label_columns(p.ptp_horizons_days)
 
 
 def contact_label_columns(p: FeaturesParams) -> list[str]:
-    n = p.contact_response_days
-    return [f"paid_within_{n}d", f"paid_amount_within_{n}d", "promise_kept"]
+    return contracts.contact_label_columns(p.contact_response_days)
 
 
 def observation_end(statements: pd.DataFrame) -> np.int64:
@@ -51,11 +48,11 @@ def roll_and_pay_labels(ctx: Context, observed_until: np.int64) -> dict[str, obj
     nxt = np.where(has_next, nxt, -1)
     dpd = st.col("days_past_due")
     out: dict[str, object] = {
-        "next_bucket": pd.array(np.where(has_next, take(ctx.bucket_codes, nxt, 0), 0), dtype="Int8"),
-        "next_days_past_due": pd.array(take(dpd, nxt, 0).astype(np.int64), dtype="Int32"),
+        contracts.NEXT_BUCKET: pd.array(np.where(has_next, take(ctx.bucket_codes, nxt, 0), 0), dtype="Int8"),
+        contracts.NEXT_DAYS_PAST_DUE: pd.array(take(dpd, nxt, 0).astype(np.int64), dtype="Int32"),
     }
-    out["next_bucket"][~has_next] = pd.NA
-    out["next_days_past_due"][~has_next] = pd.NA
+    out[contracts.NEXT_BUCKET][~has_next] = pd.NA
+    out[contracts.NEXT_DAYS_PAST_DUE][~has_next] = pd.NA
     past_due = cents(ctx.at_statement(st.col("past_due_amount").astype(np.float64), 0))
     pay = book.payments
     pay_cs = prefix_sum(cents(pay.col("amount")))
@@ -67,8 +64,8 @@ def roll_and_pay_labels(ctx: Context, observed_until: np.int64) -> dict[str, obj
         hit = pd.array(paid >= p.ptp_min_share * past_due, dtype="boolean")
         hit[~observed | (past_due <= 0)] = pd.NA
         amount = np.where(observed, paid / 100, np.nan).astype(np.float32)
-        out[f"paid_{h}d"] = hit
-        out[f"paid_amount_next_{h}d"] = amount
+        out[contracts.paid_label(h)] = hit
+        out[contracts.paid_amount_label(h)] = amount
     return out
 
 
@@ -97,9 +94,9 @@ def contact_labels(book: Book, p: FeaturesParams, observed_until: np.int64) -> p
         .astype("datetime64[ns]"),
         "channel": pd.Categorical.from_codes(category_codes(con.frame["channel"], CHANNELS), list(CHANNELS)),
         "outcome": pd.Categorical.from_codes(category_codes(con.frame["outcome"], OUTCOMES), list(OUTCOMES)),
-        f"paid_within_{n}d": paid,
-        f"paid_amount_within_{n}d": np.where(observed, amount / 100, np.nan).astype(np.float32),
-        "promise_kept": kept,
+        contracts.response_label(n): paid,
+        contracts.response_amount_label(n): np.where(observed, amount / 100, np.nan).astype(np.float32),
+        contracts.PROMISE_KEPT: kept,
     })
     return out.sort_values("contact_id", kind="stable").reset_index(drop=True)
 

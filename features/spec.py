@@ -3,6 +3,7 @@
 Its own module, below `features.catalogue` and the five families, so that the catalogue can
 import the families and the families the record without an import circle.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

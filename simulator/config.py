@@ -14,7 +14,8 @@ from datetime import date
 import numpy as np
 
 from core.buckets import Buckets
-from core.params import SIM_SEGMENTS, Params, SimulateParams
+from core.compliance import ComplianceParams
+from core.params import SIM_SEGMENTS, ContactParams, Params, SimulateParams
 from core.schema import CHANNELS, OUTCOMES, PAYMENT_METHODS, PRODUCTS, RESTRICTION_KINDS
 
 SEGMENTS = SIM_SEGMENTS
@@ -179,7 +180,10 @@ class SimConfig:
     seed: int
     params: SimulateParams
     buckets: Buckets
+    contact: ContactParams = field(default_factory=ContactParams)
     mechanics: Mechanics = field(default_factory=Mechanics)
+    #: The contact rulebook's profiles (params.yaml `compliance:`); every policy is held to them.
+    compliance: ComplianceParams = field(default_factory=ComplianceParams)
 
     @classmethod
     def from_params(cls, params: Params, mechanics: Mechanics | None = None, **overrides: object) -> "SimConfig":
@@ -187,8 +191,8 @@ class SimConfig:
         sim = params.simulate.model_copy(update=overrides) if overrides else params.simulate
         if overrides:
             sim = SimulateParams.model_validate(sim.model_dump())
-        return cls(seed=params.seed, params=sim, buckets=params.buckets.as_buckets(),
-                   mechanics=mechanics or Mechanics())
+        return cls(seed=params.seeds.world, params=sim, contact=params.contact, buckets=params.buckets.as_buckets(),
+                   mechanics=mechanics or Mechanics(), compliance=params.compliance)
 
     @property
     def start_date(self) -> date:
@@ -216,4 +220,4 @@ class SimConfig:
 
     @property
     def channel_cost(self) -> np.ndarray:
-        return np.array([self.params.channel_cost[c] for c in CHANNELS])
+        return np.array([self.contact.channel_cost[c] for c in CHANNELS])

@@ -12,7 +12,7 @@ SMALL = {"accounts": 1500, "cycles": 8, "burn_in_cycles": 2}
 
 
 def small_params(seed: int = 7, **simulate: object) -> Params:
-    return parse_params({"seed": seed, "simulate": {**SMALL, **simulate}})
+    return parse_params({"seeds": {"world": seed}, "simulate": {**SMALL, **simulate}})
 
 
 @lru_cache(maxsize=4)

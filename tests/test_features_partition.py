@@ -11,7 +11,8 @@ import pytest
 
 from core.io import write_tables
 from core.params import parse_params
-from features import build_contact_labels, build_features, build_labels, partition_bounds, slice_tables
+from core.partitions import partition_bounds, slice_tables
+from features import build_contact_labels, build_features, build_labels
 from features.labels import observation_end
 from features_data import random_book
 from core.paths import PROJECT_ROOT

@@ -6,7 +6,7 @@ import pandas as pd
 from sklearn.metrics import log_loss, roc_auc_score
 
 from core.params import LightGBMParams
-from models.default_cv import out_of_fold
+from models.roll_rate.default_cv import out_of_fold
 
 
 def test_model_beats_the_bucket_rate_out_of_fold():

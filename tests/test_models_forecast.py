@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from models.forecast import actual_balances, charge_offs, flow_matrix, forecast_table, roll_forward_balances
+from models.roll_rate.forecast import actual_balances, charge_offs, flow_matrix, forecast_table, roll_forward_balances
 
 
 @settings(max_examples=30, deadline=None)

@@ -5,8 +5,8 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from models.dataset import join_labels
-from models.markov import MarkovBaseline, transition_counts
+from models.common.dataset import join_labels
+from models.roll_rate.markov import MarkovBaseline, transition_counts
 from tests.models_data import markov_history
 
 K = 7
@@ -38,7 +38,7 @@ def test_every_row_is_a_distribution(pairs, smoothing, prior):
 
 def test_known_matrix_is_recovered_from_a_toy_history():
     features, labels = markov_history(KNOWN, accounts=6000, cycles=8, seed=3)
-    data = join_labels(features, labels).dropna(subset=["next_bucket"])
+    data = join_labels(features, labels, "next_bucket").dropna(subset=["next_bucket"])
     source, target = data["bucket"].to_numpy(), data["next_bucket"].to_numpy(np.int64)
     model = MarkovBaseline(K, smoothing=0.0, absorbing=K - 1).fit(source, target)
     counts = transition_counts(source, target, K).sum(axis=1)

@@ -11,7 +11,8 @@ import pytest
 from mlflow import MlflowClient
 
 from core.params import parse_params
-from models.tracking import artifact_root, dvc_hash, tracking_uri
+from models.common.tracking import artifact_root, dvc_hash, tracking_uri
+from features import catalogue_markdown
 from pipeline.stages import roll_rate
 from tests.models_data import planted_history
 
@@ -20,8 +21,8 @@ FAST = {"learning_rate": 0.1, "num_leaves": 7, "min_child_samples": 50, "n_estim
 
 
 def _params(**lightgbm):
-    return parse_params({"seed": 0, "roll_rate": {
-        "valid_cycles": 2, "test_cycles": 2, "strategy": "per_source", "calibration": "platt", "shap_sample": 50,
+    return parse_params({"roll_rate": {
+        "valid_cycles": 2, "test_cycles": 2, "model_form": "per_source", "calibration": "platt", "shap_sample": 50,
         "experiment": "roll_rate_test", "registered_model": "roll_rate_test", "lightgbm": {**FAST, **lightgbm}}})
 
 
@@ -31,6 +32,7 @@ def processed(tmp_path_factory):
     features, labels = planted_history(accounts=800, cycles=8, seed=2)
     features.to_parquet(folder / "features.parquet", index=False)
     labels.to_parquet(folder / "labels.parquet", index=False)
+    (folder / "feature_catalogue.md").write_text(catalogue_markdown())  # as the features stage writes it
     return folder
 
 
@@ -55,7 +57,7 @@ def test_stage_logs_a_run_registers_a_champion_and_serves_probabilities(processe
     assert run.data.metrics["model.logloss"] == pytest.approx(metrics["model"]["logloss"], abs=1e-6)
     assert run.data.params["roll_rate.lightgbm.num_leaves"] == "7"
     assert run.data.tags["dvc_hash.features"] == dvc_hash(processed / "features.parquet")
-    assert run.data.tags["dvc_hash.processed"] == dvc_hash(processed) and dvc_hash(processed).endswith(".dir")
+    assert run.data.tags["dvc_hash.labels"] == dvc_hash(processed / "labels.parquet")
     assert run.data.tags["git_commit"]
     artifacts = {a.path for a in client.list_artifacts(reg.run_id)}
     assert {"transition_heatmaps.png", "calibration_curves.png", "roc_per_bucket.png", "feature_importance.png",
@@ -64,7 +66,8 @@ def test_stage_logs_a_run_registers_a_champion_and_serves_probabilities(processe
 
     assert reg.champion and reg.version == "1"
     assert json.loads(record_file.read_text()) == {"run_id": reg.run_id, "model_uri": reg.model_uri, "name": reg.name,
-                                                   "version": "1", "champion": True, "champion_logloss": None}
+                                                   "version": "1", "champion": True, "score_name": "logloss",
+                                                   "score": metrics["model"]["logloss"], "champion_score": None}
     served = mlflow.pyfunc.load_model(f"models:/{reg.name}@champion")
     test_rows = pd.read_parquet(processed / "features.parquet").tail(40)
     example = test_rows.assign(product=test_rows["product"].astype(object))
@@ -78,7 +81,7 @@ def test_stage_logs_a_run_registers_a_champion_and_serves_probabilities(processe
     weak_reg = weak["registration"]
     assert weak_reg.version == "2" and not weak_reg.champion
     assert json.loads(record_file.read_text())["champion"] is False
-    assert weak_reg.champion_logloss == pytest.approx(metrics["model"]["logloss"], abs=1e-6)
+    assert weak_reg.champion_score == pytest.approx(metrics["model"]["logloss"], abs=1e-6)
     assert str(client.get_model_version_by_alias(reg.name, "champion").version) == "1"
 
 
@@ -90,17 +93,23 @@ def test_tracking_uri_defaults_to_the_project_database(monkeypatch):
     assert os.environ.get("MLFLOW_DISABLE_TELEMETRY") == "true"
 
 
-def test_data_version_tag_is_the_hash_dvc_computes(tmp_path):
-    from dvc_data.hashfile.build import build
-    from dvc_data.hashfile.db import HashFileDB
-    from dvc_objects.fs.local import LocalFileSystem
+def test_data_version_tag_is_the_md5_dvc_records_in_its_lock(tmp_path):
+    """The tag equals what `dvc commit` writes to dvc.lock for the same file and folder."""
+    import subprocess
+    import sys
 
-    folder = tmp_path / "processed"
-    (folder / "sub").mkdir(parents=True)
-    (folder / "features.parquet").write_bytes(b"abc" * 100)
-    (folder / "sub" / "notes.md").write_text("x\n")
-    fs = LocalFileSystem()
-    _, _, tree = build(HashFileDB(fs, str(tmp_path / "odb")), str(folder), fs, "md5")
-    assert dvc_hash(folder) == tree.hash_info.value
-    assert dvc_hash(folder / "features.parquet") == build(HashFileDB(fs, str(tmp_path / "odb")),
-                                                          str(folder / "features.parquet"), fs, "md5")[2].hash_info.value
+    import yaml
+
+    repo = tmp_path / "repo"
+    (repo / "processed" / "sub").mkdir(parents=True)
+    (repo / "processed" / "features.parquet").write_bytes(b"abc" * 100)
+    (repo / "processed" / "sub" / "notes.md").write_text("x\n")
+    (repo / "dvc.yaml").write_text("stages:\n  make:\n    cmd: 'true'\n    outs: [processed, processed.copy]\n")
+    (repo / "processed.copy").write_bytes(b"abc" * 100)
+    dvc = [sys.executable, "-m", "dvc"]
+    env = {**os.environ, "DVC_NO_ANALYTICS": "1"}
+    for args in (["init", "--no-scm", "-q"], ["commit", "-f", "-q"]):
+        subprocess.run([*dvc, *args], cwd=repo, check=True, env=env, capture_output=True)
+    outs = {o["path"]: o["md5"] for o in yaml.safe_load((repo / "dvc.lock").read_text())["stages"]["make"]["outs"]}
+    assert dvc_hash(repo / "processed") == outs["processed"] and outs["processed"].endswith(".dir")
+    assert dvc_hash(repo / "processed.copy") == outs["processed.copy"]

@@ -18,12 +18,14 @@ from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
 
 from core.params import LightGBMParams, RollRateParams, parse_params
-from models.calibration import Calibrator, _logit, clip_normalise
-from models.pyfunc import log_pyfunc, logged_from_code
-from models.registry import CHAMPION, TEST_LOGLOSS, register
-from models.scoring import MANIFEST, RollRateScorer
-from models.tracking import artifact_root, experiment_id
-from models.train import train_roll_rate
+from models.common.calibration import Calibrator, _logit, clip_normalise
+from models.common.pyfunc import logged_from_code
+from models.roll_rate.pyfunc import log_pyfunc
+from models.common.registry import CHAMPION, register
+from models.roll_rate.family import RollRateFamily
+from models.roll_rate.scoring import MANIFEST, RollRateScorer
+from models.common.tracking import artifact_root, experiment_id
+from models.roll_rate.train import train_roll_rate
 from tests.models_data import BUCKETS, planted_history
 
 FAST = LightGBMParams(learning_rate=0.1, num_leaves=7, min_child_samples=50, n_estimators=60,
@@ -33,10 +35,10 @@ SHAPES = (("per_source", "platt"), ("multiclass", "isotonic"))
 
 @pytest.fixture(scope="module")
 def fitted():
-    """One fitted model per (strategy, calibration) shape, on small planted data."""
+    """One fitted model per (model form, calibration) shape, on small planted data."""
     features, labels = planted_history(accounts=800, cycles=8, seed=2)
     return {shape: train_roll_rate(features, labels, RollRateParams(
-        valid_cycles=2, test_cycles=2, lightgbm=FAST, strategy=shape[0], calibration=shape[1]), BUCKETS, seed=0)
+        valid_cycles=2, test_cycles=2, lightgbm=FAST, model_form=shape[0], calibration=shape[1]), BUCKETS, seed=0)
         for shape in SHAPES}
 
 
@@ -173,7 +175,7 @@ def test_a_pickled_champion_is_never_unpickled_and_its_logged_loss_decides(fitte
     with mlflow.start_run(experiment_id=experiment), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # MLflow discourages pickling a Python object: the point here
         legacy = mlflow.pyfunc.log_model(name="model", python_model=_Legacy(), pip_requirements=["pandas"])
-        mlflow.log_metric(TEST_LOGLOSS, 10.0)
+        mlflow.log_metric(RollRateFamily.score_metric, 10.0)
     client = MlflowClient()
     client.set_registered_model_alias(name, CHAMPION, mlflow.register_model(legacy.model_uri, name).version)
     assert not logged_from_code(legacy.model_uri)
@@ -181,7 +183,7 @@ def test_a_pickled_champion_is_never_unpickled_and_its_logged_loss_decides(fitte
     with mlflow.start_run(experiment_id=experiment) as run:
         info = log_pyfunc(result.model, BUCKETS.names, result.test.head(5))
     _forbid_unpickling(monkeypatch)
-    reg = register(result, parse_params({"seed": 0, "roll_rate": {"registered_model": name}}), run.info.run_id,
-                   info.model_uri)
-    assert reg.champion_logloss == 10.0 and reg.champion and reg.version == "2"
+    family = RollRateFamily(result, parse_params({"roll_rate": {"registered_model": name}}))
+    reg = register(family, run.info.run_id, info.model_uri)
+    assert reg.champion_score == 10.0 and reg.champion and reg.version == "2"
     assert str(client.get_model_version_by_alias(name, CHAMPION).version) == "2"

@@ -5,8 +5,9 @@ import numpy as np
 import pytest
 
 from core.params import LightGBMParams, RollRateParams
-from models.calibration import Calibrator, choose_calibration, multiclass_log_loss
-from models.train import train_roll_rate
+from models.common.calibration import Calibrator, choose_calibration
+from models.common.metrics import log_loss as multiclass_log_loss
+from models.roll_rate.train import train_roll_rate
 from tests.models_data import BUCKETS, planted_history
 
 FAST = LightGBMParams(learning_rate=0.1, num_leaves=15, min_child_samples=50, n_estimators=150,
@@ -24,7 +25,7 @@ def planted():
 
 @pytest.fixture(scope="module")
 def result(planted):
-    return train_roll_rate(*planted, _params(strategy="auto", calibration="auto"), BUCKETS, seed=0)
+    return train_roll_rate(*planted, _params(model_form="auto", calibration="auto"), BUCKETS, seed=0)
 
 
 def test_model_beats_the_baseline_on_a_planted_signal(result):
@@ -39,7 +40,7 @@ def test_model_beats_the_baseline_on_a_planted_signal(result):
 
 def test_without_signal_the_model_does_not_pretend(planted):
     features, labels = planted_history(accounts=2500, cycles=10, seed=1, signal=0.0)
-    out = train_roll_rate(features, labels, _params(strategy="per_source", calibration="platt"), BUCKETS, seed=0)
+    out = train_roll_rate(features, labels, _params(model_form="per_source", calibration="platt"), BUCKETS, seed=0)
     assert abs(out.metrics["logloss_reduction"]) < 0.03, out.metrics["logloss_reduction"]
 
 
@@ -48,24 +49,24 @@ def test_probabilities_are_distributions_and_the_split_is_out_of_time(result):
         assert proba.shape == (len(result.test), len(BUCKETS.names))
         assert np.all(proba > 0)
         np.testing.assert_allclose(proba.sum(axis=1), 1.0)
-    assert result.metrics["training"]["strategy"] in ("multiclass", "per_source")
+    assert result.metrics["training"]["model_form"] in ("multiclass", "per_source")
     assert result.metrics["training"]["calibration"] in ("none", "platt", "isotonic")
     assert max(result.split.train) < min(result.split.valid) <= max(result.split.valid) < min(result.split.test)
 
 
-def test_strategies_and_calibrations_each_give_valid_models(planted):
+def test_model_forms_and_calibrations_each_give_valid_models(planted):
     features, labels = planted
-    for strategy, calibration in (("multiclass", "isotonic"), ("per_source", "none")):
-        out = train_roll_rate(features, labels, _params(strategy=strategy, calibration=calibration), BUCKETS, seed=0)
-        assert out.model.strategy_ == strategy and out.model.calibration_ == calibration
+    for model_form, calibration in (("multiclass", "isotonic"), ("per_source", "none")):
+        out = train_roll_rate(features, labels, _params(model_form=model_form, calibration=calibration), BUCKETS, seed=0)
+        assert out.model.model_form_ == model_form and out.model.calibration_ == calibration
         np.testing.assert_allclose(out.predictions["model"].sum(axis=1), 1.0)
         assert out.metrics["model"]["logloss"] < out.metrics["baseline"]["logloss"]
 
 
 def test_training_is_deterministic(planted):
     features, labels = planted
-    first = train_roll_rate(features, labels, _params(strategy="per_source"), BUCKETS, seed=0)
-    second = train_roll_rate(features, labels, _params(strategy="per_source"), BUCKETS, seed=0)
+    first = train_roll_rate(features, labels, _params(model_form="per_source"), BUCKETS, seed=0)
+    second = train_roll_rate(features, labels, _params(model_form="per_source"), BUCKETS, seed=0)
     assert first.metrics == second.metrics
 
 

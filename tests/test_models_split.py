@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from core.errors import DataError
-from models.split import cycle_index, out_of_time_split
+from models.common.split import cycle_index, out_of_time_split
 
 
 @settings(max_examples=50, deadline=None)

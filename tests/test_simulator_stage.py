@@ -15,7 +15,7 @@ from pipeline.stages import simulate
 
 
 def test_run_writes_the_five_tables_and_true_outcomes(tmp_path):
-    params = parse_params({"seed": 1, "simulate": {"accounts": 200, "cycles": 4, "burn_in_cycles": 1}})
+    params = parse_params({"seeds": {"world": 1}, "simulate": {"accounts": 200, "cycles": 4, "burn_in_cycles": 1}})
     paths = simulate.run(params, tmp_path / "raw", metrics_file=tmp_path / "m.json")
     assert sorted(p.stem for p in paths) == sorted(TABLE_NAMES)
     tables = read_tables(tmp_path / "raw")
@@ -44,7 +44,6 @@ def test_default_params_are_valid():
     {"timezone_mix": {"Mars/Olympus": 1.0}},
     {"timezone_mix": {"Asia/Taipei": 1.0}},  # the contact clock supports UTC-11..UTC-3 (US profile)
     {"consent": {"sms": 0.5}},
-    {"channel_cost": {"sms": 0.1}},
     {"accounts": 5},
     {"bau_exploration": 1.5},
     {"unknown_knob": 1},

@@ -230,7 +230,7 @@ def future_payment(t):
 
 
 def statements_after_explicit_as_of(t):
-    # validate.as_of_date 2024-05-31: the June cycles are in the future, and so are June's payments.
+    # run_date 2024-05-31: the June cycles are in the future, and so are June's payments.
     june_payments = [i for i, d in enumerate(t["payments"]["paid_at"]) if d >= pd.Timestamp("2024-06-01", tz="UTC")]
     june = rows_of(t["statements"], cycle_date=pd.Timestamp("2024-06-30"))
     return Quarantined({"statements": [(r, "not_after_as_of:cycle_date") for r in june],
@@ -357,7 +357,7 @@ CASES = [
     Case("date_out_of_range", year_3000, fmt="csv"),
     Case("future_payment", future_payment),
     Case("dates_after_explicit_as_of", statements_after_explicit_as_of,
-         params={"max_quarantine_share": 1.0, "as_of_date": "2024-05-31"}),
+         params={"max_quarantine_share": 1.0, "run_date": "2024-05-31"}),
     Case("payment_before_open_date", payment_before_open_date),
     Case("contact_before_open_date", contact_before_open_date),
     Case("orphan_payment", orphan_payment),

@@ -139,9 +139,9 @@ def write_raw(tables: dict[str, pd.DataFrame], directory: Path, fmt: str = "parq
     return directory
 
 
-def params_with(**validate):
-    """Project params with some `validate` keys overridden (severity as a nested dict)."""
-    return parse_params({"validate": validate})
+def params_with(run_date: str | None = None, **validate):
+    """Project params with `run_date` and some `validate` keys overridden (severity as a nested dict)."""
+    return parse_params({"validate": validate, "run_date": run_date})
 
 
 class Project:

@@ -80,10 +80,12 @@ class ValidationOutcome:
 
 
 def validate_tables(frames: Mapping[str, pd.DataFrame], params: ValidateParams,
-                    gx_root: Path) -> ValidationOutcome:
+                    gx_root: Path, run_date: date | None = None) -> ValidationOutcome:
     """Check the five input tables; raise DataError on a fatal problem, else split good from quarantined.
 
-    `frames` are the tables as read (any dtypes); `gx_root` is the directory holding `gx/`.
+    `frames` are the tables as read (any dtypes); `gx_root` is the directory holding `gx/`;
+    records dated after `run_date` (params `run_date`; None: the day after the latest
+    statement) are quarantined by `not_after_as_of`.
     """
     clock = _Clock()
     from validation.gx_context import open_context, run_suite
@@ -108,7 +110,7 @@ def validate_tables(frames: Mapping[str, pd.DataFrame], params: ValidateParams,
         check.add(business.valid_timezone(check.spec, check.parsed))
         check.add(business.end_after_start(check.spec, check.parsed))
 
-    as_of, source = _as_of(params, _clean(checks["statements"]))
+    as_of, source = _as_of(run_date, _clean(checks["statements"]))
     for check in checks.values():
         check.add(business.not_after_as_of(check.spec, check.parsed, pd.Timestamp(as_of)))
         check.clean = _clean(check)
@@ -170,13 +172,13 @@ def _clean(check: TableCheck) -> pd.DataFrame:
     return clean
 
 
-def _as_of(params: ValidateParams, statements: pd.DataFrame) -> tuple[date, str]:
-    if params.as_of_date is not None:
-        return params.as_of_date, "validate.as_of_date"
+def _as_of(run_date: date | None, statements: pd.DataFrame) -> tuple[date, str]:
+    if run_date is not None:
+        return run_date, "run_date"
     latest = statements["cycle_date"].max()
     if pd.isna(latest):
         raise DataError("statements", "not_null", "no readable cycle_date to derive the as-of date from; "
-                        "set validate.as_of_date", column="cycle_date")
+                        "set run_date", column="cycle_date")
     return latest.date() + timedelta(days=1), "the day after the latest statements.cycle_date"
 
 

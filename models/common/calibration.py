@@ -19,6 +19,8 @@ from scipy.special import expit
 from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
 
+from models.common.metrics import log_loss
+
 #: Probability floor after calibration: no next bucket is ever impossible for the loss.
 EPS = 1e-6
 METHODS = ("none", "platt", "isotonic")
@@ -27,12 +29,6 @@ METHODS = ("none", "platt", "isotonic")
 def clip_normalise(proba: np.ndarray) -> np.ndarray:
     out = np.clip(proba, EPS, 1.0)
     return out / out.sum(axis=1, keepdims=True)
-
-
-def multiclass_log_loss(y: np.ndarray, proba: np.ndarray) -> float:
-    """Mean negative log-likelihood of the observed class (probabilities floored at EPS)."""
-    p = np.clip(proba[np.arange(len(y)), np.asarray(y, dtype=np.int64)], EPS, 1.0)
-    return float(-np.mean(np.log(p)))
 
 
 def _logit(p: np.ndarray) -> np.ndarray:
@@ -112,7 +108,7 @@ def cross_fitted_losses(proba: np.ndarray, y: np.ndarray, groups: np.ndarray) ->
             if not fit_rows.any() or not score_rows.any():
                 continue
             cal = Calibrator(method).fit(proba[fit_rows], y[fit_rows])
-            total += multiclass_log_loss(y[score_rows], cal.transform(proba[score_rows])) * score_rows.sum()
+            total += log_loss(y[score_rows], cal.transform(proba[score_rows])) * score_rows.sum()
         losses[method] = total / len(y)
     return losses
 

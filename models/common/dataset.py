@@ -1,7 +1,9 @@
-"""The modelling table: features joined to next-cycle labels, and the model's column contract.
+"""The modelling table: features joined to one label, and the model's column contract.
 
 Models are written over whatever the feature table holds: every numeric, bool or category
-column except the keys and labels is a feature. `FeatureLayout` records, at fit time, the
+column except the keys and the labels is a feature. Keys and labels are those of
+core/contracts.py, recognised by name whatever the horizons, so a label joined onto a feature
+frame by a caller (a `paid_30d` next to the features, say) can never become a feature. `FeatureLayout` records, at fit time, the
 columns and each category's levels, so that scoring frames (tomorrow's rows, the pyfunc input
 whose categories arrive as strings) are laid out exactly as in training.
 """
@@ -13,20 +15,16 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from core.contracts import FEATURE_KEYS, is_label
 from core.errors import DataError
-
-KEYS = ("account_id", "as_of_date")
-TARGET = "next_bucket"
-#: Feature columns the roll-rate models need beyond the generic ones.
-SOURCE = "bucket"
 
 
 def feature_columns(frame: pd.DataFrame, exclude: Iterable[str] = ()) -> list[str]:
     """Numeric, bool and category columns of `frame` except keys, labels and `exclude`."""
-    skip = set(KEYS) | {TARGET} | set(exclude)
+    skip = set(FEATURE_KEYS) | set(exclude)
     out = []
     for name, dtype in frame.dtypes.items():
-        if name in skip:
+        if name in skip or is_label(str(name)):
             continue
         if isinstance(dtype, pd.CategoricalDtype) or pd.api.types.is_bool_dtype(dtype) \
                 or pd.api.types.is_numeric_dtype(dtype):
@@ -34,19 +32,25 @@ def feature_columns(frame: pd.DataFrame, exclude: Iterable[str] = ()) -> list[st
     return out
 
 
-def join_labels(features: pd.DataFrame, labels: pd.DataFrame) -> pd.DataFrame:
-    """Features with the `next_bucket` label (nullable) on the same keys; other labels are dropped."""
-    for name, frame in (("features", features), ("labels", labels)):
-        missing = [c for c in (*KEYS, *( (SOURCE,) if name == "features" else (TARGET,))) if c not in frame.columns]
+def join_labels(features: pd.DataFrame, labels: pd.DataFrame, target: str,
+                required: Iterable[str] = ()) -> pd.DataFrame:
+    """Features with the `target` label (nullable) on the same keys; the other labels are not joined.
+
+    `required` names feature columns the model family cannot do without.
+    """
+    for name, frame, needed in (("features", features, (*FEATURE_KEYS, *required)),
+                                ("labels", labels, (*FEATURE_KEYS, target))):
+        missing = [c for c in needed if c not in frame.columns]
         if missing:
             raise DataError(name, "required_columns", f"missing column(s) {missing}", column=missing[0])
-    right = labels[[*KEYS, TARGET]]
-    if len(features) == len(right) and features[list(KEYS)].reset_index(drop=True).equals(
-            right[list(KEYS)].reset_index(drop=True)):
+    keys = list(FEATURE_KEYS)
+    right = labels[[*keys, target]]
+    if len(features) == len(right) and features[keys].reset_index(drop=True).equals(
+            right[keys].reset_index(drop=True)):
         out = features.reset_index(drop=True).copy()
-        out[TARGET] = right[TARGET].to_numpy()
+        out[target] = right[target].to_numpy()
         return out
-    return features.merge(right, on=list(KEYS), how="left", validate="one_to_one")
+    return features.merge(right, on=keys, how="left", validate="one_to_one")
 
 
 @dataclass(frozen=True)
@@ -99,7 +103,3 @@ def _as_text(values: pd.Series) -> pd.Series:
     """Values as Python strings (object dtype), missing values as None."""
     text = values.astype(object)
     return text.where(text.isna(), text.astype(str)).where(text.notna(), None)
-
-
-def source_buckets(frame: pd.DataFrame) -> np.ndarray:
-    return frame[SOURCE].to_numpy(dtype=np.int64)

@@ -1,34 +1,76 @@
-"""One MLflow run per training: params, metrics, tags, plots, the model; then the registry.
+"""One MLflow run per training, and the registry's `champion` rule, for any model family.
 
-The alias `champion` names the model version that consumers load
-(`models:/<name>@champion`). A new version takes it only when it is at least as good as the
-current champion on *this* run's test window: the champion is re-scored on the same rows, so
-the comparison is never between numbers measured on different months. When the champion
-cannot score these rows (its features no longer exist), or was logged as a pickle by an older
-version of this project (never unpickled here), the logged test log losses decide.
+A family (roll rate today; propensity and uplift next) describes its fitted result through the
+small `ModelFamily` protocol: what to log (params, tags, metrics, figures and tables, the model)
+and how to score a loaded model on this run's test window. Everything else is shared: the run,
+its provenance tags (git commit, DVC hashes of the inputs), registration, and the champion rule.
+
+The alias `champion` names the model version that consumers load (`models:/<name>@champion`).
+A new version takes it only when it is at least as good as the current champion on *this* run's
+test window: the champion is re-scored on the same rows, so the comparison is never between
+numbers measured on different months. When the champion cannot score these rows (its features no
+longer exist), or was logged as a pickle by an older version of this project (never unpickled
+here), the logged test score decides.
 """
+
 from __future__ import annotations
 
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import mlflow
 import numpy as np
-import pandas as pd
 from mlflow.exceptions import MlflowException
+from mlflow.pyfunc import PyFuncModel
 
 from core.errors import DataError
-from core.params import Params
-from models import plots
-from models.calibration import multiclass_log_loss
-from models.dataset import SOURCE, TARGET
-from models.pyfunc import log_pyfunc, logged_from_code
-from models.tracking import configure, experiment_id, run_tags
-from models.train import RollRateResult
+from models.common.pyfunc import logged_from_code
+from models.common.tracking import configure, experiment_id, run_tags
 
 CHAMPION = "champion"
-TEST_LOGLOSS = "model.logloss"
+
+
+class ModelFamily(Protocol):
+    """What the registry needs from a fitted model of one family. Lower scores are better."""
+
+    #: Family name, tagged on every run as `model_family`.
+    family: str
+    #: MLflow experiment and registered model names (from the family's params section).
+    experiment: str
+    registered_model: str
+    #: Name of the test score (`logloss`) and the logged metric that holds it (`model.logloss`).
+    score_name: str
+    score_metric: str
+
+    def params(self) -> dict[str, object]:
+        """Flat MLflow params of the run."""
+        ...
+
+    def tags(self) -> dict[str, str]:
+        """Family-specific run tags (chosen model form, calibration, split)."""
+        ...
+
+    def metrics(self) -> dict[str, object]:
+        """Nested metrics; numeric leaves are logged under dotted names."""
+        ...
+
+    def test_score(self) -> float:
+        """The new model's score on its test window."""
+        ...
+
+    def write_artifacts(self, folder: Path) -> None:
+        """Figures and tables to log with the run."""
+        ...
+
+    def log_model(self):
+        """Log the model into the active run (models from code); return MLflow's ModelInfo."""
+        ...
+
+    def score(self, model: PyFuncModel) -> float:
+        """A loaded pyfunc's score on this run's test window (raises KeyError/ValueError if it cannot)."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -38,7 +80,10 @@ class Registration:
     name: str
     version: str
     champion: bool
-    champion_logloss: float | None  # the previous champion's log loss on this test window (None: none yet)
+    score_name: str
+    #: The new version's test score, and the previous champion's on the same window (None: none yet).
+    score: float
+    champion_score: float | None
 
 
 def flatten(tree: dict[str, object], prefix: str = "") -> dict[str, object]:
@@ -57,55 +102,26 @@ def numeric_metrics(metrics: dict[str, object]) -> dict[str, float]:
             if isinstance(v, (int, float)) and not isinstance(v, bool) and v is not None and np.isfinite(v)}
 
 
-def _params(params: Params) -> dict[str, object]:
-    out = {f"roll_rate.{k}": v for k, v in flatten(params.roll_rate.model_dump()).items()}
-    out["seed"] = params.seed
-    out["buckets.names"] = ",".join(params.buckets.names)
-    out["buckets.min_dpd"] = ",".join(str(v) for v in params.buckets.min_dpd)
-    return out
-
-
-def _log_figures(result: RollRateResult, params: Params, folder: Path) -> None:
-    names = tuple(params.buckets.names)
-    model = result.model
-    plots.transition_heatmaps(result.transitions, names, folder / "transition_heatmaps.png")
-    plots.calibration_curves(result.calibration, folder / "calibration_curves.png")
-    plots.roc_curves(result.roc, folder / "roc_per_bucket.png")
-    plots.feature_importance(model.feature_importance(), folder / "feature_importance.png")
-    current = result.test[result.test[SOURCE] == 0].head(params.roll_rate.shap_sample)
-    values, X = model.contributions(current, source=0, target=1)
-    if len(X):
-        plots.shap_summary(values, X, folder / "shap_summary.png",
-                           f"SHAP: {names[0]} -> {names[1]} (roll forward from current), raw score")
-
-
-def log_run(result: RollRateResult, params: Params, data_paths: dict[str, Path],
-            catalogue_markdown: str | None = None, run_name: str | None = None) -> tuple[str, str]:
-    """Log the run (params, metrics, tags, plots, tables, catalogue, model); return (run_id, model_uri)."""
-    experiment = experiment_id(params.roll_rate.experiment)
+def log_run(fitted: ModelFamily, data_paths: dict[str, Path], timings: dict[str, float] | None = None,
+            run_name: str | None = None) -> tuple[str, str]:
+    """Log the run (params, metrics, tags, figures and tables, the model); return (run_id, model_uri)."""
+    experiment = experiment_id(fitted.experiment)
     with mlflow.start_run(experiment_id=experiment, run_name=run_name) as run:
-        mlflow.set_tags({**run_tags(data_paths), "model_family": "roll_rate", "strategy": result.model.strategy_,
-                         "calibration": result.model.calibration_, **{f"split.{k}": v for k, v in
-                                                                        result.split.describe().items()}})
-        mlflow.log_params(_params(params))
-        mlflow.log_metrics(numeric_metrics(result.metrics))
-        mlflow.log_metrics({f"timing.{k}": v for k, v in result.timings.items()})
+        mlflow.set_tags({**run_tags(data_paths), "model_family": fitted.family, **fitted.tags()})
+        mlflow.log_params(fitted.params())
+        mlflow.log_metrics(numeric_metrics(fitted.metrics()))
+        mlflow.log_metrics({f"timing.{k}": v for k, v in (timings or {}).items()})
         with tempfile.TemporaryDirectory() as tmp:
-            folder = Path(tmp)
-            _log_figures(result, params, folder)
-            for name, table in (("transitions", result.transitions), ("forecast", result.forecast),
-                                ("roc", result.roc), ("calibration", result.calibration)):
-                table.to_csv(folder / f"{name}.csv", index=False)
-            if catalogue_markdown is not None:
-                (folder / "feature_catalogue.md").write_text(catalogue_markdown)
-            mlflow.log_artifacts(str(folder))
-        info = log_pyfunc(result.model, tuple(params.buckets.names), result.test.head(5))
+            fitted.write_artifacts(Path(tmp))
+            mlflow.log_artifacts(tmp)
+        info = fitted.log_model()
         return run.info.run_id, info.model_uri
 
 
-def _champion_logloss(name: str, test: pd.DataFrame, client) -> float | None:
-    """The current champion's log loss on `test`, or its logged one when it cannot score these rows
-    (or is a pickled model from before models-from-code, which is not loaded at all)."""
+def _champion_score(fitted: ModelFamily, client) -> float | None:
+    """The current champion's score on this run's test window, or its logged one when it cannot
+    score these rows (or is a pickled model from before models-from-code, which is not loaded at all)."""
+    name = fitted.registered_model
     try:
         current = client.get_model_version_by_alias(name, CHAMPION)
     except MlflowException:
@@ -113,32 +129,25 @@ def _champion_logloss(name: str, test: pd.DataFrame, client) -> float | None:
     uri = f"models:/{name}@{CHAMPION}"
     try:
         if logged_from_code(uri):  # a champion pickled by an older version is never unpickled
-            champion = mlflow.pyfunc.load_model(uri)
-            columns = champion.metadata.get_input_schema().input_names()
-            inputs = test[columns].copy()
-            for column in inputs.columns:
-                if isinstance(inputs[column].dtype, pd.CategoricalDtype):
-                    inputs[column] = inputs[column].astype(object)
-            proba = champion.predict(inputs).to_numpy(np.float64)
-            return multiclass_log_loss(test[TARGET].to_numpy(np.int64), proba)
+            return fitted.score(mlflow.pyfunc.load_model(uri))
     except (MlflowException, DataError, KeyError, ValueError):
         pass
-    logged = client.get_run(current.run_id).data.metrics.get(TEST_LOGLOSS)
+    logged = client.get_run(current.run_id).data.metrics.get(fitted.score_metric)
     return float(logged) if logged is not None else None
 
 
-def register(result: RollRateResult, params: Params, run_id: str, model_uri: str) -> Registration:
+def register(fitted: ModelFamily, run_id: str, model_uri: str) -> Registration:
     """Register the run's model; move `champion` to it when it is at least as good as the current one."""
     client = configure()
-    name = params.roll_rate.registered_model
-    previous = _champion_logloss(name, result.test, client)
-    version = mlflow.register_model(model_uri, name).version
-    new = float(result.metrics["model"]["logloss"])
+    name = fitted.registered_model
+    previous = _champion_score(fitted, client)
+    version = str(mlflow.register_model(model_uri, name).version)
+    new = float(fitted.test_score())
     wins = previous is None or new <= previous
     if wins:
-        client.set_registered_model_alias(name, CHAMPION, str(version))
-    client.set_model_version_tag(name, str(version), "test_logloss", f"{new:.6f}")
+        client.set_registered_model_alias(name, CHAMPION, version)
+    client.set_model_version_tag(name, version, f"test_{fitted.score_name}", f"{new:.6f}")
     if previous is not None:
-        client.set_model_version_tag(name, str(version), "champion_logloss_same_window", f"{previous:.6f}")
-    client.set_model_version_tag(name, str(version), "champion", str(wins).lower())
-    return Registration(run_id, model_uri, name, str(version), wins, previous)
+        client.set_model_version_tag(name, version, f"champion_{fitted.score_name}_same_window", f"{previous:.6f}")
+    client.set_model_version_tag(name, version, "champion", str(wins).lower())
+    return Registration(run_id, model_uri, name, version, wins, fitted.score_name, new, previous)

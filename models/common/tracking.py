@@ -9,10 +9,9 @@ the code and the data that produced it.
 """
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 import subprocess
+import tempfile
 from pathlib import Path
 
 from core.paths import MLFLOW_ARTIFACTS, MLFLOW_DB, PROJECT_ROOT
@@ -73,28 +72,20 @@ def git_commit(root: Path = PROJECT_ROOT) -> str:
     return f"{head}-dirty" if dirty else head
 
 
-def _file_md5(path: Path) -> str:
-    digest = hashlib.md5()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def dvc_hash(path: Path) -> str:
-    """The md5 DVC records for `path` in dvc.lock: a file's md5, or for a directory the md5 of
-    its sorted (relpath, md5) listing with the '.dir' suffix."""
+    """The md5 DVC records for `path` in dvc.lock (a file's md5, or a directory's with the '.dir'
+    suffix), computed by DVC's own hashing (dvc_data), never written to any cache."""
+    from dvc_data.hashfile.build import build
+    from dvc_data.hashfile.db import HashFileDB
+    from dvc_objects.fs.local import LocalFileSystem
+
     path = Path(path)
-    if path.is_file():
-        return _file_md5(path)
-    if not path.is_dir():
+    if not path.exists():
         return "missing"
-    entries = sorted(
-        ({"md5": _file_md5(f), "relpath": f.relative_to(path).as_posix()} for f in path.rglob("*") if f.is_file()),
-        key=lambda e: e["relpath"],
-    )
-    listing = json.dumps(entries, sort_keys=True).encode("utf-8")
-    return hashlib.md5(listing).hexdigest() + ".dir"
+    fs = LocalFileSystem()
+    with tempfile.TemporaryDirectory() as scratch:
+        _, _, obj = build(HashFileDB(fs, scratch), str(path.resolve()), fs, "md5", dry_run=True)
+    return str(obj.hash_info.value)
 
 
 def run_tags(data_paths: dict[str, Path]) -> dict[str, str]:

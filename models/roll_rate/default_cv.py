@@ -17,10 +17,11 @@ import pandas as pd
 from sklearn.model_selection import StratifiedKFold
 
 from core.params import LightGBMParams
-from models.calibration import choose_calibration
-from models.dataset import SOURCE, FeatureLayout
-from models.markov import MarkovBaseline
-from models.roll_rate import fit_submodel
+from models.common.calibration import choose_calibration
+from core.contracts import SOURCE_BUCKET as SOURCE
+from models.common.dataset import FeatureLayout
+from models.roll_rate.markov import MarkovBaseline
+from models.roll_rate.model import fit_submodel
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from models.split import cycle_index
+from models.common.split import cycle_index
 
 
 def flow_matrix(proba: np.ndarray, source: np.ndarray, weight: np.ndarray, n_buckets: int) -> np.ndarray:

@@ -1,6 +1,6 @@
 """The roll-rate model: LightGBM predicting each account's bucket at the next cycle, calibrated.
 
-Two shapes are tried (params `roll_rate.strategy`): one multiclass model over all buckets, with
+Two shapes are tried (params `roll_rate.model_form`): one multiclass model over all buckets, with
 the current bucket as a feature, or one model per source bucket over the next buckets seen
 from it (most rows are current accounts with two possible outcomes, so that model is binary
 and cheap). `auto` keeps whichever has the lower validation log loss. Early stopping and
@@ -17,9 +17,11 @@ import numpy as np
 import pandas as pd
 
 from core.params import LightGBMParams, RollRateParams
-from models.calibration import Calibrator, choose_calibration, multiclass_log_loss
-from models.dataset import SOURCE, FeatureLayout
-from models.scoring import MULTICLASS, RollRateScorer, SubModel
+from models.common.calibration import Calibrator, choose_calibration
+from models.common.metrics import log_loss
+from core.contracts import SOURCE_BUCKET as SOURCE
+from models.common.dataset import FeatureLayout
+from models.roll_rate.scoring import MULTICLASS, RollRateScorer, SubModel
 
 __all__ = ["RollRateModel", "SubModel", "booster_params", "fit_submodel"]
 
@@ -82,7 +84,7 @@ class RollRateModel:
 
     def fit(self, train: pd.DataFrame, y_train: np.ndarray, valid: pd.DataFrame, y_valid: np.ndarray,
             groups_valid: np.ndarray) -> "RollRateModel":
-        """Fit on the training window; early-stop, choose the strategy and calibrate on validation.
+        """Fit on the training window; early-stop, choose the model form and calibrate on validation.
 
         `groups_valid` (account ids) splits validation rows for the cross-fitted calibration choice.
         """
@@ -91,7 +93,7 @@ class RollRateModel:
         layout = FeatureLayout.from_frame(train)
         X, Xv = layout.apply(train), layout.apply(valid)
         src, src_v = train[SOURCE].to_numpy(np.int64), valid[SOURCE].to_numpy(np.int64)
-        wanted = self.params.strategy
+        wanted = self.params.model_form
         candidates: dict[str, RollRateScorer] = {}
         if wanted in ("auto", "multiclass"):
             classes = np.arange(self.n_buckets)
@@ -102,7 +104,7 @@ class RollRateModel:
                       for s in np.unique(src) if s != self.absorbing}
             candidates["per_source"] = RollRateScorer(layout, self.n_buckets, self.absorbing, models, "per_source")
         raw_valid = {name: scorer.raw(Xv, src_v) for name, scorer in candidates.items()}
-        self.validation_logloss_ = {name: multiclass_log_loss(y_valid, raw) for name, raw in raw_valid.items()}
+        self.validation_logloss_ = {name: log_loss(y_valid, raw) for name, raw in raw_valid.items()}
         best = min(self.validation_logloss_, key=self.validation_logloss_.get)
         self.scorer_ = candidates[best]
         self.scorer_.calibrator, self.calibration_logloss_ = choose_calibration(
@@ -128,8 +130,8 @@ class RollRateModel:
         return self.scorer_.models
 
     @property
-    def strategy_(self) -> str:
-        return self.scorer_.strategy
+    def model_form_(self) -> str:
+        return self.scorer_.model_form
 
     @property
     def calibrator_(self) -> Calibrator:

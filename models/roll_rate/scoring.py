@@ -2,12 +2,12 @@
 
 `RollRateScorer` is everything `predict_proba` reads once fitting is over (the feature layout,
 the sub-models, the calibrator and the charge-off rule) and nothing of the fitting (params,
-validation frames, the losing strategy). `RollRateModel.predict_proba` and the registered MLflow
+validation frames, the losing model form). `RollRateModel.predict_proba` and the registered MLflow
 model both call it, so the served probabilities come from the same code as the evaluated ones.
 
 `save(folder)` writes LightGBM text model files (one per booster, cut at the early-stopping
 iteration) and one `scorer.json` (layout, sub-model classes and constants, calibration
-parameters, bucket count, charge-off code, strategy): files a person can read and diff, that
+parameters, bucket count, charge-off code, model form): files a person can read and diff, that
 do not depend on Python object layouts, and whose loading executes no stored code.
 """
 from __future__ import annotations
@@ -21,8 +21,9 @@ import numpy as np
 import pandas as pd
 
 from core.io import atomic_path, write_json
-from models.calibration import Calibrator, clip_normalise
-from models.dataset import SOURCE, FeatureLayout
+from models.common.calibration import Calibrator, clip_normalise
+from core.contracts import SOURCE_BUCKET as SOURCE
+from models.common.dataset import FeatureLayout
 
 #: Bumped when the files' meaning changes; `load` refuses other versions instead of guessing.
 FORMAT_VERSION = 1
@@ -66,7 +67,7 @@ class RollRateScorer:
     #: Charge-off: an account there stays there.
     absorbing: int
     models: dict[int, SubModel]
-    strategy: str
+    model_form: str
     calibrator: Calibrator | None = None
 
     def raw(self, X: pd.DataFrame, source: np.ndarray) -> np.ndarray:
@@ -119,7 +120,7 @@ class RollRateScorer:
             "format_version": FORMAT_VERSION,
             "n_buckets": int(self.n_buckets),
             "absorbing": int(self.absorbing),
-            "strategy": self.strategy,
+            "strategy": self.model_form,  # the manifest key predates the params rename
             "layout": {"columns": list(self.layout.columns),
                        "categories": {c: list(v) for c, v in self.layout.categories.items()},
                        "flags": list(self.layout.flags)},
@@ -152,6 +153,6 @@ class RollRateScorer:
             n_buckets=int(manifest["n_buckets"]),
             absorbing=int(manifest["absorbing"]),
             models=models,
-            strategy=str(manifest["strategy"]),
+            model_form=str(manifest["strategy"]),
             calibrator=Calibrator.from_dict(manifest["calibrator"]),
         )

@@ -13,8 +13,8 @@ from __future__ import annotations
 import mlflow
 import pandas as pd
 
-from models.pyfunc import BUCKET_NAMES, SCORER
-from models.scoring import RollRateScorer
+from models.roll_rate.pyfunc import BUCKET_NAMES, SCORER
+from models.roll_rate.scoring import RollRateScorer
 
 
 class RollRatePyfunc(mlflow.pyfunc.PythonModel):

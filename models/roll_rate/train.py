@@ -16,12 +16,14 @@ import pandas as pd
 from core.buckets import Buckets
 from core.errors import DataError
 from core.params import RollRateParams
-from models import forecast, metrics
-from models.split import cycle_index
-from models.dataset import SOURCE, TARGET, join_labels
-from models.markov import MarkovBaseline
-from models.roll_rate import RollRateModel
-from models.split import OutOfTimeSplit, out_of_time_split
+from models.roll_rate import evaluation as metrics, forecast
+from models.common.split import cycle_index
+from core.contracts import NEXT_BUCKET as TARGET
+from core.contracts import SOURCE_BUCKET as SOURCE
+from models.common.dataset import join_labels
+from models.roll_rate.markov import MarkovBaseline
+from models.roll_rate.model import RollRateModel
+from models.common.split import OutOfTimeSplit, out_of_time_split
 
 ROUND = 6  # metrics are rounded so that a re-run reproduces them byte for byte
 
@@ -58,7 +60,7 @@ def train_roll_rate(features: pd.DataFrame, labels: pd.DataFrame, params: RollRa
     """Fit baseline and model on the training window, early-stop and calibrate on validation,
     score both on the test window, forecast balances from the first test month."""
     started = time.perf_counter()
-    data = join_labels(features, labels)
+    data = join_labels(features, labels, TARGET, required=(SOURCE,))
     if params.last_as_of_date is not None:
         data = data[data["as_of_date"] <= pd.Timestamp(params.last_as_of_date)].reset_index(drop=True)
     k = len(buckets.names)
@@ -85,7 +87,7 @@ def train_roll_rate(features: pd.DataFrame, labels: pd.DataFrame, params: RollRa
     scored = metrics.evaluate(y["test"], source, predictions, names, params.calibration_bins)
     scored["logloss_reduction"] = 1 - scored["model"]["logloss"] / scored["baseline"]["logloss"]
     scored["training"] = {
-        "strategy": model.strategy_,
+        "model_form": model.model_form_,
         "calibration": model.calibration_,
         "rows_train": int(len(train)), "rows_valid": int(len(valid)), "rows_test": int(len(test)),
         **{f"valid_logloss_{name}": v for name, v in model.validation_logloss_.items()},

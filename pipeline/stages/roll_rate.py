@@ -20,10 +20,10 @@ import typer
 from core.io import atomic_path, write_json
 from core.params import Params, load_params
 from core.paths import METRICS_DIR, MODELS_DIR, PARAMS_FILE, PLOTS_DIR, PROCESSED_DIR
-from features import catalogue_markdown
-from models.metrics import ALL
-from models.registry import log_run, register
-from models.train import RollRateResult, train_roll_rate
+from models.roll_rate.evaluation import ALL
+from models.common.registry import log_run, register
+from models.roll_rate.family import RollRateFamily
+from models.roll_rate.train import RollRateResult, train_roll_rate
 
 METRICS_FILE = METRICS_DIR / "roll_rate.json"
 PLOTS = PLOTS_DIR / "roll_rate"
@@ -56,17 +56,21 @@ def run(params: Params, processed_dir: Path = PROCESSED_DIR, metrics_file: Path 
         ) -> dict[str, object]:
     """Train, evaluate, write metrics and plot data; with `track`, log to MLflow, register, and
     record the registration (without it, the record says the run was not tracked)."""
-    features = pd.read_parquet(Path(processed_dir) / "features.parquet")
-    labels = pd.read_parquet(Path(processed_dir) / "labels.parquet")
-    result = train_roll_rate(features, labels, params.roll_rate, params.buckets.as_buckets(), params.seed)
+    processed_dir = Path(processed_dir)
+    features = pd.read_parquet(processed_dir / "features.parquet")
+    labels = pd.read_parquet(processed_dir / "labels.parquet")
+    catalogue_file = processed_dir / "feature_catalogue.md"
+    catalogue_markdown = catalogue_file.read_text(encoding="utf-8") if catalogue_file.exists() else None
+    result = train_roll_rate(features, labels, params.roll_rate, params.buckets.as_buckets(),
+                             params.seeds.training)
     write_plot_data(result, Path(plots_dir))
     summary: dict[str, object] = {"metrics": result.metrics}
     if track:
-        # `processed` is the directory hash dvc.lock records for the features stage's output
-        inputs = {"processed": Path(processed_dir), "features": Path(processed_dir) / "features.parquet",
-                  "labels": Path(processed_dir) / "labels.parquet"}
-        run_id, model_uri = log_run(result, params, inputs, catalogue_markdown(params.features))
-        summary["registration"] = register(result, params, run_id, model_uri)
+        # tagged with the md5 that dvc.lock records for each input file
+        inputs = {"features": processed_dir / "features.parquet", "labels": processed_dir / "labels.parquet"}
+        family = RollRateFamily(result, params, catalogue_markdown)
+        run_id, model_uri = log_run(family, inputs, result.timings)
+        summary["registration"] = register(family, run_id, model_uri)
     record = asdict(summary["registration"]) if track else {"tracked": False}
     write_json(record, Path(registration_file))
     write_json(result.metrics, Path(metrics_file))  # last: a failed run leaves the previous metrics
@@ -74,7 +78,7 @@ def run(params: Params, processed_dir: Path = PROCESSED_DIR, metrics_file: Path 
 
 
 def command(
-    params_file: Path = typer.Option(PARAMS_FILE, help="Parameters file (sections `roll_rate`, `buckets`, `seed`)."),
+    params_file: Path = typer.Option(PARAMS_FILE, help="Parameters file (sections `roll_rate`, `buckets`, `seeds`)."),
     processed_dir: Path = typer.Option(PROCESSED_DIR, help="Directory with features.parquet and labels.parquet."),
     metrics_file: Path = typer.Option(METRICS_FILE, help="Metrics JSON (model vs baseline on the test window)."),
     plots_dir: Path = typer.Option(PLOTS, help="Directory for the plot data (CSV) read by `dvc plots`."),
@@ -87,8 +91,8 @@ def command(
     m = summary["metrics"]
     typer.echo(f"roll-rate test log loss: model {m['model']['logloss']:.4f} vs baseline "
                f"{m['baseline']['logloss']:.4f} ({m['logloss_reduction']:.1%} lower), roll-forward AUC "
-               f"{m['model']['roll_forward_auc']:.3f}; {m['training']['strategy']}, {m['training']['calibration']}")
+               f"{m['model']['roll_forward_auc']:.3f}; {m['training']['model_form']}, {m['training']['calibration']}")
     reg = summary.get("registration")
     if reg is not None:
-        verdict = "now champion" if reg.champion else f"champion kept ({reg.champion_logloss:.4f} on this window)"
+        verdict = "now champion" if reg.champion else f"champion kept ({reg.champion_score:.4f} on this window)"
         typer.echo(f"registered {reg.name} version {reg.version}: {verdict}")

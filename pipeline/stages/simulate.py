@@ -1,7 +1,7 @@
 """DVC stage `simulate`: write the embedded default data set (five canonical tables) to data/raw.
 
 The tables are what a lender's systems would have logged under its business-as-usual
-contact policy in the simulated world of simulator/ (seeded by params.yaml `seed`, shaped by
+contact policy in the simulated world of simulator/ (seeded by params.yaml `seeds.world`, shaped by
 `simulate`). The run's true outcomes go to data/metrics/simulate.json.
 """
 from __future__ import annotations

@@ -43,7 +43,7 @@ def run(
     _refuse_overwriting_inputs(Path(raw_dir), outputs)
     frames = read_inputs(raw_dir)
     read_seconds = perf_counter() - clock
-    outcome = validate_tables(frames, params.validate_, gx_root)
+    outcome = validate_tables(frames, params.validate_, gx_root, params.run_date)
     del frames
     metrics = summary(outcome)
     html = render_html(outcome, metrics, params.validate_)
@@ -60,7 +60,7 @@ def run(
 
 
 def command(
-    params_file: Path = typer.Option(PARAMS_FILE, help="Parameters file (section `validate`)."),
+    params_file: Path = typer.Option(PARAMS_FILE, help="Parameters file (sections `validate`, `run_date`)."),
     raw_dir: Path = typer.Option(RAW_DIR, help="Directory with the five input tables (parquet or CSV)."),
     validated_dir: Path = typer.Option(VALIDATED_DIR, help="Where the rows that pass go (parquet per table)."),
     quarantine_dir: Path = typer.Option(QUARANTINE_DIR, help="Where failing rows go, with a `reason` column."),

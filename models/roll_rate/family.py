@@ -1,0 +1,90 @@
+"""The roll-rate model as a registry family: what its MLflow run holds and how a champion is re-scored."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from mlflow.pyfunc import PyFuncModel
+
+from core.contracts import NEXT_BUCKET, SOURCE_BUCKET
+from core.params import Params
+from models.common import plots
+from models.common.metrics import log_loss
+from models.common.registry import flatten
+from models.roll_rate.pyfunc import log_pyfunc
+from models.roll_rate.train import RollRateResult
+
+
+@dataclass
+class RollRateFamily:
+    """A fitted roll-rate result with the params it was trained under (implements `ModelFamily`)."""
+
+    result: RollRateResult
+    run_params: Params
+    #: The feature catalogue (markdown) logged beside the model, so analysts read what each column means.
+    catalogue_markdown: str | None = None
+
+    family = "roll_rate"
+    score_name = "logloss"
+    score_metric = "model.logloss"
+
+    @property
+    def experiment(self) -> str:
+        return self.run_params.roll_rate.experiment
+
+    @property
+    def registered_model(self) -> str:
+        return self.run_params.roll_rate.registered_model
+
+    def params(self) -> dict[str, object]:
+        p = self.run_params
+        out = {f"roll_rate.{k}": v for k, v in flatten(p.roll_rate.model_dump()).items()}
+        out["seeds.training"] = p.seeds.training
+        out["buckets.names"] = ",".join(p.buckets.names)
+        out["buckets.min_dpd"] = ",".join(str(v) for v in p.buckets.min_dpd)
+        return out
+
+    def tags(self) -> dict[str, str]:
+        model = self.result.model
+        return {"model_form": model.model_form_, "calibration": model.calibration_,
+                **{f"split.{k}": v for k, v in self.result.split.describe().items()}}
+
+    def metrics(self) -> dict[str, object]:
+        return self.result.metrics
+
+    def test_score(self) -> float:
+        return float(self.result.metrics["model"]["logloss"])
+
+    def write_artifacts(self, folder: Path) -> None:
+        result, names = self.result, tuple(self.run_params.buckets.names)
+        model = result.model
+        plots.transition_heatmaps(result.transitions, names, folder / "transition_heatmaps.png")
+        plots.calibration_curves(result.calibration, folder / "calibration_curves.png")
+        plots.roc_curves(result.roc, folder / "roc_per_bucket.png")
+        plots.feature_importance(model.feature_importance(), folder / "feature_importance.png")
+        current = result.test[result.test[SOURCE_BUCKET] == 0].head(self.run_params.roll_rate.shap_sample)
+        values, X = model.contributions(current, source=0, target=1)
+        if len(X):
+            plots.shap_summary(values, X, folder / "shap_summary.png",
+                               f"SHAP: {names[0]} -> {names[1]} (roll forward from current), raw score")
+        for name, table in (("transitions", result.transitions), ("forecast", result.forecast),
+                            ("roc", result.roc), ("calibration", result.calibration)):
+            table.to_csv(folder / f"{name}.csv", index=False)
+        if self.catalogue_markdown is not None:
+            (folder / "feature_catalogue.md").write_text(self.catalogue_markdown)
+
+    def log_model(self):
+        return log_pyfunc(self.result.model, tuple(self.run_params.buckets.names), self.result.test.head(5))
+
+    def score(self, model: PyFuncModel) -> float:
+        test = self.result.test
+        columns = model.metadata.get_input_schema().input_names()
+        inputs = test[columns].copy()
+        for column in inputs.columns:
+            if isinstance(inputs[column].dtype, pd.CategoricalDtype):
+                inputs[column] = inputs[column].astype(object)
+        proba = model.predict(inputs).to_numpy(np.float64)
+        return log_loss(test[NEXT_BUCKET].to_numpy(np.int64), proba)
