@@ -94,4 +94,7 @@ def test_the_checks_catch_a_broken_link_a_missing_anchor_and_an_unlinked_page(tm
     assert [b.split(" ")[0] for b in broken_links(readme)] == ["docs/b.md", "docs/a.md#three-words"]
     assert broken_links(tmp_path / "docs" / "a.md") == []
     assert anchors("# `accounts`\n## Roll-rate model, simulated default\n## Roll-rate model, simulated default") == {
-        "accounts", "roll-rate-model-simulated-default", "roll-rate-model-simulated-default-1"}
+        "accounts",
+        "roll-rate-model-simulated-default",
+        "roll-rate-model-simulated-default-1",
+    }
