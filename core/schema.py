@@ -2,7 +2,7 @@
 
 Every input table, its columns, logical types, keys, references and allowed values are
 declared here once. The simulator writes these tables, adapters map public data sets into
-them, validation derives its expectations from them and the README documents them from
+them, validation derives its expectations from them and docs/schema.md documents them from
 them, so adding a column here is the only change needed to carry it everywhere.
 
 Delinquency buckets are *not* stored: they are derived from days past due with the edges
@@ -240,7 +240,7 @@ def table(name: str) -> Table:
 
 
 def schema_markdown() -> str:
-    """The schema as markdown tables, for the README (kept true by a test)."""
+    """The schema as markdown tables, for docs/schema.md (kept true by a test)."""
     parts: list[str] = []
     for tbl in TABLES.values():
         parts.append(f"#### `{tbl.name}`\n\n{tbl.description} Key: `{', '.join(tbl.key)}`.\n")

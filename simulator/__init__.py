@@ -5,7 +5,7 @@
     sim.run(record=True).write(RAW_DIR)                 # the five canonical tables, business as usual
     sim.replay(policies.ContactEveryone())               # true outcomes under another policy
 
-See simulator/README.md for every mechanism and parameter.
+See docs/simulator.md for every mechanism and parameter.
 """
 from simulator import policies
 from simulator.config import Mechanics, SimConfig

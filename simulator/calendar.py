@@ -3,7 +3,7 @@
 Day 0 is `pre_cycles` months before the burn-in starts: the pre-cycles are never simulated,
 they only give seasoned accounts' earlier due dates a place on the grid. Cycle j ends on
 day `cycle_day[j]`; its window is (cycle_day[j-1], cycle_day[j]]. A simulated day is a UTC
-date for payments and a local date for contacts (see simulator/README.md, "Clock").
+date for payments and a local date for contacts (see docs/simulator.md, "Clock").
 """
 from __future__ import annotations
 

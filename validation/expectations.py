@@ -18,7 +18,7 @@ from core.schema import Table
 def expectation_specs(spec: Table) -> list[tuple[str, dict[str, Any], str, str]]:
     """(GX expectation class name, kwargs, rule, column) for every expectation of the table.
 
-    Kept free of Great Expectations objects so the rules can be listed (README, report, tests)
+    Kept free of Great Expectations objects so the rules can be listed (docs/validation.md, report, tests)
     without importing GX, which takes seconds.
     """
     specs: list[tuple[str, dict[str, Any], str, str]] = [

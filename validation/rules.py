@@ -89,7 +89,7 @@ def finding(table: str, rule: str, column: str, mask) -> Finding | None:
 
 
 def rules_markdown(severity) -> str:
-    """The rule catalogue as a markdown table with each rule's severity (README, kept true by a test).
+    """The rule catalogue as a markdown table with each rule's severity (docs/validation.md, kept true by a test).
 
     `severity` is a core.params.ValidateSeverity; structural rules are always fatal.
     """
