@@ -98,3 +98,11 @@ def test_the_checks_catch_a_broken_link_a_missing_anchor_and_an_unlinked_page(tm
         "roll-rate-model-simulated-default",
         "roll-rate-model-simulated-default-1",
     }
+
+
+def test_every_source_file_the_docs_name_exists():
+    """The docs name modules and scripts by path (`models/roll_rate/markov.py`, `python benchmarks/NAME.py`)."""
+    rooms = "core|simulator|adapters|validation|features|models|pipeline|benchmarks|configs"
+    pattern = rf"\b(?:{rooms})/[a-z0-9_/]*[a-z0-9_]\.(?:py|yaml)\b"
+    named = {m for page in PAGES for m in re.findall(pattern, page.read_text(encoding="utf-8"))}
+    assert sorted(p for p in named if not (PROJECT_ROOT / p).exists()) == []
