@@ -4,7 +4,7 @@ Built here (not by the simulator) so the validation tests do not depend on anoth
 every value is known: account 101 always pays, the others miss some cycles (DPD then grows by
 exactly the days elapsed, the most the rules allow), borrower 11 holds accounts 101 and 102,
 payments fall inside their cycle windows and statements.amount_paid is their sum. The builder
-is vectorised, so `benchmarks/validate.py` can also use it for large books.
+is vectorised, so it also makes large books quickly.
 """
 from __future__ import annotations
 
