@@ -5,7 +5,7 @@
 Simulates the default book (params.yaml; 40,000 accounts x 24 cycles unless --accounts), builds the
 pipeline's features and labels in memory (or reads DIR/features.parquet and DIR/labels.parquet),
 then trains and scores exactly as the `roll_rate` stage does, without MLflow. --seed simulates and
-trains another world of the same shape (params `seed`; 0 unless given), to see how much a figure
+trains another world of the same shape (params `seeds.world` and `seeds.training`; 0 unless given), to see how much a figure
 owes to one book. Reports the test-window scores, the per-bucket view and the training time (target:
 under 2 minutes on 2 cores).
 
@@ -27,9 +27,9 @@ import _harness
 import pandas as pd
 
 from core.io import read_tables
-from core.params import load_params
+from core.params import Seeds, load_params
 from features import build_features, build_labels
-from models.train import train_roll_rate
+from models.roll_rate.train import train_roll_rate
 from pipeline.stages import simulate
 from simulator import Simulation
 
@@ -53,7 +53,7 @@ def main() -> None:
         parser.error("--latent-ceiling needs the book simulated here (drop --processed)")
     params = load_params()
     if args.seed is not None:
-        params = params.model_copy(update={"seed": args.seed})
+        params = params.model_copy(update={"seeds": Seeds(world=args.seed, training=args.seed)})
     started = time.perf_counter()
     if args.processed is not None:
         features = pd.read_parquet(args.processed / "features.parquet")
@@ -63,10 +63,10 @@ def main() -> None:
     prepared = time.perf_counter()
     print(f"{features['account_id'].nunique():,} accounts, {len(features):,} as-of rows, "
           f"{features.shape[1] - 2} feature columns ({prepared - started:.1f}s to simulate and build features)")
-    result = train_roll_rate(features, labels, params.roll_rate, params.buckets.as_buckets(), params.seed)
+    result = train_roll_rate(features, labels, params.roll_rate, params.buckets.as_buckets(), params.seeds.training)
     trained = time.perf_counter() - prepared
     m = result.metrics
-    print(f"split: {m['split']}; strategy {m['training']['strategy']}, calibration {m['training']['calibration']}")
+    print(f"split: {m['split']}; model form {m['training']['model_form']}, calibration {m['training']['calibration']}")
     print(f"{'bucket now':<12} {'rows':>7} {'rolls':>6}  {'log loss model/base':>20}  {'roll-fwd AUC model/base':>24}")
     for bucket, v in m["by_bucket"].items():
         auc = (v["model"]["roll_forward_auc"], v["baseline"]["roll_forward_auc"])
@@ -89,7 +89,7 @@ def main() -> None:
     if args.latent_ceiling:
         traits = Simulation.from_params(params, **({"accounts": args.accounts} if args.accounts else {})).latent_traits()
         ceiling = train_roll_rate(features.merge(traits, on="account_id", how="left", validate="many_to_one"),
-                                  labels, params.roll_rate, params.buckets.as_buckets(), params.seed).metrics
+                                  labels, params.roll_rate, params.buckets.as_buckets(), params.seeds.training).metrics
         print(f"latent-truth ceiling (model also given segment, ability, willingness): log loss "
               f"{ceiling['model']['logloss']:.4f}, {ceiling['logloss_reduction']:.1%} lower than the baseline; "
               f"the observable history reaches {m['logloss_reduction'] / ceiling['logloss_reduction']:.0%} of it")

@@ -8,7 +8,7 @@ the pipeline's own feature code (features.build_features) builds the features as
 attributes (sex, education, marriage, age) never reach the model: the adapter drops them.
 Protocol (issue 5): 5-fold StratifiedKFold(shuffle=True, random_state=0); inside each training
 fold, CV-bagged LightGBM with early stopping on inner folds and calibration chosen on inner
-out-of-fold predictions (models.default_cv); hyper-parameters fixed in configs/uci/params.yaml.
+out-of-fold predictions (models.roll_rate.default_cv); hyper-parameters fixed in configs/uci/params.yaml.
 The baseline is the default rate of the current delinquency bucket (a one-step transition
 matrix into default / no default) from the training folds.
 
@@ -28,7 +28,7 @@ from adapters.uci_credit_default import load
 from core.params import load_params
 from core.paths import PROJECT_ROOT, UCI_CREDIT_DEFAULT_CSV
 from features import build_features
-from models.default_cv import out_of_fold
+from models.roll_rate.default_cv import out_of_fold
 
 UCI_PARAMS = PROJECT_ROOT / "configs" / "uci" / "params.yaml"
 
@@ -53,7 +53,7 @@ def main() -> None:
           f"{target['as_of_date'].iloc[0]:%Y-%m-%d}; default rate {y.mean():.4f} ({built - started:.1f}s)")
 
     model_p, base_p, reports = out_of_fold(features, y, params.roll_rate.lightgbm, len(buckets.names),
-                                           seed=params.seed, calibration=params.roll_rate.calibration,
+                                           seed=params.seeds.training, calibration=params.roll_rate.calibration,
                                            inner_folds=args.inner_folds, smoothing=params.roll_rate.smoothing)
     fitted = time.perf_counter()
     for r in reports:

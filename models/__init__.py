@@ -1,11 +1,11 @@
-"""Roll-rate models: the Markov transition baseline, the calibrated LightGBM model, their
-out-of-time evaluation, the flow-rate portfolio forecast and MLflow tracking/registry.
+"""Models by family: `common/` (dataset assembly, out-of-time split, calibration, metrics, MLflow
+tracking and a registry any family plugs into) and one package per family (`roll_rate/`;
+propensity and uplift next).
 
 Imports go one way: models uses core and features, and is used by strategy and pipeline.
 """
-import os
 
-# LightGBM's OpenMP threads spin while waiting by default; on a shared 2-core machine (CI,
-# `pytest -n 2`, a laptop running DVC and MLflow) that makes training several times slower.
-# Passive waiting costs nothing when the cores are free. Must be set before OpenMP starts.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+from core import environment
+
+# Before LightGBM or MLflow load: passive OpenMP waiting, no telemetry (core/environment.py says why).
+environment.apply()

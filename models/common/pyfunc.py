@@ -16,16 +16,13 @@ Python objects, and the files stay readable across library versions.
 
 from __future__ import annotations
 
-import os
 from importlib.metadata import version
 from pathlib import Path
 
 import pandas as pd
 
-os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
-
-import mlflow  # noqa: E402  (telemetry must be off before the import)
-from mlflow.models import infer_signature  # noqa: E402
+import mlflow
+from mlflow.models import infer_signature
 
 #: Pinned from the installed versions, so logging does not spend seconds resolving them.
 REQUIREMENTS = ("mlflow", "lightgbm", "scikit-learn", "scipy", "pandas", "numpy", "pydantic")

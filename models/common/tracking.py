@@ -16,10 +16,8 @@ from pathlib import Path
 
 from core.paths import MLFLOW_ARTIFACTS, MLFLOW_DB, PROJECT_ROOT
 
-os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
-
-import mlflow  # noqa: E402  (telemetry must be off before the import)
-from mlflow import MlflowClient  # noqa: E402
+import mlflow
+from mlflow import MlflowClient
 
 SQLITE_PREFIX = "sqlite:///"
 
