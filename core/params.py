@@ -38,7 +38,7 @@ class BucketParams(Section):
         return Buckets(names=self.names, min_dpd=self.min_dpd)
 
 
-#: Behavioural segments of simulated borrowers (see simulator/README.md).
+#: Behavioural segments of simulated borrowers (see docs/simulator.md).
 SIM_SEGMENTS = ("normal", "self_cure", "hardship", "wont_pay")
 
 
@@ -70,7 +70,7 @@ def _check_us_timezone(zone: str) -> None:
 class SimulateParams(Section):
     """Size and shape of the simulated book and its main behavioural knobs.
 
-    Secondary mechanism constants live in simulator.config.Mechanics; simulator/README.md
+    Secondary mechanism constants live in simulator.config.Mechanics; docs/simulator.md
     documents every one of them.
     """
 
