@@ -9,25 +9,22 @@ that make the same contact get the same outcome (common random numbers).
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 
 from core.schema import CHANNELS, OUTCOMES
+from simulator import events
 from simulator.config import AGENCY, CALL, CH, FIELD_VISIT, HARDSHIP, KIND, METHOD, OUT
 from simulator.population import MANUAL_METHODS
 from simulator.rng import sigmoid
 from simulator.state import A_DISPUTE, A_PLAN, B_CEASE, B_DNC, B_OPT_EMAIL, B_OPT_SMS, CHARGED_OFF
-
-if TYPE_CHECKING:
-    from simulator.engine import BlockWorld
+from simulator.world import BlockWorld
 
 _VOICE = np.zeros(len(CHANNELS), dtype=bool)
 _VOICE[[CALL, FIELD_VISIT, AGENCY]] = True
 _MANUAL_METHOD_CODES = np.array([METHOD[m] for m in MANUAL_METHODS], dtype=np.int8)
 
 
-def make_contacts(w: "BlockWorld", t: int, idx: np.ndarray, ch: np.ndarray, hour: np.ndarray,
+def make_contacts(w: BlockWorld, t: int, idx: np.ndarray, ch: np.ndarray, hour: np.ndarray,
                   propensity: np.ndarray) -> None:
     """Execute valid contacts (one per borrower) on local day t and apply their consequences."""
     if len(idx) == 0:
@@ -124,7 +121,7 @@ def make_contacts(w: "BlockWorld", t: int, idx: np.ndarray, ch: np.ndarray, hour
         w.tally_add(t, "promises", len(r))
     if plan.any():
         r = np.flatnonzero(plan)
-        first_due = w.start_plans(t, idx[r], minute[r] + 1)
+        first_due = events.start_plans(w, t, idx[r], minute[r] + 1)
         promise_amount[r] = np.round(pop.instalment[idx[r]] * w.config.params.hardship_plan_fraction, 2)
         promise_day[r] = first_due
 
@@ -143,20 +140,20 @@ def make_contacts(w: "BlockWorld", t: int, idx: np.ndarray, ch: np.ndarray, hour
     local_start = minute + 1
     if cease.any():
         r = np.flatnonzero(cease)
-        w.restrict_borrower(t, b[r], B_CEASE, KIND["cease_communication"], -1, local_start[r], True)
+        events.restrict_borrower(w, t, b[r], B_CEASE, KIND["cease_communication"], -1, local_start[r], True)
     if dispute.any():
         r = np.flatnonzero(dispute & ((st.abits[idx] & A_DISPUTE) == 0))
-        w.start_disputes(t, idx[r], local_start[r], True)
+        events.start_disputes(w, t, idx[r], local_start[r], True)
     for channel, bit in (("sms", B_OPT_SMS), ("email", B_OPT_EMAIL)):
         r = np.flatnonzero(opt_out & is_[channel])
         if len(r):
-            w.restrict_borrower(t, b[r], bit, KIND["channel_opt_out"], CH[channel], local_start[r], True)
+            events.restrict_borrower(w, t, b[r], bit, KIND["channel_opt_out"], CH[channel], local_start[r], True)
     if complaint.any():
         r = np.flatnonzero(complaint)
         w.tally_add(t, "complaints", len(r))
         r = r[(u[3][r] < m.complaint_dnc) & ((st.bbits[b[r]] & B_DNC) == 0)]
         if len(r):
-            w.restrict_borrower(t, b[r], B_DNC, KIND["do_not_contact"], -1, local_start[r], True,
+            events.restrict_borrower(w, t, b[r], B_DNC, KIND["do_not_contact"], -1, local_start[r], True,
                                 end_day=t + m.dnc_days)
 
     # --- bookkeeping -----------------------------------------------------------------------------

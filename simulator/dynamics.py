@@ -10,24 +10,32 @@
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 
 from simulator.config import HARDSHIP, METHOD, REVOLVING
 from simulator.population import MANUAL_METHODS, miss_logit
 from simulator.rng import sigmoid
-from simulator.state import (A_DISPUTE, A_PLAN, B_BANKRUPT, B_DECEASED, CHARGED_OFF, CLOSED, NO_DUE, OPEN, PENDING,
-                             owed, refresh_oldest, settle)
-
-if TYPE_CHECKING:
-    from simulator.engine import BlockWorld
+from simulator.state import (
+    A_DISPUTE,
+    A_PLAN,
+    B_BANKRUPT,
+    B_DECEASED,
+    CHARGED_OFF,
+    CLOSED,
+    NO_DUE,
+    OPEN,
+    PENDING,
+    owed,
+    refresh_oldest,
+    settle,
+)
+from simulator.world import BlockWorld
 
 _MANUAL = np.array([METHOD[m] for m in MANUAL_METHODS], dtype=np.int8)
 _DAYS_PER_MONTH = 30.44
 
 
-def payday_weight(w: "BlockWorld", t: int, b: np.ndarray) -> np.ndarray:
+def payday_weight(w: BlockWorld, t: int, b: np.ndarray) -> np.ndarray:
     """Daily hazard multiplier: high just after payday, normalised so a month's total is unchanged."""
     m, cal = w.mech, w.cal
     sched = w.pop.pay_schedule[b]
@@ -35,14 +43,14 @@ def payday_weight(w: "BlockWorld", t: int, b: np.ndarray) -> np.ndarray:
     return np.where(in_window, m.payday_multiplier, 1.0) / w.payday_norm[sched]
 
 
-def _blocked_factor(w: "BlockWorld", idx: np.ndarray) -> np.ndarray:
+def _blocked_factor(w: BlockWorld, idx: np.ndarray) -> np.ndarray:
     bits = w.st.bbits[w.pop.bor[idx]]
     stop = (bits & (B_BANKRUPT | B_DECEASED)) != 0
     disputed = (w.st.abits[idx] & A_DISPUTE) != 0
     return np.where(stop, w.mech.bankrupt_hazard_factor, np.where(disputed, w.mech.dispute_hazard_factor, 1.0))
 
 
-def delinquent_hazard(w: "BlockWorld", t: int, idx: np.ndarray) -> np.ndarray:
+def delinquent_hazard(w: BlockWorld, t: int, idx: np.ndarray) -> np.ndarray:
     """P(pay today) of accounts in arrears, from the state at the start of day t."""
     st, pop, m = w.st, w.pop, w.mech
     b = pop.bor[idx]
@@ -58,7 +66,7 @@ def delinquent_hazard(w: "BlockWorld", t: int, idx: np.ndarray) -> np.ndarray:
     return -np.expm1(-lam * _blocked_factor(w, idx))
 
 
-def recovery_hazard(w: "BlockWorld", t: int, idx: np.ndarray) -> np.ndarray:
+def recovery_hazard(w: BlockWorld, t: int, idx: np.ndarray) -> np.ndarray:
     """P(pay today) of charged-off accounts with a balance."""
     st, pop, m = w.st, w.pop, w.mech
     b = pop.bor[idx]
@@ -68,7 +76,7 @@ def recovery_hazard(w: "BlockWorld", t: int, idx: np.ndarray) -> np.ndarray:
     return -np.expm1(-lam * _blocked_factor(w, idx))
 
 
-def delinquent_amount(w: "BlockWorld", t: int, idx: np.ndarray) -> np.ndarray:
+def delinquent_amount(w: BlockWorld, t: int, idx: np.ndarray) -> np.ndarray:
     """How much an account in arrears pays when it pays: all it owes, or part of it."""
     st, pop, m = w.st, w.pop, w.mech
     b = pop.bor[idx]
@@ -83,7 +91,7 @@ def delinquent_amount(w: "BlockWorld", t: int, idx: np.ndarray) -> np.ndarray:
     return np.where(full, total, np.minimum(total, np.round(st.inst_eff[idx] * share, 2)))
 
 
-def recovery_amount(w: "BlockWorld", t: int, idx: np.ndarray) -> np.ndarray:
+def recovery_amount(w: BlockWorld, t: int, idx: np.ndarray) -> np.ndarray:
     st, m = w.st, w.mech
     gid = w.pop.a0 + idx
     u1, u2 = w.streams.amount.uniform(gid, t, 2), w.streams.amount.uniform(gid, t, 3)
@@ -92,7 +100,7 @@ def recovery_amount(w: "BlockWorld", t: int, idx: np.ndarray) -> np.ndarray:
     return np.where(u1 < 0.4, settle_all, np.minimum(st.balance[idx], st.inst_eff[idx]))
 
 
-def pay(w: "BlockWorld", t: int, idx: np.ndarray, amount: np.ndarray, method: np.ndarray) -> None:
+def pay(w: BlockWorld, t: int, idx: np.ndarray, amount: np.ndarray, method: np.ndarray) -> None:
     """Receive payments (accounts distinct) on UTC day t: settle dues, update balance and history."""
     st, pop, cal = w.st, w.pop, w.cal
     amount = np.round(np.minimum(amount, st.balance[idx]), 2)
@@ -132,7 +140,7 @@ def pay(w: "BlockWorld", t: int, idx: np.ndarray, amount: np.ndarray, method: np
                            amount=amount, method=method.astype(np.int8))
 
 
-def daily_payments(w: "BlockWorld", t: int, delinquent: np.ndarray, p_delinquent: np.ndarray,
+def daily_payments(w: BlockWorld, t: int, delinquent: np.ndarray, p_delinquent: np.ndarray,
                    charged_off: np.ndarray, p_charged_off: np.ndarray) -> None:
     """Scheduled payments, kept promises, then hazard payments of those who have not paid today."""
     st = w.st
@@ -161,7 +169,7 @@ def daily_payments(w: "BlockWorld", t: int, delinquent: np.ndarray, p_delinquent
             pay(w, t, a, delinquent_amount(w, t, a), _MANUAL[w.pop.method_pref[w.pop.bor[a]]])
 
 
-def close_cycle(w: "BlockWorld", j: int) -> None:
+def close_cycle(w: BlockWorld, j: int) -> None:
     """End of cycle j: open new accounts, charge off, accrue, bill cycle j+1, write statements, schedule."""
     st, pop, cal, m = w.st, w.pop, w.cal, w.mech
     t = int(cal.cycle_day[j])
@@ -212,7 +220,7 @@ def close_cycle(w: "BlockWorld", j: int) -> None:
     _shocks(w, j)
 
 
-def _statements(w: "BlockWorld", j: int, t: int, live: np.ndarray, dpd: np.ndarray, past_due: np.ndarray,
+def _statements(w: BlockWorld, j: int, t: int, live: np.ndarray, dpd: np.ndarray, past_due: np.ndarray,
                 due: np.ndarray) -> None:
     st, cal = w.st, w.cal
     prev = int(cal.cycle_day[j - 1])
@@ -228,7 +236,7 @@ def _statements(w: "BlockWorld", j: int, t: int, live: np.ndarray, dpd: np.ndarr
                          paid=np.round(st.paid_cycle[account], 2), dpd=days.astype(np.int32))
 
 
-def _schedule(w: "BlockWorld", j: int, t: int, idx: np.ndarray, due: np.ndarray, due_day: np.ndarray) -> None:
+def _schedule(w: BlockWorld, j: int, t: int, idx: np.ndarray, due: np.ndarray, due_day: np.ndarray) -> None:
     """Current accounts decide whether to pay the new due on time, and on which day."""
     st, pop, m, cal = w.st, w.pop, w.mech, w.cal
     b = pop.bor[idx]
@@ -255,7 +263,7 @@ def _schedule(w: "BlockWorld", j: int, t: int, idx: np.ndarray, due: np.ndarray,
     st.sched_method[idx] = np.where(autopay, METHOD["direct_debit"], _MANUAL[pop.method_pref[b]])
 
 
-def _shocks(w: "BlockWorld", j: int) -> None:
+def _shocks(w: BlockWorld, j: int) -> None:
     """Income shocks (job loss) start and end once per cycle, per borrower."""
     st, pop, p = w.st, w.pop, w.config.params
     u = w.streams.shock.uniform(pop.b0 + np.arange(pop.n_borrowers), j)

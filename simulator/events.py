@@ -8,16 +8,24 @@ Honolulu = 07:00 UTC) and before every contact of the day (at the earliest 08:00
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 
 from simulator.config import CH, KIND
-from simulator.state import (A_DISPUTE, A_PLAN, B_BANKRUPT, B_DECEASED, B_DNC, B_OPT_CALL, B_OPT_EMAIL, B_OPT_SMS,
-                             B_THIRD, CHARGED_OFF, NO_DUE, OPEN)
-
-if TYPE_CHECKING:
-    from simulator.engine import BlockWorld
+from simulator.state import (
+    A_DISPUTE,
+    A_PLAN,
+    B_BANKRUPT,
+    B_DECEASED,
+    B_DNC,
+    B_OPT_CALL,
+    B_OPT_EMAIL,
+    B_OPT_SMS,
+    B_THIRD,
+    CHARGED_OFF,
+    NO_DUE,
+    OPEN,
+)
+from simulator.world import BlockWorld
 
 #: exogenous borrower-level events: (kind, bit, channel, rate attribute of Mechanics)
 _BORROWER_EVENTS = (
@@ -31,12 +39,12 @@ _BORROWER_EVENTS = (
 _DISPUTE_EVENT = len(_BORROWER_EVENTS)
 
 
-def utc_minute(w: "BlockWorld", ids: np.ndarray, t: int, salt: int) -> np.ndarray:
+def utc_minute(w: BlockWorld, ids: np.ndarray, t: int, salt: int) -> np.ndarray:
     """A minute in 07:00-11:59 UTC for exogenous starts and for ends."""
     return w.streams.event.integers(ids, 420, 719, t, salt).astype(np.int16)
 
 
-def draw_events(w: "BlockWorld", j: int) -> None:
+def draw_events(w: BlockWorld, j: int) -> None:
     """Draw the life events that happen in cycle window j+1 (applied on their day)."""
     st, pop, m, cal = w.st, w.pop, w.mech, w.cal
     if j + 1 > cal.last_cycle:
@@ -69,7 +77,7 @@ def draw_events(w: "BlockWorld", j: int) -> None:
                 np.concatenate(kinds).astype(np.int32))
 
 
-def apply_events(w: "BlockWorld", t: int) -> None:
+def apply_events(w: BlockWorld, t: int) -> None:
     day, target, kind = w.events
     today = np.flatnonzero(day == t)
     if len(today) == 0:
@@ -86,7 +94,7 @@ def apply_events(w: "BlockWorld", t: int) -> None:
         start_disputes(w, t, a, utc_minute(w, pop.a0 + a, t, _DISPUTE_EVENT), False)
 
 
-def _record(w: "BlockWorld", t: int, b: np.ndarray, a: np.ndarray | int, kind: int, channel: int,
+def _record(w: BlockWorld, t: int, b: np.ndarray, a: np.ndarray | int, kind: int, channel: int,
             minute: np.ndarray, local: bool) -> np.ndarray:
     if not w.rec.enabled:
         return np.full(len(b), -1, dtype=np.int32)
@@ -96,7 +104,7 @@ def _record(w: "BlockWorld", t: int, b: np.ndarray, a: np.ndarray | int, kind: i
                                   start_min=minute, start_local=local, tz=pop.tz[b])
 
 
-def restrict_borrower(w: "BlockWorld", t: int, b: np.ndarray, bit: int, kind: int, channel: int,
+def restrict_borrower(w: BlockWorld, t: int, b: np.ndarray, bit: int, kind: int, channel: int,
                       minute: np.ndarray, local: bool, end_day: int | None = None) -> None:
     """Put borrowers `b` (distinct) under a borrower-wide restriction from day t (or t+1 if local)."""
     w.st.bbits[b] |= np.uint16(bit)
@@ -108,7 +116,7 @@ def restrict_borrower(w: "BlockWorld", t: int, b: np.ndarray, bit: int, kind: in
         w.st.dnc_rec[b] = rows
 
 
-def start_disputes(w: "BlockWorld", t: int, a: np.ndarray, minute: np.ndarray, local: bool) -> None:
+def start_disputes(w: BlockWorld, t: int, a: np.ndarray, minute: np.ndarray, local: bool) -> None:
     st, m = w.st, w.mech
     st.abits[a] |= np.uint8(A_DISPUTE)
     st.dispute_end[a] = t + w.streams.event.integers(w.pop.a0 + a, m.dispute_days[0], m.dispute_days[1], t, 99)
@@ -116,7 +124,7 @@ def start_disputes(w: "BlockWorld", t: int, a: np.ndarray, minute: np.ndarray, l
     w.tally_add(t, "disputes", len(a))
 
 
-def start_plans(w: "BlockWorld", t: int, a: np.ndarray, minute: np.ndarray) -> np.ndarray:
+def start_plans(w: BlockWorld, t: int, a: np.ndarray, minute: np.ndarray) -> np.ndarray:
     """Agree hardship plans: re-age the arrears, cut the instalment; returns the first plan due day."""
     st, pop, cal, p = w.st, w.pop, w.cal, w.config.params
     st.ring[a] = 0.0
@@ -132,7 +140,7 @@ def start_plans(w: "BlockWorld", t: int, a: np.ndarray, minute: np.ndarray) -> n
     return (cal.cycle_day[nxt] - pop.due_offset[a]).astype(np.int32)
 
 
-def end_plans(w: "BlockWorld", t: int, a: np.ndarray, broken: bool) -> None:
+def end_plans(w: BlockWorld, t: int, a: np.ndarray, broken: bool) -> None:
     st = w.st
     st.abits[a] &= np.uint8(~A_PLAN & 0xFF)
     st.inst_eff[a] = w.pop.instalment[a]
@@ -144,7 +152,7 @@ def end_plans(w: "BlockWorld", t: int, a: np.ndarray, broken: bool) -> None:
         w.tally_add(t, "plans_broken", len(a))
 
 
-def end_restrictions(w: "BlockWorld", t: int) -> None:
+def end_restrictions(w: BlockWorld, t: int) -> None:
     """Lift do-not-contact periods, resolve disputes and complete plans that end today."""
     st, pop = w.st, w.pop
     b = np.flatnonzero(st.dnc_end == t)

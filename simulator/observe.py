@@ -6,19 +6,27 @@ policy ever sees it.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 import pandas as pd
 
 from core.schema import CHANNELS, PRODUCTS
 from simulator.config import SEGMENTS
 from simulator.population import REGIONS
-from simulator.state import (A_DISPUTE, A_PLAN, B_BANKRUPT, B_CEASE, B_DECEASED, B_DNC, B_OPT_CALL, B_OPT_EMAIL,
-                             B_OPT_SMS, B_THIRD, CHARGED_OFF, NEVER)
-
-if TYPE_CHECKING:
-    from simulator.engine import BlockWorld
+from simulator.state import (
+    A_DISPUTE,
+    A_PLAN,
+    B_BANKRUPT,
+    B_CEASE,
+    B_DECEASED,
+    B_DNC,
+    B_OPT_CALL,
+    B_OPT_EMAIL,
+    B_OPT_SMS,
+    B_THIRD,
+    CHARGED_OFF,
+    NEVER,
+)
+from simulator.world import BlockWorld
 
 #: Public columns of the daily state frame, documented in simulator/README.md.
 STATE_COLUMNS = (
@@ -36,13 +44,13 @@ def _since(t: int, day: np.ndarray) -> np.ndarray:
     return np.where(day <= NEVER, _NEVER_DAYS, t - day).astype(np.int32)
 
 
-def days_past_due(w: "BlockWorld", t: int, idx: np.ndarray) -> np.ndarray:
+def days_past_due(w: BlockWorld, t: int, idx: np.ndarray) -> np.ndarray:
     st = w.st
     od = st.oldest_due[idx]
     return np.where(st.status[idx] == CHARGED_OFF, t - st.co_anchor[idx], np.where(od < t, t - od, 0)).astype(np.int32)
 
 
-def past_due_amount(w: "BlockWorld", t: int, idx: np.ndarray) -> np.ndarray:
+def past_due_amount(w: BlockWorld, t: int, idx: np.ndarray) -> np.ndarray:
     """Billed dues whose due date has passed (the balance, once charged off)."""
     st, cal = w.st, w.cal
     j = int(cal.cycle_of_day[t])
@@ -57,7 +65,7 @@ _REGION = pd.CategoricalDtype(list(REGIONS))
 _SEGMENT = pd.CategoricalDtype(list(SEGMENTS))
 
 
-def observe(w: "BlockWorld", t: int, idx: np.ndarray, allowed: np.ndarray, truth: bool = False) -> pd.DataFrame:
+def observe(w: BlockWorld, t: int, idx: np.ndarray, allowed: np.ndarray, truth: bool = False) -> pd.DataFrame:
     st, pop = w.st, w.pop
     b = pop.bor[idx]
     bits = st.bbits[b]

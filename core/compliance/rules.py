@@ -214,39 +214,25 @@ def channel_reasons(rules: Rulebook, profile: np.ndarray, state: ContactState) -
     """int8 (n, len(CHANNELS)): per row and channel, the first rule that blocks a contact today (0: none).
 
     Covers every rule that the state decides alone: not the hour, and not the other actions of a batch.
+    Rules are written from the last to the first, so the first failing one is what remains.
     """
     p = np.asarray(profile)
-    n = len(state)
-    out = np.zeros((n, len(CHANNELS)), dtype=np.int8)
-    call = np.zeros(len(CHANNELS), dtype=bool)
-    call[CALL] = True
-    consent = np.ones((n, len(CHANNELS)), dtype=bool)
-    consent[:, _CONSENT_COLUMNS] = state.consent
-    opt_out = np.zeros((n, len(CHANNELS)), dtype=bool)
-    opt_out[:, _CONSENT_COLUMNS] = state.opt_out
+    out = np.zeros((len(state), len(CHANNELS)), dtype=np.int8)
+    out[state.contacts_today >= rules.max_contacts_per_day[p]] = R["contacts_today"]
+    call = out[:, CALL]  # a view: the call caps write into `out`
+    call[state.unanswered_calls_today >= rules.max_unanswered_calls_per_day[p]] = R["unanswered_calls_today"]
+    call[state.call_conversations_today >= rules.max_call_conversations_per_day[p]] = R["call_conversations_today"]
+    call[state.call_attempts_7d >= rules.max_call_attempts_7d[p]] = R["call_attempts_7d"]
+    call[state.days_since_call_conversation <= rules.call_quiet_days[p]] = R["call_quiet_period"]
+    sub = out[:, _CONSENT_COLUMNS]
+    sub[state.opt_out & rules.honours_opt_out[p][:, _CONSENT_COLUMNS]] = R["opted_out"]
+    sub[~state.consent & rules.needs_consent[p][:, _CONSENT_COLUMNS]] = R["no_consent"]
+    out[:, _CONSENT_COLUMNS] = sub
     co = state.charged_off[:, None]
-    # later rules first, so that the first failing rule is the one left in `out`
-    rules_in_reverse = (
-        ("contacts_today", (state.contacts_today >= rules.max_contacts_per_day[p])[:, None]),
-        (
-            "unanswered_calls_today",
-            (state.unanswered_calls_today >= rules.max_unanswered_calls_per_day[p])[:, None] & call,
-        ),
-        (
-            "call_conversations_today",
-            (state.call_conversations_today >= rules.max_call_conversations_per_day[p])[:, None] & call,
-        ),
-        ("call_attempts_7d", (state.call_attempts_7d >= rules.max_call_attempts_7d[p])[:, None] & call),
-        ("call_quiet_period", (state.days_since_call_conversation <= rules.call_quiet_days[p])[:, None] & call),
-        ("opted_out", opt_out & rules.honours_opt_out[p]),
-        ("no_consent", ~consent & rules.needs_consent[p]),
-        ("not_yet_charged_off", ~co & rules.after_charge_off_only[p]),
-        ("already_charged_off", co & rules.before_charge_off_only[p]),
-        ("restricted", (state.restricted & rules.blocking[p]).any(axis=1)[:, None]),
-        ("no_profile", (p < 0)[:, None]),
-    )
-    for name, mask in rules_in_reverse:
-        out[np.broadcast_to(mask, out.shape)] = R[name]
+    out[~co & rules.after_charge_off_only[p]] = R["not_yet_charged_off"]
+    out[co & rules.before_charge_off_only[p]] = R["already_charged_off"]
+    out[(state.restricted & rules.blocking[p]).any(axis=1)] = R["restricted"]
+    out[p < 0] = R["no_profile"]
     return out
 
 
@@ -262,17 +248,22 @@ def check(
     channel: np.ndarray,
     local_hour: np.ndarray,
     available: np.ndarray | None = None,
+    reasons: np.ndarray | None = None,
 ) -> Verdict:
     """Judge each proposed action (row i: channel code `channel[i]`, a CHANNELS index, -1 unknown) on its own.
 
     `available` (bool, len(CHANNELS)) is what the executor can do at all; a channel it lacks is refused
-    as `unavailable`. Batch rules (several actions for one borrower) are `admit`'s job.
+    as `unavailable`. `reasons` is `channel_reasons` of these rows when the caller has it already (the
+    simulator computes it once a day for what it shows the policy). Batch rules (several actions for one
+    borrower) are `admit`'s job.
     """
     p = np.asarray(profile)
     ch = np.asarray(channel, dtype=np.int64)
     known = (ch >= 0) & (ch < len(CHANNELS))
     safe = np.where(known, ch, 0)
-    reason = channel_reasons(rules, p, state)[np.arange(len(ch)), safe]
+    if reasons is None:
+        reasons = channel_reasons(rules, p, state)
+    reason = reasons[np.arange(len(ch)), safe]
     if available is not None:
         reason[~np.asarray(available, dtype=bool)[safe]] = R["unavailable"]
     reason[~hour_allowed(rules, p, local_hour)] = R["outside_hours"]
@@ -303,6 +294,7 @@ def admit(
     local_hour: np.ndarray,
     group: np.ndarray,
     available: np.ndarray | None = None,
+    reasons: np.ndarray | None = None,
 ) -> Verdict:
     """Judge a day's batch of proposed actions, earlier rows first; `group` identifies the borrower.
 
@@ -313,7 +305,7 @@ def admit(
     """
     p = np.asarray(profile)
     ch = np.asarray(channel, dtype=np.int64)
-    verdict = check(rules, p, state, ch, local_hour, available)
+    verdict = check(rules, p, state, ch, local_hour, available, reasons)
     ok, reason = verdict.allowed.copy(), verdict.reason.copy()
     over = ok & (state.contacts_today + rank_in_group(group, ok) >= rules.max_contacts_per_day[p])
     reason[over], ok[over] = R["contacts_today"], False
