@@ -4,18 +4,25 @@ A restriction is in force at D when it started before D 00:00 UTC and has not en
 then (no end, or an end after D). Borrower-wide rows were fanned out to the borrower's
 accounts when the book was indexed. Knowing that a restriction will end after D is no
 leak: at D it is simply still in force.
+
+`contact_blocked` uses the compliance rulebook's blocking kinds (core.compliance.BLOCKING_KINDS,
+the kinds both default jurisdiction profiles treat as stopping every collection contact), not the
+profile of each account's region. A feature is a fact about the account's history for models, so
+its meaning must not depend on where the borrower lives or on an edit of `compliance:` in
+params.yaml (which would silently change the training data of a registered model). Whether an
+account may be contacted today, under its own profile, is the rulebook's question, asked by the
+simulator and the strategy directly.
 """
 from __future__ import annotations
 
 import numpy as np
 
+from core.compliance import BLOCKING_KINDS
 from core.params import FeaturesParams
 from core.schema import CONSENT_CHANNELS, RESTRICTION_KINDS
 from features.asof import Context, category_codes, to_seconds
 from features.spec import Feature
 
-#: Kinds that stop every collection contact.
-BLOCKING = ("do_not_contact", "cease_communication", "dispute", "bankruptcy", "deceased")
 SRC = "restrictions"
 
 
@@ -25,8 +32,8 @@ def specs(p: FeaturesParams) -> list[Feature]:
     out += [Feature(f"opt_out_{ch}", f"The borrower opted out of {ch} (channel_opt_out for {ch} or for every "
                     "channel) and the opt-out is in force.", "as of D", SRC) for ch in CONSENT_CHANNELS]
     out += [
-        Feature("contact_blocked", "Any of " + ", ".join(BLOCKING) + " is in force: no collection contact.",
-                "as of D", SRC),
+        Feature("contact_blocked", "Any of " + ", ".join(BLOCKING_KINDS) + " is in force: no collection contact "
+                "(the compliance rulebook's blocking restriction kinds).", "as of D", SRC),
         Feature("restrictions_total", "Restrictions that started before D, in force or not.", "all history", SRC),
     ]
     return out
@@ -59,6 +66,6 @@ def compute(ctx: Context) -> dict[str, np.ndarray]:
     out: dict[str, np.ndarray] = {f"restricted_{k}": in_force[:, i] for i, k in enumerate(RESTRICTION_KINDS)}
     for c, ch in enumerate(CONSENT_CHANNELS):
         out[f"opt_out_{ch}"] = in_force[:, n_kinds + c]
-    out["contact_blocked"] = in_force[:, [RESTRICTION_KINDS.index(k) for k in BLOCKING]].any(axis=1)
+    out["contact_blocked"] = in_force[:, [RESTRICTION_KINDS.index(k) for k in BLOCKING_KINDS]].any(axis=1)
     out["restrictions_total"] = started_n[:, :n_kinds].sum(axis=1, dtype=np.int32)
     return out

@@ -125,8 +125,9 @@ def test_restrictions(feats):
     # 03-10 .. 04-10 12:00; account 20's do-not-contact ends exactly at 03-16 00:00; its dispute starts
     # exactly at 04-15 00:00 (in force from 04-16)
     check(row(feats, 10, "2024-02-01"), {"opt_out_sms": False, "restrictions_total": 0})
+    # a hardship plan pauses collection contact (the rulebook's house rule), so it blocks contact
     check(row(feats, 10, "2024-04-01"), {"opt_out_sms": True, "restricted_channel_opt_out": True,
-                                         "restricted_hardship_plan": True, "contact_blocked": False,
+                                         "restricted_hardship_plan": True, "contact_blocked": True,
                                          "restrictions_total": 2})
     check(row(feats, 10, "2024-05-01"), {"restricted_hardship_plan": False, "opt_out_call": False})
     check(row(feats, 20, "2024-03-16"), {"restricted_do_not_contact": False, "opt_out_sms": True,
