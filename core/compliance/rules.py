@@ -20,7 +20,7 @@ from core.compliance.profiles import ComplianceParams
 from core.schema import CHANNELS, CONSENT_CHANNELS, RESTRICTION_KINDS
 
 #: Why a check refused, in the order the rules are checked (the first failing rule is reported).
-#: "allowed" (0) means no rule blocks. `hours` and the batch rules (`contacts_today`, and the call caps
+#: "allowed" (0) means no rule blocks. `outside_hours` and the batch rules (`contacts_today`, and the call caps
 #: counted within one batch) need the proposed action; the others are known from the state alone.
 REASONS: tuple[str, ...] = (
     "allowed",
@@ -33,7 +33,7 @@ REASONS: tuple[str, ...] = (
     "not_yet_charged_off",  # channel used only after charge-off
     "no_consent",
     "opted_out",
-    "call_quiet_period",  # a telephone conversation less than call_quiet_days ago
+    "call_quiet_period",  # a telephone conversation at most call_quiet_days days ago (same day: 0)
     "call_attempts_7d",
     "call_conversations_today",
     "unanswered_calls_today",
