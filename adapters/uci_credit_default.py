@@ -29,6 +29,7 @@ PROVENANCE.md. The mapping, column by column:
 Protected attributes (SEX, EDUCATION, MARRIAGE, AGE) are deliberately not mapped: the canonical
 schema has no place for them, so no model or strategy can depend on them.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -87,13 +88,15 @@ def status_to_dpd(status: np.ndarray | pd.Series) -> np.ndarray:
 def _long(frame: pd.DataFrame) -> pd.DataFrame:
     """One row per account and month, oldest month first within each account."""
     parts = [
-        pd.DataFrame({
-            "account_id": frame["ID"].to_numpy(np.int64),
-            "cycle_date": pd.Timestamp(cycle),
-            "status": frame[status].to_numpy(np.int64),
-            "bill": frame[bill].to_numpy(np.float64),
-            "paid": frame[paid].to_numpy(np.float64),
-        })
+        pd.DataFrame(
+            {
+                "account_id": frame["ID"].to_numpy(np.int64),
+                "cycle_date": pd.Timestamp(cycle),
+                "status": frame[status].to_numpy(np.int64),
+                "bill": frame[bill].to_numpy(np.float64),
+                "paid": frame[paid].to_numpy(np.float64),
+            }
+        )
         for cycle, status, bill, paid in MONTHS
     ]
     return pd.concat(parts, ignore_index=True).sort_values(["account_id", "cycle_date"], kind="stable")
@@ -103,23 +106,25 @@ def _accounts(frame: pd.DataFrame) -> pd.DataFrame:
     ids = frame["ID"].to_numpy(np.int64)
     limit = frame["LIMIT_BAL"].to_numpy(np.float64)
     n = len(frame)
-    return pd.DataFrame({
-        "account_id": ids,
-        "borrower_id": ids,
-        "product": "revolving",
-        "open_date": OPEN_DATE,
-        "principal": np.nan,
-        "credit_limit": limit,
-        "term_months": pd.array([pd.NA] * n, dtype="Int64"),
-        "annual_rate": ANNUAL_RATE,
-        "instalment_amount": MIN_PAYMENT_RATE * limit,
-        "origination_score": np.nan,
-        "timezone": TIMEZONE,
-        "region": REGION,
-        "consent_sms": False,
-        "consent_email": False,
-        "consent_call": False,
-    })
+    return pd.DataFrame(
+        {
+            "account_id": ids,
+            "borrower_id": ids,
+            "product": "revolving",
+            "open_date": OPEN_DATE,
+            "principal": np.nan,
+            "credit_limit": limit,
+            "term_months": pd.array([pd.NA] * n, dtype="Int64"),
+            "annual_rate": ANNUAL_RATE,
+            "instalment_amount": MIN_PAYMENT_RATE * limit,
+            "origination_score": np.nan,
+            "timezone": TIMEZONE,
+            "region": REGION,
+            "consent_sms": False,
+            "consent_email": False,
+            "consent_call": False,
+        }
+    )
 
 
 def _statements(long: pd.DataFrame) -> pd.DataFrame:
@@ -129,28 +134,32 @@ def _statements(long: pd.DataFrame) -> pd.DataFrame:
     late = np.clip(status, 0, None)
     past_due = np.minimum(balance, late * minimum)
     due = np.select([status == -2, status == -1], [0.0, balance], default=np.minimum(balance, minimum + past_due))
-    return pd.DataFrame({
-        "account_id": long["account_id"].to_numpy(),
-        "cycle_date": long["cycle_date"].to_numpy(),
-        "balance": balance,
-        "amount_due": due,
-        "past_due_amount": past_due,
-        "amount_paid": long["paid"].to_numpy(),
-        "days_past_due": status_to_dpd(status),
-    })
+    return pd.DataFrame(
+        {
+            "account_id": long["account_id"].to_numpy(),
+            "cycle_date": long["cycle_date"].to_numpy(),
+            "balance": balance,
+            "amount_due": due,
+            "past_due_amount": past_due,
+            "amount_paid": long["paid"].to_numpy(),
+            "days_past_due": status_to_dpd(status),
+        }
+    )
 
 
 def _payments(long: pd.DataFrame) -> pd.DataFrame:
     paid = long[long["paid"] > 0]
     cycle = pd.DatetimeIndex(paid["cycle_date"])
     paid_at = (cycle.to_period("M").to_timestamp() + pd.Timedelta(days=14, hours=12)).tz_localize("UTC")
-    return pd.DataFrame({
-        "payment_id": np.arange(1, len(paid) + 1, dtype=np.int64),
-        "account_id": paid["account_id"].to_numpy(),
-        "paid_at": paid_at,
-        "amount": paid["paid"].to_numpy(),
-        "method": "bank_transfer",
-    })
+    return pd.DataFrame(
+        {
+            "payment_id": np.arange(1, len(paid) + 1, dtype=np.int64),
+            "account_id": paid["account_id"].to_numpy(),
+            "paid_at": paid_at,
+            "amount": paid["paid"].to_numpy(),
+            "method": "bank_transfer",
+        }
+    )
 
 
 def to_canonical(frame: pd.DataFrame) -> dict[str, pd.DataFrame]:
@@ -168,11 +177,13 @@ def to_canonical(frame: pd.DataFrame) -> dict[str, pd.DataFrame]:
 
 def default_target(frame: pd.DataFrame) -> pd.DataFrame:
     """The source's own target, keyed like the feature table: (account_id, as_of_date, default)."""
-    return pd.DataFrame({
-        "account_id": frame["ID"].to_numpy(np.int64),
-        "as_of_date": pd.Series(TARGET_AS_OF, index=frame.index).astype("datetime64[ns]").to_numpy(),
-        "default": frame["DEFAULT"].to_numpy(np.int8),
-    })
+    return pd.DataFrame(
+        {
+            "account_id": frame["ID"].to_numpy(np.int64),
+            "as_of_date": pd.Series(TARGET_AS_OF, index=frame.index).astype("datetime64[ns]").to_numpy(),
+            "default": frame["DEFAULT"].to_numpy(np.int8),
+        }
+    )
 
 
 def load(path: Path = UCI_CREDIT_DEFAULT_CSV) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:

@@ -5,9 +5,9 @@
 Simulates the default book (params.yaml; 40,000 accounts x 24 cycles unless --accounts), builds the
 pipeline's features and labels in memory (or reads DIR/features.parquet and DIR/labels.parquet),
 then trains and scores exactly as the `roll_rate` stage does, without MLflow. --seed simulates and
-trains another world of the same shape (params `seeds.world` and `seeds.training`; 0 unless given), to see how much a figure
-owes to one book. Reports the test-window scores, the per-bucket view and the training time (target:
-under 2 minutes on 2 cores).
+trains another world of the same shape (params `seeds.world` and `seeds.training`; 0 unless given),
+to see how much a figure owes to one book. Reports the test-window scores, the per-bucket view
+and the training time (target: under 2 minutes on 2 cores).
 
 --latent-ceiling trains the same model a second time with the simulator's hidden borrower traits
 (segment, latent ability and willingness; `Simulation.latent_traits()`) joined as features: no
@@ -17,6 +17,7 @@ reach on this book (reported as latent_ceiling_logloss_reduction; diagnostics, n
 Last line: JSON with model_logloss, baseline_logloss, logloss_reduction (1 - model/baseline),
 roll_forward_auc (the model's, all source buckets pooled).
 """
+
 from __future__ import annotations
 
 import tempfile
@@ -46,8 +47,11 @@ def main() -> None:
     parser.add_argument("--accounts", type=int, default=None, help="accounts to simulate (default: params.yaml)")
     parser.add_argument("--seed", type=int, default=None, help="seed of the book and the model (default: params.yaml)")
     parser.add_argument("--processed", type=Path, default=None, help="read features/labels parquet from here instead")
-    parser.add_argument("--latent-ceiling", action="store_true",
-                        help="also train with the simulator's hidden borrower traits (an upper bound)")
+    parser.add_argument(
+        "--latent-ceiling",
+        action="store_true",
+        help="also train with the simulator's hidden borrower traits (an upper bound)",
+    )
     args = parser.parse_args()
     if args.latent_ceiling and args.processed is not None:
         parser.error("--latent-ceiling needs the book simulated here (drop --processed)")
@@ -61,8 +65,10 @@ def main() -> None:
     else:
         features, labels = _simulated(params, args.accounts)
     prepared = time.perf_counter()
-    print(f"{features['account_id'].nunique():,} accounts, {len(features):,} as-of rows, "
-          f"{features.shape[1] - 2} feature columns ({prepared - started:.1f}s to simulate and build features)")
+    print(
+        f"{features['account_id'].nunique():,} accounts, {len(features):,} as-of rows, "
+        f"{features.shape[1] - 2} feature columns ({prepared - started:.1f}s to simulate and build features)"
+    )
     result = train_roll_rate(features, labels, params.roll_rate, params.buckets.as_buckets(), params.seeds.training)
     trained = time.perf_counter() - prepared
     m = result.metrics
@@ -71,15 +77,23 @@ def main() -> None:
     for bucket, v in m["by_bucket"].items():
         auc = (v["model"]["roll_forward_auc"], v["baseline"]["roll_forward_auc"])
         auc_text = "n/a" if auc[0] is None else f"{auc[0]:.3f} / {auc[1]:.3f}"
-        print(f"{bucket:<12} {v['rows']:>7,} {v['roll_forward_rate']:>6.1%}  "
-              f"{v['model']['logloss']:>9.4f} / {v['baseline']['logloss']:<8.4f}  {auc_text:>24}")
+        print(
+            f"{bucket:<12} {v['rows']:>7,} {v['roll_forward_rate']:>6.1%}  "
+            f"{v['model']['logloss']:>9.4f} / {v['baseline']['logloss']:<8.4f}  {auc_text:>24}"
+        )
     for h, f in m["forecast"].items():
-        print(f"forecast {h}: charge-off actual {f['charge_off_actual']:,.0f}, model {f['charge_off_model']:,.0f}, "
-              f"baseline {f['charge_off_baseline']:,.0f}")
-    print(f"test window: model log loss {m['model']['logloss']:.4f} vs baseline {m['baseline']['logloss']:.4f} "
-          f"({m['logloss_reduction']:.1%} lower; target >= 15%)")
-    print(f"training + evaluation {trained:.1f}s (fit {result.timings['fit_s']:.1f}s; target < 120s); "
-          f"peak memory {_harness.peak_mib():.0f} MiB")
+        print(
+            f"forecast {h}: charge-off actual {f['charge_off_actual']:,.0f}, model {f['charge_off_model']:,.0f}, "
+            f"baseline {f['charge_off_baseline']:,.0f}"
+        )
+    print(
+        f"test window: model log loss {m['model']['logloss']:.4f} vs baseline {m['baseline']['logloss']:.4f} "
+        f"({m['logloss_reduction']:.1%} lower; target >= 15%)"
+    )
+    print(
+        f"training + evaluation {trained:.1f}s (fit {result.timings['fit_s']:.1f}s; target < 120s); "
+        f"peak memory {_harness.peak_mib():.0f} MiB"
+    )
     figures = {
         "model_logloss": m["model"]["logloss"],
         "baseline_logloss": m["baseline"]["logloss"],
@@ -87,12 +101,21 @@ def main() -> None:
         "roll_forward_auc": m["model"]["roll_forward_auc"],
     }
     if args.latent_ceiling:
-        traits = Simulation.from_params(params, **({"accounts": args.accounts} if args.accounts else {})).latent_traits()
-        ceiling = train_roll_rate(features.merge(traits, on="account_id", how="left", validate="many_to_one"),
-                                  labels, params.roll_rate, params.buckets.as_buckets(), params.seeds.training).metrics
-        print(f"latent-truth ceiling (model also given segment, ability, willingness): log loss "
-              f"{ceiling['model']['logloss']:.4f}, {ceiling['logloss_reduction']:.1%} lower than the baseline; "
-              f"the observable history reaches {m['logloss_reduction'] / ceiling['logloss_reduction']:.0%} of it")
+        traits = Simulation.from_params(
+            params, **({"accounts": args.accounts} if args.accounts else {})
+        ).latent_traits()
+        ceiling = train_roll_rate(
+            features.merge(traits, on="account_id", how="left", validate="many_to_one"),
+            labels,
+            params.roll_rate,
+            params.buckets.as_buckets(),
+            params.seeds.training,
+        ).metrics
+        print(
+            f"latent-truth ceiling (model also given segment, ability, willingness): log loss "
+            f"{ceiling['model']['logloss']:.4f}, {ceiling['logloss_reduction']:.1%} lower than the baseline; "
+            f"the observable history reaches {m['logloss_reduction'] / ceiling['logloss_reduction']:.0%} of it"
+        )
         figures["latent_ceiling_logloss_reduction"] = round(ceiling["logloss_reduction"], 4)
     _harness.emit(figures)
 

@@ -14,6 +14,7 @@ matrix into default / no default) from the training folds.
 
 Last line: JSON with model_auc, model_brier, model_logloss, baseline_auc, baseline_logloss.
 """
+
 from __future__ import annotations
 
 import time
@@ -49,12 +50,21 @@ def main() -> None:
         raise SystemExit("feature rows do not line up with the target rows")
     y = target["default"].to_numpy(np.int64)
     built = time.perf_counter()
-    print(f"{len(features):,} accounts, {features.shape[1] - 2} engineered feature columns as of "
-          f"{target['as_of_date'].iloc[0]:%Y-%m-%d}; default rate {y.mean():.4f} ({built - started:.1f}s)")
+    print(
+        f"{len(features):,} accounts, {features.shape[1] - 2} engineered feature columns as of "
+        f"{target['as_of_date'].iloc[0]:%Y-%m-%d}; default rate {y.mean():.4f} ({built - started:.1f}s)"
+    )
 
-    model_p, base_p, reports = out_of_fold(features, y, params.roll_rate.lightgbm, len(buckets.names),
-                                           seed=params.seeds.training, calibration=params.roll_rate.calibration,
-                                           inner_folds=args.inner_folds, smoothing=params.roll_rate.smoothing)
+    model_p, base_p, reports = out_of_fold(
+        features,
+        y,
+        params.roll_rate.lightgbm,
+        len(buckets.names),
+        seed=params.seeds.training,
+        calibration=params.roll_rate.calibration,
+        inner_folds=args.inner_folds,
+        smoothing=params.roll_rate.smoothing,
+    )
     fitted = time.perf_counter()
     for r in reports:
         print(f"fold {r.fold}: boosting rounds {list(r.rounds)}, calibration {r.calibration}")
@@ -65,13 +75,19 @@ def main() -> None:
         "baseline_auc": round(float(roc_auc_score(y, base_p)), 4),
         "baseline_logloss": round(float(log_loss(y, base_p)), 4),
     }
-    print(f"model    (LightGBM, calibrated): AUC {result['model_auc']:.4f}  Brier {result['model_brier']:.4f}  "
-          f"log loss {result['model_logloss']:.4f}")
-    print(f"baseline (bucket default rate):  AUC {result['baseline_auc']:.4f}  Brier "
-          f"{brier_score_loss(y, base_p):.4f}  log loss {result['baseline_logloss']:.4f}")
+    print(
+        f"model    (LightGBM, calibrated): AUC {result['model_auc']:.4f}  Brier {result['model_brier']:.4f}  "
+        f"log loss {result['model_logloss']:.4f}"
+    )
+    print(
+        f"baseline (bucket default rate):  AUC {result['baseline_auc']:.4f}  Brier "
+        f"{brier_score_loss(y, base_p):.4f}  log loss {result['baseline_logloss']:.4f}"
+    )
     print("references (issue 5): LightGBM defaults on raw columns AUC 0.779; target AUC >= 0.790")
-    print(f"calibration per fold: {dict(Counter(r.calibration for r in reports))}; cross-validation "
-          f"{fitted - built:.1f}s; peak memory {_harness.peak_mib():.0f} MiB")
+    print(
+        f"calibration per fold: {dict(Counter(r.calibration for r in reports))}; cross-validation "
+        f"{fitted - built:.1f}s; peak memory {_harness.peak_mib():.0f} MiB"
+    )
     _harness.emit(result)
 
 

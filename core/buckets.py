@@ -3,6 +3,7 @@
 Buckets are never stored in the data: a lender that changes its bucket policy re-derives
 them, and every stage derives them the same way through this module.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

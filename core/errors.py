@@ -3,6 +3,7 @@
 Every data problem names the table, the column, the rule and example rows, because a
 nightly job that fails with a bare traceback costs an analyst an hour to decode.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence

@@ -4,6 +4,7 @@ Benchmarks keep large simulated books between runs; a book made by an older simu
 schema must not be measured as if it were today's, so the cache directory carries the digest
 of the code that generates it.
 """
+
 from __future__ import annotations
 
 import hashlib

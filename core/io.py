@@ -4,6 +4,7 @@ Reads accept parquet or CSV (the user's choice); writes are always parquet and a
 atomic: a file is written beside its target and renamed over it, so a crash or a failed
 run never leaves a half-written or truncated output where the last good one was.
 """
+
 from __future__ import annotations
 
 import json
@@ -60,7 +61,9 @@ def find_table_file(directory: Path, name: str) -> Path:
     if not found:
         raise DataError(name, "file_present", f"no {name}.parquet or {name}.csv in {directory}")
     if len(found) > 1:
-        raise DataError(name, "file_present", f"both {found[0].name} and {found[1].name} exist in {directory}; keep one")
+        raise DataError(
+            name, "file_present", f"both {found[0].name} and {found[1].name} exist in {directory}; keep one"
+        )
     return found[0]
 
 
@@ -100,7 +103,11 @@ def cast_column(values: pd.Series, logical_type: str, table_name: str, column: s
     if logical_type == "bool":
         if pd.api.types.is_bool_dtype(values):
             return values.astype(dtype)
-        mapped = values.map(_BOOL_WORDS.get) if not pd.api.types.is_numeric_dtype(values) else values.map({0: False, 1: True})
+        mapped = (
+            values.map(_BOOL_WORDS.get)
+            if not pd.api.types.is_numeric_dtype(values)
+            else values.map({0: False, 1: True})
+        )
         bad = mapped.isna()
         _raise_if_bad(bad, values, table_name, column, dtype)
         return mapped.astype(dtype)
@@ -114,15 +121,26 @@ def cast_column(values: pd.Series, logical_type: str, table_name: str, column: s
     return numeric.astype(dtype)
 
 
-_BOOL_WORDS = {"true": True, "false": False, "True": True, "False": False, "TRUE": True, "FALSE": False,
-               "1": True, "0": False, True: True, False: False}
+_BOOL_WORDS = {
+    "true": True,
+    "false": False,
+    "True": True,
+    "False": False,
+    "TRUE": True,
+    "FALSE": False,
+    "1": True,
+    "0": False,
+    True: True,
+    False: False,
+}
 
 
 def _raise_if_bad(bad: pd.Series, values: pd.Series, table_name: str, column: str, dtype: str) -> None:
     if bad.any():
         rows = values[bad].to_frame()
-        raise DataError(table_name, "dtype", f"{int(bad.sum())} value(s) cannot be read as {dtype}",
-                        column=column, rows=rows)
+        raise DataError(
+            table_name, "dtype", f"{int(bad.sum())} value(s) cannot be read as {dtype}", column=column, rows=rows
+        )
 
 
 def read_raw(path: Path, spec: Table | None = None) -> pd.DataFrame:

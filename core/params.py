@@ -4,6 +4,7 @@ Each stage reads its own section through `load_params()`; a typo or an out-of-ra
 fails here, before any work, with the key path in the message. Sections forbid unknown
 keys so a misspelt knob is an error rather than silently ignored.
 """
+
 from __future__ import annotations
 
 from datetime import date
@@ -25,12 +26,19 @@ class Section(BaseModel):
 
 
 class BucketParams(Section):
-    names: tuple[str, ...] = ("current", "dpd_1_29", "dpd_30_59", "dpd_60_89", "dpd_90_119", "dpd_120_179",
-                              "charge_off")
+    names: tuple[str, ...] = (
+        "current",
+        "dpd_1_29",
+        "dpd_30_59",
+        "dpd_60_89",
+        "dpd_90_119",
+        "dpd_120_179",
+        "charge_off",
+    )
     min_dpd: tuple[int, ...] = (0, 1, 30, 60, 90, 120, 180)
 
     @model_validator(mode="after")
-    def _consistent(self) -> "BucketParams":
+    def _consistent(self) -> BucketParams:
         self.as_buckets()  # raises ValueError with the reason
         return self
 
@@ -87,8 +95,13 @@ class SimulateParams(Section):
     product_mix: dict[str, float] = {"instalment": 0.5, "revolving": 0.35, "bnpl": 0.15}
     segment_mix: dict[str, float] = {"normal": 0.62, "self_cure": 0.22, "hardship": 0.10, "wont_pay": 0.06}
     timezone_mix: dict[str, float] = {
-        "America/New_York": 0.30, "America/Chicago": 0.28, "America/Denver": 0.06, "America/Phoenix": 0.03,
-        "America/Los_Angeles": 0.29, "America/Anchorage": 0.02, "Pacific/Honolulu": 0.02,
+        "America/New_York": 0.30,
+        "America/Chicago": 0.28,
+        "America/Denver": 0.06,
+        "America/Phoenix": 0.03,
+        "America/Los_Angeles": 0.29,
+        "America/Anchorage": 0.02,
+        "Pacific/Honolulu": 0.02,
     }
     #: Share of borrowers who consented to collection contact on each channel.
     consent: dict[str, float] = {"sms": 0.70, "email": 0.80, "call": 0.90}
@@ -103,7 +116,7 @@ class SimulateParams(Section):
     hardship_plan_cycles: int = Field(6, ge=1, le=36)
 
     @model_validator(mode="after")
-    def _mixes(self) -> "SimulateParams":
+    def _mixes(self) -> SimulateParams:
         from core.schema import CONSENT_CHANNELS, PRODUCTS
 
         _check_mix("product_mix", self.product_mix, PRODUCTS)
@@ -125,11 +138,18 @@ class ContactParams(Section):
     """
 
     #: Cost of one contact attempt per channel (currency units).
-    channel_cost: dict[str, float] = {"sms": 0.02, "email": 0.005, "call": 0.90, "letter": 0.80,
-                                      "field_visit": 25.0, "agency": 0.50, "legal": 40.0}
+    channel_cost: dict[str, float] = {
+        "sms": 0.02,
+        "email": 0.005,
+        "call": 0.90,
+        "letter": 0.80,
+        "field_visit": 25.0,
+        "agency": 0.50,
+        "legal": 40.0,
+    }
 
     @model_validator(mode="after")
-    def _costs(self) -> "ContactParams":
+    def _costs(self) -> ContactParams:
         from core.schema import CHANNELS
 
         if set(self.channel_cost) != set(CHANNELS) or any(v < 0 for v in self.channel_cost.values()):
@@ -181,7 +201,7 @@ class ValidateParams(Section):
     severity: ValidateSeverity = ValidateSeverity()
 
     @model_validator(mode="after")
-    def _known_tables(self) -> "ValidateParams":
+    def _known_tables(self) -> ValidateParams:
         unknown = sorted(set(self.may_be_empty) - set(TABLE_NAMES))
         if unknown:
             raise ValueError(f"may_be_empty names unknown table(s) {unknown}; the schema has {list(TABLE_NAMES)}")
@@ -207,7 +227,7 @@ class FeaturesParams(Section):
     partition_accounts: int = Field(50_000, ge=1)
 
     @model_validator(mode="after")
-    def _windows(self) -> "FeaturesParams":
+    def _windows(self) -> FeaturesParams:
         for name in ("payment_windows_days", "contact_windows_days", "cycle_windows", "ptp_horizons_days"):
             values = getattr(self, name)
             if min(values) < 1 or list(values) != sorted(set(values)):

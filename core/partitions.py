@@ -49,8 +49,11 @@ def slice_tables(tables: Tables, first: int, last: int) -> dict[str, pd.DataFram
         ids = frame["account_id"]
         keep = ids.between(first, last).fillna(False).to_numpy(dtype=bool)
         if name == "restrictions":
-            borrowers = out["accounts"]["borrower_id"] if "accounts" in out else \
-                tables["accounts"].loc[tables["accounts"]["account_id"].between(first, last), "borrower_id"]
+            borrowers = (
+                out["accounts"]["borrower_id"]
+                if "accounts" in out
+                else tables["accounts"].loc[tables["accounts"]["account_id"].between(first, last), "borrower_id"]
+            )
             keep |= (ids.isna() & frame["borrower_id"].isin(borrowers)).to_numpy(dtype=bool)
         out[name] = frame[keep]
     return out
@@ -65,8 +68,11 @@ class PartitionedBook:
 
     def __init__(self, directory: Path) -> None:
         self.files = {name: find_table_file(directory, name) for name in TABLE_NAMES}
-        self.whole = {name: read_table(directory, name) for name in TABLE_NAMES
-                      if name in READ_WHOLE or self.files[name].suffix != ".parquet"}
+        self.whole = {
+            name: read_table(directory, name)
+            for name in TABLE_NAMES
+            if name in READ_WHOLE or self.files[name].suffix != ".parquet"
+        }
 
     def column(self, name: str, column: str) -> pd.Series:
         """One column of a whole table in the schema's type (reads only that column from parquet)."""
@@ -85,8 +91,9 @@ class PartitionedBook:
         parts = slice_tables(self.whole, first, last)
         for name in TABLE_NAMES:
             if name not in parts:
-                frame = pd.read_parquet(self.files[name], filters=[("account_id", ">=", first),
-                                                                   ("account_id", "<=", last)])
+                frame = pd.read_parquet(
+                    self.files[name], filters=[("account_id", ">=", first), ("account_id", "<=", last)]
+                )
                 parts[name] = conform(frame, table(name))
         return parts
 
@@ -127,8 +134,13 @@ def to_arrow(frame: pd.DataFrame) -> pa.Table:
     return arrow.select(list(frame.columns))
 
 
-def map_partitions(book: PartitionedBook, size: int, compute: PartitionFunction, outputs: Sequence[Path],
-                   on_partition: Callable[[Sequence[pd.DataFrame]], None] | None = None) -> int:
+def map_partitions(
+    book: PartitionedBook,
+    size: int,
+    compute: PartitionFunction,
+    outputs: Sequence[Path],
+    on_partition: Callable[[Sequence[pd.DataFrame]], None] | None = None,
+) -> int:
     """Run `compute` on every partition of at most `size` accounts, in account-id order, appending its
     frames to `outputs` (parquet); publish them all only once every partition has succeeded.
 

@@ -3,6 +3,7 @@
 Stages and tests take paths from here (or from arguments defaulting to these) so that
 nobody builds paths from the current working directory by hand.
 """
+
 from __future__ import annotations
 
 import os

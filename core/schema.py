@@ -8,6 +8,7 @@ them, so adding a column here is the only change needed to carry it everywhere.
 Delinquency buckets are *not* stored: they are derived from days past due with the edges
 configured in params.yaml (see core.buckets).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -128,19 +129,41 @@ ACCOUNTS = Table(
         Column("borrower_id", "id", "The borrower who owns the account; one borrower may hold several accounts."),
         Column("product", "string", "Product type.", allowed=PRODUCTS),
         Column("open_date", "date", "Date the account was opened; no record of the account may be older."),
-        Column("principal", "float", "Amount lent (instalment and bnpl).", min_value=0.0,
-               null_meaning="revolving accounts have a credit limit instead"),
-        Column("credit_limit", "float", "Credit limit (revolving).", min_value=0.0,
-               null_meaning="instalment and bnpl accounts have a principal instead"),
-        Column("term_months", "nullable_int", "Contractual term in months.", min_value=1,
-               null_meaning="revolving accounts have no term"),
+        Column(
+            "principal",
+            "float",
+            "Amount lent (instalment and bnpl).",
+            min_value=0.0,
+            null_meaning="revolving accounts have a credit limit instead",
+        ),
+        Column(
+            "credit_limit",
+            "float",
+            "Credit limit (revolving).",
+            min_value=0.0,
+            null_meaning="instalment and bnpl accounts have a principal instead",
+        ),
+        Column(
+            "term_months",
+            "nullable_int",
+            "Contractual term in months.",
+            min_value=1,
+            null_meaning="revolving accounts have no term",
+        ),
         Column("annual_rate", "float", "Nominal annual interest rate as a fraction (0.24 = 24%).", min_value=0.0),
-        Column("instalment_amount", "float", "Contractual payment due each cycle (minimum payment for revolving).",
-               min_value=0.0),
-        Column("origination_score", "float",
-               "Borrower's credit score when the account was opened (bureau or application score, higher is "
-               "safer; the lender's own scale). Fixed at origination.",
-               null_meaning="not recorded (the source has no score)"),
+        Column(
+            "instalment_amount",
+            "float",
+            "Contractual payment due each cycle (minimum payment for revolving).",
+            min_value=0.0,
+        ),
+        Column(
+            "origination_score",
+            "float",
+            "Borrower's credit score when the account was opened (bureau or application score, higher is "
+            "safer; the lender's own scale). Fixed at origination.",
+            null_meaning="not recorded (the source has no score)",
+        ),
         Column("timezone", "string", "Borrower's IANA time zone (e.g. America/Chicago); contact hours are local."),
         Column("region", "string", "Jurisdiction code (e.g. US-TX, TW); selects the compliance profile."),
         Column("consent_sms", "bool", "Borrower consented to collection text messages."),
@@ -160,12 +183,21 @@ STATEMENTS = Table(
         Column("cycle_date", "date", "Cycle end (statement) date."),
         Column("balance", "float", "Outstanding balance at cycle end.", min_value=0.0),
         Column("amount_due", "float", "Total amount due for the cycle, arrears included.", min_value=0.0),
-        Column("past_due_amount", "float", "Part of the balance that was due at an earlier cycle and is still unpaid.",
-               min_value=0.0),
-        Column("amount_paid", "float", "Sum of payments received during the cycle (previous cycle end, this cycle end].",
-               min_value=0.0),
-        Column("days_past_due", "int", "Days since the oldest unpaid due date, at cycle end (0 = current).",
-               min_value=0),
+        Column(
+            "past_due_amount",
+            "float",
+            "Part of the balance that was due at an earlier cycle and is still unpaid.",
+            min_value=0.0,
+        ),
+        Column(
+            "amount_paid",
+            "float",
+            "Sum of payments received during the cycle (previous cycle end, this cycle end].",
+            min_value=0.0,
+        ),
+        Column(
+            "days_past_due", "int", "Days since the oldest unpaid due date, at cycle end (0 = current).", min_value=0
+        ),
     ),
 )
 
@@ -196,13 +228,20 @@ CONTACTS = Table(
         Column("contacted_at", "timestamp", "When the attempt was made (UTC)."),
         Column("channel", "string", "Channel used.", allowed=CHANNELS),
         Column("outcome", "string", "What happened.", allowed=OUTCOMES),
-        Column("promise_amount", "float", "Amount promised.", min_value=0.0,
-               null_meaning="no promise to pay was made"),
-        Column("promise_date", "date", "Date by which the promised amount is due.",
-               null_meaning="no promise to pay was made"),
-        Column("propensity", "float",
-               "Probability with which the logging policy chose this action (for off-policy evaluation).",
-               min_value=0.0, null_meaning="the logging policy was not randomised or did not record it"),
+        Column("promise_amount", "float", "Amount promised.", min_value=0.0, null_meaning="no promise to pay was made"),
+        Column(
+            "promise_date",
+            "date",
+            "Date by which the promised amount is due.",
+            null_meaning="no promise to pay was made",
+        ),
+        Column(
+            "propensity",
+            "float",
+            "Probability with which the logging policy chose this action (for off-policy evaluation).",
+            min_value=0.0,
+            null_meaning="the logging policy was not randomised or did not record it",
+        ),
     ),
 )
 
@@ -218,11 +257,20 @@ RESTRICTIONS = Table(
     columns=(
         Column("restriction_id", "id", "Unique restriction identifier."),
         Column("borrower_id", "id", "Borrower the restriction protects."),
-        Column("account_id", "nullable_id", "Account it applies to.",
-               null_meaning="the restriction covers every account of the borrower"),
+        Column(
+            "account_id",
+            "nullable_id",
+            "Account it applies to.",
+            null_meaning="the restriction covers every account of the borrower",
+        ),
         Column("kind", "string", "What is restricted.", allowed=RESTRICTION_KINDS),
-        Column("channel", "string", "Channel concerned (channel_opt_out).", allowed=CHANNELS,
-               null_meaning="the restriction covers every channel"),
+        Column(
+            "channel",
+            "string",
+            "Channel concerned (channel_opt_out).",
+            allowed=CHANNELS,
+            null_meaning="the restriction covers every channel",
+        ),
         Column("start_at", "timestamp", "When the restriction took effect (UTC)."),
         Column("end_at", "timestamp", "When it lapsed (UTC).", null_meaning="still in force"),
     ),

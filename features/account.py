@@ -4,6 +4,7 @@ Contract terms come from `accounts` (known from the open date on); utilisation a
 use the statements, scaled by the exposure (credit limit for revolving accounts, principal
 otherwise) so that accounts of different sizes compare.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -27,26 +28,36 @@ def specs(p: FeaturesParams) -> list[Feature]:
         Feature("term_months", "Contractual term in months (empty for revolving).", "-", ACC),
         Feature("instalment_amount", "Contractual payment due each cycle (minimum payment for revolving).", "-", ACC),
         Feature("instalment_to_exposure", "instalment_amount / exposure.", "-", ACC),
-        Feature("origination_score", "Borrower's credit score at origination (empty where the source has none).",
-                "-", ACC),
+        Feature(
+            "origination_score", "Borrower's credit score at origination (empty where the source has none).", "-", ACC
+        ),
         Feature("months_on_book", "Months from the open date to D.", "as of D", ACC),
         Feature("term_elapsed_share", "months_on_book / term_months.", "as of D", ACC),
         Feature("consent_sms", "Borrower consented to collection text messages.", "-", ACC),
         Feature("consent_email", "Borrower consented to collection e-mail.", "-", ACC),
         Feature("consent_call", "Borrower consented to collection calls.", "-", ACC),
-        Feature("utc_offset_hours", "Borrower's local time minus UTC at D, from the account's time zone.",
-                "as of D", ACC),
+        Feature(
+            "utc_offset_hours", "Borrower's local time minus UTC at D, from the account's time zone.", "as of D", ACC
+        ),
         Feature("utilisation", "Balance / exposure at the last statement.", "last statement before D", ST),
-        Feature("spend_last", "New charges and interest in the last cycle (balance change + amount paid) / "
-                "exposure.", "last cycle", ST),
+        Feature(
+            "spend_last",
+            "New charges and interest in the last cycle (balance change + amount paid) / exposure.",
+            "last cycle",
+            ST,
+        ),
     ]
     for k in p.cycle_windows:
         w = f"last {k} cycles"
         out += [
             Feature(f"utilisation_mean_{k}c", "Mean utilisation.", w, ST),
             Feature(f"utilisation_max_{k}c", "Highest utilisation.", w, ST),
-            Feature(f"utilisation_change_{k}c", f"Utilisation now minus {k} cycles ago (or at the first "
-                    "statement when the history is shorter).", w, ST),
+            Feature(
+                f"utilisation_change_{k}c",
+                f"Utilisation now minus {k} cycles ago (or at the first statement when the history is shorter).",
+                w,
+                ST,
+            ),
             Feature(f"spend_mean_{k}c", "Mean of spend_last.", w, ST),
         ]
     return out
@@ -65,8 +76,8 @@ def compute(ctx: Context) -> dict[str, np.ndarray]:
     offset = utc_offsets(acc["timezone"], codes, sp.seconds)
     out: dict[str, np.ndarray] = {
         "product": pd.Categorical.from_codes(
-            category_codes(acc["product"], PRODUCTS)[codes],
-            categories=list(PRODUCTS)),
+            category_codes(acc["product"], PRODUCTS)[codes], categories=list(PRODUCTS)
+        ),
         "exposure": exposure.astype(f32),
         "annual_rate": acc["annual_rate"].to_numpy(dtype=np.float64, na_value=np.nan)[codes].astype(f32),
         "term_months": term.astype(f32),

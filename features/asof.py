@@ -9,6 +9,7 @@ by subtracting two positions, and `Spreader` counts events before each row's dat
 (channel, weekday, ...). Accounts are independent, so the same code runs on a partition of
 accounts at a time.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
@@ -39,8 +40,7 @@ NEVER = np.int64(SPAN - 1)
 AsOfDates = None | str | date | datetime | pd.Timestamp | np.datetime64 | Iterable | pd.DataFrame
 
 
-def to_seconds(values: pd.Series | np.ndarray | pd.Index, missing: np.int64 = NEVER,
-               ceil: bool = False) -> np.ndarray:
+def to_seconds(values: pd.Series | np.ndarray | pd.Index, missing: np.int64 = NEVER, ceil: bool = False) -> np.ndarray:
     """Whole seconds since BASE (floored, or rounded up), reading naive values as UTC; NaT becomes `missing`."""
     series = values if isinstance(values, pd.Series) else pd.Series(values)
     if not (pd.api.types.is_datetime64_any_dtype(series.dtype)):
@@ -190,8 +190,9 @@ def _require(frame: pd.DataFrame, name: str) -> None:
         raise DataError(name, "required_columns", f"missing column(s) {missing}", column=missing[0])
 
 
-def _events(frame: pd.DataFrame, name: str, time_column: str, account_ids: np.ndarray,
-            time_missing: np.int64 = NEVER) -> Table:
+def _events(
+    frame: pd.DataFrame, name: str, time_column: str, account_ids: np.ndarray, time_missing: np.int64 = NEVER
+) -> Table:
     _require(frame, name)
     ids = frame["account_id"].to_numpy(dtype=np.int64)
     codes = np.searchsorted(account_ids, ids)
@@ -210,8 +211,11 @@ def expand_restrictions(restrictions: pd.DataFrame, accounts: pd.DataFrame) -> p
     wide = restrictions["account_id"].isna()
     if not wide.any():
         return restrictions
-    fanned = restrictions[wide].drop(columns="account_id").merge(
-        accounts[["borrower_id", "account_id"]], on="borrower_id", how="inner")
+    fanned = (
+        restrictions[wide]
+        .drop(columns="account_id")
+        .merge(accounts[["borrower_id", "account_id"]], on="borrower_id", how="inner")
+    )
     fanned = fanned[restrictions.columns]
     fanned["account_id"] = fanned["account_id"].astype(restrictions["account_id"].dtype)
     return pd.concat([restrictions[~wide], fanned], ignore_index=True)
@@ -312,8 +316,9 @@ class Spreader:
         ok[ok] = self.codes[target[ok]] == codes[ok]
         return np.where(ok, target, -1)
 
-    def count(self, target: np.ndarray, labels: np.ndarray, n_labels: int, rows: np.ndarray | None = None
-              ) -> np.ndarray:
+    def count(
+        self, target: np.ndarray, labels: np.ndarray, n_labels: int, rows: np.ndarray | None = None
+    ) -> np.ndarray:
         """(spine rows x n_labels) int32: events (of `rows`, default all) with each label before the as-of date."""
         n = len(self.keys)
         keep = target >= 0 if rows is None else (target >= 0) & rows
@@ -340,7 +345,7 @@ class Context:
     last_statement: np.ndarray
 
     @classmethod
-    def create(cls, book: Book, spine: Spine, params: FeaturesParams, buckets: Buckets) -> "Context":
+    def create(cls, book: Book, spine: Spine, params: FeaturesParams, buckets: Buckets) -> Context:
         last = book.statements.index.last_before(spine.codes, spine.seconds)
         return cls(book, spine, params, buckets, last)
 
@@ -382,5 +387,6 @@ def utc_offsets(timezones: pd.Series, codes: np.ndarray, seconds: np.ndarray) ->
         except Exception as exc:  # zoneinfo raises several types for an unknown zone name
             raise DataError("accounts", "timezone", f"unknown time zone {name!r}: {exc}", column="timezone") from exc
         out[rows] = (local.to_numpy(dtype="datetime64[ns]") - utc.to_numpy(dtype="datetime64[ns]")).astype(
-            np.int64) // 1_000_000_000
+            np.int64
+        ) // 1_000_000_000
     return out

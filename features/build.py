@@ -4,6 +4,7 @@ Every function takes the canonical tables of some accounts (all of them, or one 
 accounts are independent, so partition results concatenate to the whole-book result) and
 returns one frame. `partition_bounds` cuts a book into account-id ranges for the stage.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -16,15 +17,15 @@ from core.params import BucketParams, FeaturesParams, Params
 from features import account, contacts, delinquency, payments, restrictions
 from features.asof import AsOfDates, Book, Context, make_book, make_spine
 from features.catalogue import feature_specs
-from features.labels import contact_label_columns, contact_labels, label_columns, observation_end, \
-    roll_and_pay_labels
+from features.labels import contact_label_columns, contact_labels, label_columns, observation_end, roll_and_pay_labels
 
 FAMILIES = (delinquency, payments, contacts, restrictions, account)
 Tables = Mapping[str, pd.DataFrame]
 
 
-def resolve(params: FeaturesParams | Params | None, buckets: Buckets | BucketParams | None
-            ) -> tuple[FeaturesParams, Buckets]:
+def resolve(
+    params: FeaturesParams | Params | None, buckets: Buckets | BucketParams | None
+) -> tuple[FeaturesParams, Buckets]:
     """Accept the whole Params or its sections, so callers pass whatever they hold."""
     if isinstance(params, Params):
         buckets = params.buckets if buckets is None else buckets
@@ -36,8 +37,12 @@ def resolve(params: FeaturesParams | Params | None, buckets: Buckets | BucketPar
     return params, buckets
 
 
-def _context(tables: Tables, as_of_dates: AsOfDates, params: FeaturesParams | Params | None,
-             buckets: Buckets | BucketParams | None) -> Context:
+def _context(
+    tables: Tables,
+    as_of_dates: AsOfDates,
+    params: FeaturesParams | Params | None,
+    buckets: Buckets | BucketParams | None,
+) -> Context:
     params, buckets = resolve(params, buckets)
     book = make_book(tables)
     spine = make_spine(book, as_of_dates, buckets)
@@ -55,8 +60,9 @@ def _feature_frame(ctx: Context) -> pd.DataFrame:
     names = [f.name for f in feature_specs(ctx.params)]
     if list(columns) != names:
         missing, extra = set(names) - set(columns), set(columns) - set(names)
-        raise RuntimeError(f"features differ from the catalogue: missing {sorted(missing)}, extra {sorted(extra)}, "
-                           "or out of order")
+        raise RuntimeError(
+            f"features differ from the catalogue: missing {sorted(missing)}, extra {sorted(extra)}, or out of order"
+        )
     return pd.DataFrame(columns, copy=False)
 
 
@@ -76,8 +82,12 @@ def _contact_frame(book: Book, params: FeaturesParams, observed_until: np.int64 
     return out
 
 
-def build_features(tables: Tables, as_of_dates: AsOfDates = None, params: FeaturesParams | Params | None = None,
-                   buckets: Buckets | BucketParams | None = None) -> pd.DataFrame:
+def build_features(
+    tables: Tables,
+    as_of_dates: AsOfDates = None,
+    params: FeaturesParams | Params | None = None,
+    buckets: Buckets | BucketParams | None = None,
+) -> pd.DataFrame:
     """One row per (account_id, as_of_date) with every catalogued feature, from records before the date.
 
     `as_of_dates=None` gives training rows (each cycle_date + 1 day); a date or list of dates
@@ -87,9 +97,13 @@ def build_features(tables: Tables, as_of_dates: AsOfDates = None, params: Featur
     return _feature_frame(_context(tables, as_of_dates, params, buckets))
 
 
-def build_labels(tables: Tables, as_of_dates: AsOfDates = None, params: FeaturesParams | Params | None = None,
-                 buckets: Buckets | BucketParams | None = None, observed_until: np.int64 | None = None
-                 ) -> pd.DataFrame:
+def build_labels(
+    tables: Tables,
+    as_of_dates: AsOfDates = None,
+    params: FeaturesParams | Params | None = None,
+    buckets: Buckets | BucketParams | None = None,
+    observed_until: np.int64 | None = None,
+) -> pd.DataFrame:
     """Labels for the same rows as `build_features` (same arguments give the same keys, same order).
 
     `observed_until` (seconds since features.asof.BASE, exclusive) is the end of the data; by
@@ -99,16 +113,20 @@ def build_labels(tables: Tables, as_of_dates: AsOfDates = None, params: Features
     return _label_frame(_context(tables, as_of_dates, params, buckets), observed_until)
 
 
-def build_contact_labels(tables: Tables, params: FeaturesParams | Params | None = None,
-                         observed_until: np.int64 | None = None) -> pd.DataFrame:
+def build_contact_labels(
+    tables: Tables, params: FeaturesParams | Params | None = None, observed_until: np.int64 | None = None
+) -> pd.DataFrame:
     """One row per contact (sorted by contact_id) with its response labels."""
     params, _ = resolve(params, None)
     return _contact_frame(make_book(tables), params, observed_until)
 
 
-def build_all(tables: Tables, params: FeaturesParams | Params | None = None,
-              buckets: Buckets | BucketParams | None = None, observed_until: np.int64 | None = None
-              ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+def build_all(
+    tables: Tables,
+    params: FeaturesParams | Params | None = None,
+    buckets: Buckets | BucketParams | None = None,
+    observed_until: np.int64 | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Training features, labels and contact labels of a partition, indexing its tables once."""
     ctx = _context(tables, None, params, buckets)
     return _feature_frame(ctx), _label_frame(ctx, observed_until), _contact_frame(ctx.book, ctx.params, observed_until)

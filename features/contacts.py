@@ -5,6 +5,7 @@ labels, not with contacts. Promises are judged only once their promise date has 
 before D: a promise is kept when the payments from the contact to the end of the promise
 date reach the promised amount; until then it is "open".
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -13,15 +14,34 @@ import numpy as np
 
 from core.params import FeaturesParams
 from core.schema import CHANNELS
-from features.asof import (DAY, NEVER, Book, Context, EventIndex, category_codes, cents, prefix_sum, take,
-                           to_seconds, utc_offsets)
+from features.asof import (
+    DAY,
+    NEVER,
+    Book,
+    Context,
+    EventIndex,
+    category_codes,
+    cents,
+    prefix_sum,
+    take,
+    to_seconds,
+    utc_offsets,
+)
 from features.cycles import ratio
 from features.payments import TOLERANCE, WEEKDAYS
 from features.spec import Feature
 
 #: Outcomes where the message or call reached someone (calls: somebody answered).
-REACHED = ("delivered", "opened", "wrong_party", "right_party_contact", "promise_to_pay", "refused",
-           "dispute_raised", "cease_request")
+REACHED = (
+    "delivered",
+    "opened",
+    "wrong_party",
+    "right_party_contact",
+    "promise_to_pay",
+    "refused",
+    "dispute_raised",
+    "cease_request",
+)
 #: Outcomes where the borrower themself was reached (right-party contact).
 RIGHT_PARTY = ("right_party_contact", "promise_to_pay", "refused", "dispute_raised", "cease_request")
 SRC = "contacts"
@@ -29,48 +49,88 @@ SRC = "contacts"
 
 def hour_bands(p: FeaturesParams) -> list[str]:
     e = p.hour_band_edges
-    return [f"{a:02d}_{b:02d}h" for a, b in zip(e[:-1], e[1:])]
+    return [f"{a:02d}_{b:02d}h" for a, b in zip(e[:-1], e[1:], strict=True)]
 
 
 def specs(p: FeaturesParams) -> list[Feature]:
     out: list[Feature] = []
     for ch in CHANNELS:
-        out += [Feature(f"{ch}_attempts_{w}d", f"{ch} contact attempts.", f"{w} days before D", SRC)
-                for w in p.contact_windows_days]
+        out += [
+            Feature(f"{ch}_attempts_{w}d", f"{ch} contact attempts.", f"{w} days before D", SRC)
+            for w in p.contact_windows_days
+        ]
         out += [
             Feature(f"{ch}_attempts_total", f"{ch} contact attempts.", "all history", SRC),
-            Feature(f"{ch}_reach_rate", f"Share of {ch} attempts that reached someone (delivered, opened or "
-                    "answered).", "all history", SRC),
-            Feature(f"{ch}_rpc_rate", f"Share of {ch} attempts that reached the borrower (right-party contact).",
-                    "all history", SRC),
+            Feature(
+                f"{ch}_reach_rate",
+                f"Share of {ch} attempts that reached someone (delivered, opened or answered).",
+                "all history",
+                SRC,
+            ),
+            Feature(
+                f"{ch}_rpc_rate",
+                f"Share of {ch} attempts that reached the borrower (right-party contact).",
+                "all history",
+                SRC,
+            ),
         ]
-    out += [Feature(f"contacts_{w}d", "Contact attempts, all channels.", f"{w} days before D", SRC)
-            for w in p.contact_windows_days]
+    out += [
+        Feature(f"contacts_{w}d", "Contact attempts, all channels.", f"{w} days before D", SRC)
+        for w in p.contact_windows_days
+    ]
     out += [
         Feature("contacts_total", "Contact attempts, all channels.", "all history", SRC),
         Feature("days_since_contact", "Days from the last attempt to D.", "all history", SRC),
         Feature("days_since_rpc", "Days from the last right-party contact to D.", "all history", SRC),
-        Feature("days_since_call_conversation", "Days from the last call that reached the borrower to D "
-                "(Regulation F: 7 days after a telephone conversation).", "all history", SRC),
+        Feature(
+            "days_since_call_conversation",
+            "Days from the last call that reached the borrower to D "
+            "(Regulation F: 7 days after a telephone conversation).",
+            "all history",
+            SRC,
+        ),
     ]
-    out += [Feature(f"call_answer_rate_{band}", f"Share of calls answered, placed {band[:2]}:00-{band[3:5]}:00 "
-                    "borrower local time.", "all history", SRC) for band in hour_bands(p)]
-    out += [Feature(f"call_answer_rate_{day}", f"Share of calls answered, placed on a {day} (local).",
-                    "all history", SRC) for day in WEEKDAYS]
+    out += [
+        Feature(
+            f"call_answer_rate_{band}",
+            f"Share of calls answered, placed {band[:2]}:00-{band[3:5]}:00 borrower local time.",
+            "all history",
+            SRC,
+        )
+        for band in hour_bands(p)
+    ]
+    out += [
+        Feature(f"call_answer_rate_{day}", f"Share of calls answered, placed on a {day} (local).", "all history", SRC)
+        for day in WEEKDAYS
+    ]
     src = "contacts, payments"
     out += [
         Feature("ptp_total", "Promises to pay made.", "all history", SRC),
-        Feature("ptp_kept_total", "Promises whose date passed before D with the promised amount paid from the "
-                "contact to the end of the promise date.", "all history", src),
-        Feature("ptp_broken_total", "Promises whose date passed before D without the promised amount paid.",
-                "all history", src),
+        Feature(
+            "ptp_kept_total",
+            "Promises whose date passed before D with the promised amount paid from the "
+            "contact to the end of the promise date.",
+            "all history",
+            src,
+        ),
+        Feature(
+            "ptp_broken_total",
+            "Promises whose date passed before D without the promised amount paid.",
+            "all history",
+            src,
+        ),
         Feature("ptp_kept_ratio", "ptp_kept_total / (kept + broken).", "all history", src),
-        Feature("days_since_broken_ptp", "Days from the promise date of the last broken promise to D.",
-                "all history", src),
+        Feature(
+            "days_since_broken_ptp", "Days from the promise date of the last broken promise to D.", "all history", src
+        ),
         Feature("open_ptp_count", "Promises made before D whose promise date is D or later.", "as of D", SRC),
         Feature("open_ptp_amount", "Amount of the open promises.", "as of D", SRC),
-        Feature("last_ptp_days_to_date", "Promise date of the last promise minus D, in days (negative: passed).",
-                "all history", SRC),
+        Feature(
+            "last_ptp_days_to_date",
+            "Promise date of the last promise minus D, in days (negative: passed).",
+            "all history",
+            SRC,
+        ),
         Feature("refusals_total", "Contacts where the borrower refused to pay.", "all history", SRC),
     ]
     return out
@@ -94,8 +154,10 @@ def compute(ctx: Context) -> dict[str, np.ndarray]:
     attempts = by_level.sum(axis=2)
     reached_n = by_level[:, :, 1] + by_level[:, :, 2]
     rpc_n = by_level[:, :, 2]
-    windows = {w: attempts - spreader.count(spreader.targets(codes, secs + w * DAY), channel, n_ch, known)
-               for w in p.contact_windows_days}
+    windows = {
+        w: attempts - spreader.count(spreader.targets(codes, secs + w * DAY), channel, n_ch, known)
+        for w in p.contact_windows_days
+    }
 
     out: dict[str, np.ndarray] = {}
     f32 = np.float32
@@ -127,8 +189,9 @@ def compute(ctx: Context) -> dict[str, np.ndarray]:
     for d, name in enumerate(WEEKDAYS):
         out[f"call_answer_rate_{name}"] = ratio(by_day[:, d, 1], by_day[:, d].sum(axis=1)).astype(f32)
     out.update(_promises(ctx, outcome.isin(["promise_to_pay"]).to_numpy()))
-    out["refusals_total"] = spreader.count(target, np.zeros(len(codes), np.int64), 1,
-                                           outcome.isin(["refused"]).to_numpy())[:, 0]
+    out["refusals_total"] = spreader.count(
+        target, np.zeros(len(codes), np.int64), 1, outcome.isin(["refused"]).to_numpy()
+    )[:, 0]
     return out
 
 
@@ -191,8 +254,9 @@ def _promises(ctx: Context, is_ptp: np.ndarray) -> dict[str, np.ndarray]:
     amount_resolved = prefix_sum(promised[order])
     ptp_idx = EventIndex(idx.codes[is_ptp], idx.seconds[is_ptp])
     last_dated = made_idx.last_before(sp.codes, sp.seconds)
-    open_amount = (amount_made[made_end] - amount_made[made_first]) - (amount_resolved[res_end]
-                                                                       - amount_resolved[res_first])
+    open_amount = (amount_made[made_end] - amount_made[made_first]) - (
+        amount_resolved[res_end] - amount_resolved[res_first]
+    )
     f32 = np.float32
     return {
         "ptp_total": (ptp_idx.before(sp.codes, sp.seconds) - ptp_idx.first(sp.codes)).astype(np.int32),
@@ -202,6 +266,7 @@ def _promises(ctx: Context, is_ptp: np.ndarray) -> dict[str, np.ndarray]:
         "days_since_broken_ptp": sp.days_since(take(broken.seconds - (DAY - 1), last_broken, NEVER)),
         "open_ptp_count": ((made_end - made_first) - n_resolved).astype(np.int32),
         "open_ptp_amount": (open_amount / 100).astype(f32),
-        "last_ptp_days_to_date": ((take(pr.promise_seconds.astype(np.float64), last_dated) - sp.seconds)
-                                  / DAY).astype(f32),
+        "last_ptp_days_to_date": ((take(pr.promise_seconds.astype(np.float64), last_dated) - sp.seconds) / DAY).astype(
+            f32
+        ),
     }

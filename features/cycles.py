@@ -8,6 +8,7 @@ Window sums are differences of cumulative sums over *integers* (counts, days, ce
 are exact and a row's result never depends on the other accounts sharing the arrays
 (chunked == whole, bit for bit); window maxima take a few shifted copies (k <= 12 here).
 """
+
 from __future__ import annotations
 
 import numpy as np

@@ -4,6 +4,7 @@ Everything is computed once per statement row (looking back only) and read at th
 statement before the as-of date; an account with no statement yet is current (bucket 0,
 0 days past due) with no history.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -25,13 +26,21 @@ def specs(p: FeaturesParams) -> list[Feature]:
         Feature("balance", "Outstanding balance at the last statement.", last, SRC),
         Feature("amount_due", "Total amount due at the last statement, arrears included.", last, SRC),
         Feature("past_due_share", "past_due_amount / balance.", last, SRC),
-        Feature("due_share", "amount_due / balance: how much of the balance the lender asks for now "
-                "(nothing, a minimum, everything).", last, SRC),
+        Feature(
+            "due_share",
+            "amount_due / balance: how much of the balance the lender asks for now (nothing, a minimum, everything).",
+            last,
+            SRC,
+        ),
         Feature("days_since_statement", "Days from the last statement's cycle date to D.", last, SRC),
         Feature("cycles_on_book", "Number of statements before D.", "all history", SRC),
         Feature("dpd_change_1c", "days_past_due minus its value one cycle earlier.", "last 2 cycles", SRC),
-        Feature("bucket_change_1c", "Bucket code minus its value one cycle earlier (>0 rolled forward).",
-                "last 2 cycles", SRC),
+        Feature(
+            "bucket_change_1c",
+            "Bucket code minus its value one cycle earlier (>0 rolled forward).",
+            "last 2 cycles",
+            SRC,
+        ),
     ]
     for k in p.cycle_windows:
         w = f"last {k} cycles"
@@ -44,10 +53,18 @@ def specs(p: FeaturesParams) -> list[Feature]:
             Feature(f"roll_forwards_{k}c", "Cycles whose bucket rose from the cycle before.", w, SRC),
         ]
     out += [
-        Feature("consecutive_delinquent_cycles", "Current run of consecutive cycles with days past due > 0.",
-                "all history", SRC),
-        Feature("cycles_since_delinquent", "Cycles since the last delinquent statement (0 = delinquent now; "
-                "empty when never delinquent).", "all history", SRC),
+        Feature(
+            "consecutive_delinquent_cycles",
+            "Current run of consecutive cycles with days past due > 0.",
+            "all history",
+            SRC,
+        ),
+        Feature(
+            "cycles_since_delinquent",
+            "Cycles since the last delinquent statement (0 = delinquent now; empty when never delinquent).",
+            "all history",
+            SRC,
+        ),
         Feature("delinquent_cycles_total", "Statements with days past due > 0.", "all history", SRC),
         Feature("cycles_30plus_total", "Statements with days past due >= 30.", "all history", SRC),
         Feature("cures_total", "Returns to current from a delinquent bucket.", "all history", SRC),
@@ -95,12 +112,14 @@ def compute(ctx: Context) -> dict[str, np.ndarray]:
         out[f"delinquent_cycles_{k}c"] = total[:, 1].astype(np.int16)
         out[f"cures_{k}c"] = total[:, 2].astype(np.int16)
         out[f"roll_forwards_{k}c"] = total[:, 3].astype(np.int16)
-    out.update({
-        "consecutive_delinquent_cycles": at(cyc.streak(delinquent), 0).astype(np.int16),
-        "cycles_since_delinquent": at(cyc.since_last(delinquent)).astype(f32),
-        "delinquent_cycles_total": at(cyc.cumulative(delinquent), 0).astype(np.int16),
-        "cycles_30plus_total": at(cyc.cumulative(dpd >= 30), 0).astype(np.int16),
-        "cures_total": at(cyc.cumulative(cure), 0).astype(np.int16),
-        "roll_forwards_total": at(cyc.cumulative(roll), 0).astype(np.int16),
-    })
+    out.update(
+        {
+            "consecutive_delinquent_cycles": at(cyc.streak(delinquent), 0).astype(np.int16),
+            "cycles_since_delinquent": at(cyc.since_last(delinquent)).astype(f32),
+            "delinquent_cycles_total": at(cyc.cumulative(delinquent), 0).astype(np.int16),
+            "cycles_30plus_total": at(cyc.cumulative(dpd >= 30), 0).astype(np.int16),
+            "cures_total": at(cyc.cumulative(cure), 0).astype(np.int16),
+            "roll_forwards_total": at(cyc.cumulative(roll), 0).astype(np.int16),
+        }
+    )
     return out

@@ -10,6 +10,7 @@
 data: by default the day after the latest statement, which the partitioned stage computes
 once over the whole book so that every partition uses the same end.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -86,17 +87,21 @@ def contact_labels(book: Book, p: FeaturesParams, observed_until: np.int64) -> p
     pr = judge_promises(book)
     resolved = pr.resolved_at + 1 <= observed_until
     kept[pr.rows[resolved]] = pr.kept[resolved]
-    out = pd.DataFrame({
-        "contact_id": con.col("contact_id").astype(np.int64),
-        "account_id": book.account_ids[idx.codes] if len(idx) else np.zeros(0, np.int64),
-        "contacted_at": con.frame["contacted_at"].astype("datetime64[ns, UTC]"),
-        "as_of_date": con.frame["contacted_at"].dt.tz_convert("UTC").dt.tz_localize(None).dt.normalize()
-        .astype("datetime64[ns]"),
-        "channel": pd.Categorical.from_codes(category_codes(con.frame["channel"], CHANNELS), list(CHANNELS)),
-        "outcome": pd.Categorical.from_codes(category_codes(con.frame["outcome"], OUTCOMES), list(OUTCOMES)),
-        contracts.response_label(n): paid,
-        contracts.response_amount_label(n): np.where(observed, amount / 100, np.nan).astype(np.float32),
-        contracts.PROMISE_KEPT: kept,
-    })
+    out = pd.DataFrame(
+        {
+            "contact_id": con.col("contact_id").astype(np.int64),
+            "account_id": book.account_ids[idx.codes] if len(idx) else np.zeros(0, np.int64),
+            "contacted_at": con.frame["contacted_at"].astype("datetime64[ns, UTC]"),
+            "as_of_date": con.frame["contacted_at"]
+            .dt.tz_convert("UTC")
+            .dt.tz_localize(None)
+            .dt.normalize()
+            .astype("datetime64[ns]"),
+            "channel": pd.Categorical.from_codes(category_codes(con.frame["channel"], CHANNELS), list(CHANNELS)),
+            "outcome": pd.Categorical.from_codes(category_codes(con.frame["outcome"], OUTCOMES), list(OUTCOMES)),
+            contracts.response_label(n): paid,
+            contracts.response_amount_label(n): np.where(observed, amount / 100, np.nan).astype(np.float32),
+            contracts.PROMISE_KEPT: kept,
+        }
+    )
     return out.sort_values("contact_id", kind="stable").reset_index(drop=True)
-

@@ -6,6 +6,7 @@ payments table gives day-accurate windows before D, recency, method, and the bor
 inferred payday (dominant local day of month and weekday of past payments), which is what
 timing decisions need.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -27,9 +28,15 @@ def specs(p: FeaturesParams) -> list[Feature]:
     st, pay = "statements", "payments"
     out = [
         Feature("amount_paid_last", "Amount paid during the last cycle.", "last cycle", st),
-        Feature("pay_status_last", "Last cycle's payment against the previous statement: "
-                + ", ".join(PAY_STATUSES) + " (no_balance: nothing was owed; minimum: at least the amount "
-                "due but not the balance).", "last cycle", st),
+        Feature(
+            "pay_status_last",
+            "Last cycle's payment against the previous statement: "
+            + ", ".join(PAY_STATUSES)
+            + " (no_balance: nothing was owed; minimum: at least the amount "
+            "due but not the balance).",
+            "last cycle",
+            st,
+        ),
         Feature("paid_to_due_last", "Paid in the last cycle / amount due at the statement before.", "last cycle", st),
         Feature("paid_to_balance_last", "Paid in the last cycle / balance at the statement before.", "last cycle", st),
     ]
@@ -39,10 +46,18 @@ def specs(p: FeaturesParams) -> list[Feature]:
             Feature(f"paid_to_due_{k}c", "Sum paid / sum of amounts due at the statements before.", w, st),
             Feature(f"paid_to_balance_{k}c", "Sum paid / sum of balances at the statements before.", w, st),
         ]
-        out += [Feature(f"pay_{s}_share_{k}c", f"Share of cycles whose payment status was `{s}`.", w, st)
-                for s in PAY_STATUSES]
-    out.append(Feature("cycles_since_payment", "Cycles since the last cycle with a payment (0 = last cycle; "
-                       "empty when none).", "all history", st))
+        out += [
+            Feature(f"pay_{s}_share_{k}c", f"Share of cycles whose payment status was `{s}`.", w, st)
+            for s in PAY_STATUSES
+        ]
+    out.append(
+        Feature(
+            "cycles_since_payment",
+            "Cycles since the last cycle with a payment (0 = last cycle; empty when none).",
+            "all history",
+            st,
+        )
+    )
     for w in p.payment_windows_days:
         out += [
             Feature(f"pay_count_{w}d", "Number of payments.", f"{w} days before D", pay),
@@ -52,17 +67,26 @@ def specs(p: FeaturesParams) -> list[Feature]:
         Feature("pay_count_total", "Number of payments.", "all history", pay),
         Feature("days_since_payment", "Days from the last payment to D (empty when none).", "all history", pay),
         Feature("last_payment_amount", "Amount of the last payment.", "all history", pay),
-        Feature("paid_since_statement", "Paid after the last statement's cycle date and before D "
-                "(what nightly scoring knows that the statement does not).", "since last statement", pay),
+        Feature(
+            "paid_since_statement",
+            "Paid after the last statement's cycle date and before D "
+            "(what nightly scoring knows that the statement does not).",
+            "since last statement",
+            pay,
+        ),
         Feature("direct_debit_share", "Share of payments made by direct debit.", "all history", pay),
-        Feature("payday_dom", "Inferred payday: local day of month (1-31) around which most payments fall "
-                "(3-day window).", "all history", pay),
-        Feature("payday_dom_share", "Share of payments within a day of `payday_dom` (regularity).",
-                "all history", pay),
+        Feature(
+            "payday_dom",
+            "Inferred payday: local day of month (1-31) around which most payments fall (3-day window).",
+            "all history",
+            pay,
+        ),
+        Feature("payday_dom_share", "Share of payments within a day of `payday_dom` (regularity).", "all history", pay),
         Feature("payday_weekday", "Most frequent local weekday of payments (0 = Monday).", "all history", pay),
         Feature("payday_weekday_share", "Share of payments on `payday_weekday`.", "all history", pay),
-        Feature("days_until_payday_dom", "Days from D to the next `payday_dom` (clipped to month end).",
-                "as of D", pay),
+        Feature(
+            "days_until_payday_dom", "Days from D to the next `payday_dom` (clipped to month end).", "as of D", pay
+        ),
         Feature("days_until_payday_weekday", "Days from D to the next `payday_weekday`.", "as of D", pay),
     ]
     return out
@@ -75,9 +99,16 @@ def pay_status(ctx: Context) -> np.ndarray:
     prev_balance = cyc.lag(st.col("balance"), 1)
     prev_due = cyc.lag(st.col("amount_due"), 1)
     status = np.select(
-        [np.isnan(prev_balance), prev_balance < TOLERANCE, paid >= prev_balance - TOLERANCE,
-         paid >= prev_due - TOLERANCE, paid > 0],
-        [-1, 0, 1, 2, 3], default=4)
+        [
+            np.isnan(prev_balance),
+            prev_balance < TOLERANCE,
+            paid >= prev_balance - TOLERANCE,
+            paid >= prev_due - TOLERANCE,
+            paid > 0,
+        ],
+        [-1, 0, 1, 2, 3],
+        default=4,
+    )
     return status.astype(np.int8)
 
 
@@ -148,7 +179,7 @@ def _payday(ctx: Context, n_total: np.ndarray) -> dict[str, np.ndarray]:
     pay, sp = ctx.book.payments, ctx.spine
     idx = pay.index
     local_day = (idx.seconds + utc_offsets(ctx.book.accounts["timezone"], idx.codes, idx.seconds)) // DAY
-    dates = (np.datetime64("1900-01-01", "D") + local_day.astype("timedelta64[D]"))
+    dates = np.datetime64("1900-01-01", "D") + local_day.astype("timedelta64[D]")
     dom = (dates - dates.astype("datetime64[M]").astype("datetime64[D]")).astype(np.int64)  # 0..30
     weekday = local_day % 7  # 1900-01-01 was a Monday
     has = n_total > 0

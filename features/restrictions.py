@@ -13,6 +13,7 @@ params.yaml (which would silently change the training data of a registered model
 account may be contacted today, under its own profile, is the rulebook's question, asked by the
 simulator and the strategy directly.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -27,13 +28,25 @@ SRC = "restrictions"
 
 
 def specs(p: FeaturesParams) -> list[Feature]:
-    out = [Feature(f"restricted_{k}", f"A `{k}` restriction is in force.", "as of D", SRC)
-           for k in RESTRICTION_KINDS]
-    out += [Feature(f"opt_out_{ch}", f"The borrower opted out of {ch} (channel_opt_out for {ch} or for every "
-                    "channel) and the opt-out is in force.", "as of D", SRC) for ch in CONSENT_CHANNELS]
+    out = [Feature(f"restricted_{k}", f"A `{k}` restriction is in force.", "as of D", SRC) for k in RESTRICTION_KINDS]
     out += [
-        Feature("contact_blocked", "Any of " + ", ".join(BLOCKING_KINDS) + " is in force: no collection contact "
-                "(the compliance rulebook's blocking restriction kinds).", "as of D", SRC),
+        Feature(
+            f"opt_out_{ch}",
+            f"The borrower opted out of {ch} (channel_opt_out for {ch} or for every "
+            "channel) and the opt-out is in force.",
+            "as of D",
+            SRC,
+        )
+        for ch in CONSENT_CHANNELS
+    ]
+    out += [
+        Feature(
+            "contact_blocked",
+            "Any of " + ", ".join(BLOCKING_KINDS) + " is in force: no collection contact "
+            "(the compliance rulebook's blocking restriction kinds).",
+            "as of D",
+            SRC,
+        ),
         Feature("restrictions_total", "Restrictions that started before D, in force or not.", "all history", SRC),
     ]
     return out

@@ -7,6 +7,7 @@
 
 See docs/simulator.md for every mechanism and parameter.
 """
+
 from simulator import policies
 from simulator.config import Mechanics, SimConfig
 from simulator.engine import Simulation, SimulationRun, replay, simulate_tables
@@ -14,5 +15,19 @@ from simulator.observe import STATE_COLUMNS
 from simulator.outcomes import Outcome
 from simulator.policies import BusinessAsUsual, ContactEveryone, NoContact, Oracle, Policy
 
-__all__ = ["BusinessAsUsual", "ContactEveryone", "Mechanics", "NoContact", "Oracle", "Outcome", "Policy",
-           "STATE_COLUMNS", "SimConfig", "Simulation", "SimulationRun", "policies", "replay", "simulate_tables"]
+__all__ = [
+    "BusinessAsUsual",
+    "ContactEveryone",
+    "Mechanics",
+    "NoContact",
+    "Oracle",
+    "Outcome",
+    "Policy",
+    "STATE_COLUMNS",
+    "SimConfig",
+    "Simulation",
+    "SimulationRun",
+    "policies",
+    "replay",
+    "simulate_tables",
+]

@@ -5,6 +5,7 @@ they only give seasoned accounts' earlier due dates a place on the grid. Cycle j
 day `cycle_day[j]`; its window is (cycle_day[j-1], cycle_day[j]]. A simulated day is a UTC
 date for payments and a local date for contacts (see docs/simulator.md, "Clock").
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -18,9 +19,16 @@ import pandas as pd
 #: given weekday (Mon=0) / Friday of even or odd weeks; monthly ones on a day of the month
 #: (31 = last day), moved back to Friday when they fall on a weekend.
 PAY_SCHEDULES: tuple[tuple[str, object], ...] = (
-    ("weekly", 4), ("weekly", 3), ("biweekly", 0), ("biweekly", 1),
-    ("semimonthly", (1, 15)), ("semimonthly", (15, 31)),
-    ("monthly", 1), ("monthly", 15), ("monthly", 25), ("monthly", 31),
+    ("weekly", 4),
+    ("weekly", 3),
+    ("biweekly", 0),
+    ("biweekly", 1),
+    ("semimonthly", (1, 15)),
+    ("semimonthly", (15, 31)),
+    ("monthly", 1),
+    ("monthly", 15),
+    ("monthly", 25),
+    ("monthly", 31),
 )
 _FAR = 10_000
 
@@ -39,7 +47,7 @@ class Calendar:
     paydays_per_month: np.ndarray  # float per schedule
 
     @classmethod
-    def build(cls, start_date: date, cycles: int, burn_in: int, pre_cycles: int = 8) -> "Calendar":
+    def build(cls, start_date: date, cycles: int, burn_in: int, pre_cycles: int = 8) -> Calendar:
         start_cycle = pre_cycles + burn_in
         last = start_cycle + cycles
         start = pd.Timestamp(start_date)
@@ -55,11 +63,21 @@ class Calendar:
         last_payday = np.maximum.accumulate(np.where(is_payday, idx, -_FAR), axis=1).astype(np.int32)
         nxt = np.where(is_payday, idx, n_days + _FAR)[:, ::-1]
         next_payday = np.minimum.accumulate(nxt, axis=1)[:, ::-1].astype(np.int32)
-        per_month = np.array([{"weekly": 52 / 12, "biweekly": 26 / 12, "semimonthly": 2.0, "monthly": 1.0}[k]
-                              for k, _ in PAY_SCHEDULES])
-        return cls(origin=origin, cycle_day=cycle_day, first_loop_cycle=pre_cycles, start_cycle=start_cycle,
-                   weekday=weekday, cycle_of_day=cycle_of_day, is_payday=is_payday, last_payday=last_payday,
-                   next_payday=next_payday, paydays_per_month=per_month)
+        per_month = np.array(
+            [{"weekly": 52 / 12, "biweekly": 26 / 12, "semimonthly": 2.0, "monthly": 1.0}[k] for k, _ in PAY_SCHEDULES]
+        )
+        return cls(
+            origin=origin,
+            cycle_day=cycle_day,
+            first_loop_cycle=pre_cycles,
+            start_cycle=start_cycle,
+            weekday=weekday,
+            cycle_of_day=cycle_of_day,
+            is_payday=is_payday,
+            last_payday=last_payday,
+            next_payday=next_payday,
+            paydays_per_month=per_month,
+        )
 
     @property
     def n_days(self) -> int:
@@ -112,5 +130,6 @@ def _paydays(kind: str, arg: object, days: pd.DatetimeIndex) -> np.ndarray:
 
 def standard_offset_minutes(zones: tuple[str, ...]) -> np.ndarray:
     """Minutes to add to a local (winter) clock time to get UTC, per zone (positive in the Americas)."""
-    return np.array([-datetime(2024, 1, 15, 12, tzinfo=ZoneInfo(z)).utcoffset().total_seconds() / 60
-                     for z in zones], dtype=np.int32)
+    return np.array(
+        [-datetime(2024, 1, 15, 12, tzinfo=ZoneInfo(z)).utcoffset().total_seconds() / 60 for z in zones], dtype=np.int32
+    )

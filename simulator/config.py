@@ -6,6 +6,7 @@ named constant in `Mechanics`, a frozen dataclass with documented defaults, so a
 change one mechanism (`dataclasses.replace(Mechanics(), ...)`) without touching code.
 simulator/README.md explains each constant.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -22,9 +23,9 @@ SEGMENTS = SIM_SEGMENTS
 NORMAL, SELF_CURE, HARDSHIP, WONT_PAY = range(4)
 
 CH = {name: i for i, name in enumerate(CHANNELS)}
-SMS, EMAIL, CALL, LETTER, FIELD_VISIT, AGENCY, LEGAL = (CH[c] for c in
-                                                         ("sms", "email", "call", "letter", "field_visit", "agency",
-                                                          "legal"))
+SMS, EMAIL, CALL, LETTER, FIELD_VISIT, AGENCY, LEGAL = (
+    CH[c] for c in ("sms", "email", "call", "letter", "field_visit", "agency", "legal")
+)
 OUT = {name: i for i, name in enumerate(OUTCOMES)}
 METHOD = {name: i for i, name in enumerate(PAYMENT_METHODS)}
 KIND = {name: i for i, name in enumerate(RESTRICTION_KINDS)}
@@ -64,8 +65,11 @@ class Mechanics:
     #: Seasoned accounts already in arrears when the simulation starts, and how deep (1..5 dues).
     initial_arrears: tuple[float, ...] = _by_segment(0.015, 0.06, 0.12, 0.10)
     initial_depth: tuple[tuple[float, ...], ...] = (
-        (0.70, 0.18, 0.07, 0.03, 0.02), (0.92, 0.06, 0.02, 0.0, 0.0),
-        (0.35, 0.22, 0.18, 0.13, 0.12), (0.30, 0.22, 0.18, 0.16, 0.14))
+        (0.70, 0.18, 0.07, 0.03, 0.02),
+        (0.92, 0.06, 0.02, 0.0, 0.0),
+        (0.35, 0.22, 0.18, 0.13, 0.12),
+        (0.30, 0.22, 0.18, 0.16, 0.14),
+    )
     due_offset_days: tuple[int, int] = (3, 25)  # due date lies this many days before cycle end
     #: Origination score: the bureau's view of the borrower's odds of missing a due, on the industry's
     #: points-to-double-the-odds scale (score = centre - pdo / ln 2 x (miss logit - centre logit + error)).
@@ -122,9 +126,20 @@ class Mechanics:
     # --- channels: effects ------------------------------------------------------------------------
     #: engagement added by an outcome (multiplied by the borrower's sensitivity to the channel
     #: and the segment's response); it raises the payment hazard by (1 + engagement), decaying.
-    engagement_by_outcome: dict[str, float] = field(default_factory=lambda: {
-        "delivered": 0.35, "opened": 0.9, "no_answer": 0.08, "wrong_party": 0.0, "right_party_contact": 1.4,
-        "promise_to_pay": 1.4, "refused": 0.2, "dispute_raised": 0.0, "cease_request": 0.0, "not_delivered": 0.0})
+    engagement_by_outcome: dict[str, float] = field(
+        default_factory=lambda: {
+            "delivered": 0.35,
+            "opened": 0.9,
+            "no_answer": 0.08,
+            "wrong_party": 0.0,
+            "right_party_contact": 1.4,
+            "promise_to_pay": 1.4,
+            "refused": 0.2,
+            "dispute_raised": 0.0,
+            "cease_request": 0.0,
+            "not_delivered": 0.0,
+        }
+    )
     channel_engagement: tuple[float, ...] = (1.0, 0.45, 1.0, 1.1, 1.8, 1.2, 1.0)  # per channel
     engagement_decay_days: float = 6.0
     engagement_cap: float = 2.0  # hazard x (1 + cap*e/(cap+e)): repeated contacts have diminishing returns
@@ -186,13 +201,19 @@ class SimConfig:
     compliance: ComplianceParams = field(default_factory=ComplianceParams)
 
     @classmethod
-    def from_params(cls, params: Params, mechanics: Mechanics | None = None, **overrides: object) -> "SimConfig":
+    def from_params(cls, params: Params, mechanics: Mechanics | None = None, **overrides: object) -> SimConfig:
         """Build from parsed params; `overrides` replace fields of the simulate section (e.g. accounts)."""
         sim = params.simulate.model_copy(update=overrides) if overrides else params.simulate
         if overrides:
             sim = SimulateParams.model_validate(sim.model_dump())
-        return cls(seed=params.seeds.world, params=sim, contact=params.contact, buckets=params.buckets.as_buckets(),
-                   mechanics=mechanics or Mechanics(), compliance=params.compliance)
+        return cls(
+            seed=params.seeds.world,
+            params=sim,
+            contact=params.contact,
+            buckets=params.buckets.as_buckets(),
+            mechanics=mechanics or Mechanics(),
+            compliance=params.compliance,
+        )
 
     @property
     def start_date(self) -> date:

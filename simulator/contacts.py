@@ -7,6 +7,7 @@ cease contact; fatigue from recent contacts makes ceases, opt-outs and complaint
 Every draw comes from the policy stream keyed by (account, day, channel), so two policies
 that make the same contact get the same outcome (common random numbers).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -24,8 +25,9 @@ _VOICE[[CALL, FIELD_VISIT, AGENCY]] = True
 _MANUAL_METHOD_CODES = np.array([METHOD[m] for m in MANUAL_METHODS], dtype=np.int8)
 
 
-def make_contacts(w: BlockWorld, t: int, idx: np.ndarray, ch: np.ndarray, hour: np.ndarray,
-                  propensity: np.ndarray) -> None:
+def make_contacts(
+    w: BlockWorld, t: int, idx: np.ndarray, ch: np.ndarray, hour: np.ndarray, propensity: np.ndarray
+) -> None:
     """Execute valid contacts (one per borrower) on local day t and apply their consequences."""
     if len(idx) == 0:
         return
@@ -45,16 +47,24 @@ def make_contacts(w: BlockWorld, t: int, idx: np.ndarray, ch: np.ndarray, hour: 
     co = st.status[idx] == CHARGED_OFF
 
     # --- reach ---------------------------------------------------------------------------
-    undelivered = np.where(is_["sms"], u[0] < np.where(pop.bad_sms[b], 0.85, 0.02),
-                           np.where(is_["email"], u[0] < np.where(pop.bad_email[b], 0.9, 0.03),
-                                    is_["letter"] & (u[0] < m.letter_undelivered)))
+    undelivered = np.where(
+        is_["sms"],
+        u[0] < np.where(pop.bad_sms[b], 0.85, 0.02),
+        np.where(
+            is_["email"], u[0] < np.where(pop.bad_email[b], 0.9, 0.03), is_["letter"] & (u[0] < m.letter_undelivered)
+        ),
+    )
     profile = np.asarray(m.call_hour_profile)[pop.reach_type[b], hour]
     weekday = np.asarray(m.call_weekday_profile)[pop.reach_type[b], cal.weekday[t]]
     p_answer = np.select(
         [is_["call"], is_["field_visit"], is_["agency"]],
-        [pop.answer[b] * profile * weekday,
-         m.field_home_probability * np.where((hour >= 9) & (hour <= 19), 1.0, 0.6),
-         m.agency_answer_probability * pop.answer[b] / 0.4 * profile], 0.0)
+        [
+            pop.answer[b] * profile * weekday,
+            m.field_home_probability * np.where((hour >= 9) & (hour <= 19), 1.0, 0.6),
+            m.agency_answer_probability * pop.answer[b] / 0.4 * profile,
+        ],
+        0.0,
+    )
     answered = voice & (u[0] < p_answer)
     wrong = answered & (u[1] < np.where(pop.wrong_number[b] & ~is_["field_visit"], 0.7, 0.05))
     rpc = answered & ~wrong
@@ -74,8 +84,9 @@ def make_contacts(w: BlockWorld, t: int, idx: np.ndarray, ch: np.ndarray, hour: 
     p_dispute = np.asarray(m.dispute_base)[ch] * np.asarray(m.risk_segment)[seg]
     can_plan = ~on_plan & ~co & (dpd >= m.plan_min_dpd) & (t - st.last_plan[idx] > m.plan_min_gap_days)
     p_plan = np.where((seg == HARDSHIP) & can_plan, m.plan_accept, 0.0)
-    p_ptp = np.minimum(0.95, sigmoid(m.ptp_intercept + zw - 0.15 * excess) * np.asarray(m.ptp_segment)[seg]
-                       + 0.1 * is_["field_visit"])
+    p_ptp = np.minimum(
+        0.95, sigmoid(m.ptp_intercept + zw - 0.15 * excess) * np.asarray(m.ptp_segment)[seg] + 0.1 * is_["field_visit"]
+    )
     p_refuse = np.asarray(m.refuse_segment)[seg]
     c1 = p_cease
     c2 = c1 + (1 - c1) * p_dispute
@@ -113,8 +124,11 @@ def make_contacts(w: BlockWorld, t: int, idx: np.ndarray, ch: np.ndarray, hour: 
         amount = np.where(amount > 0, amount, np.round(st.inst_eff[a], 2))
         keep_logit = m.keep_intercept + 0.8 * za[r] + 0.8 * zw[r] - m.fatigue_keep * excess[r]
         keep = u[5][r] < sigmoid(keep_logit) * np.asarray(m.keep_segment)[seg[r]]
-        method = np.where(co[r], METHOD["agency"], np.where(is_["field_visit"][r], METHOD["cash"],
-                                                            _MANUAL_METHOD_CODES[pop.method_pref[b[r]]]))
+        method = np.where(
+            co[r],
+            METHOD["agency"],
+            np.where(is_["field_visit"][r], METHOD["cash"], _MANUAL_METHOD_CODES[pop.method_pref[b[r]]]),
+        )
         st.ptp_day[a], st.ptp_amt[a], st.ptp_keep[a], st.ptp_method[a] = day, amount, keep, method
         st.promises[a] += 1
         promise_amount[r], promise_day[r] = amount, day
@@ -153,13 +167,21 @@ def make_contacts(w: BlockWorld, t: int, idx: np.ndarray, ch: np.ndarray, hour: 
         w.tally_add(t, "complaints", len(r))
         r = r[(u[3][r] < m.complaint_dnc) & ((st.bbits[b[r]] & B_DNC) == 0)]
         if len(r):
-            events.restrict_borrower(w, t, b[r], B_DNC, KIND["do_not_contact"], -1, local_start[r], True,
-                                end_day=t + m.dnc_days)
+            events.restrict_borrower(
+                w, t, b[r], B_DNC, KIND["do_not_contact"], -1, local_start[r], True, end_day=t + m.dnc_days
+            )
 
     # --- bookkeeping -----------------------------------------------------------------------------
     w.tally_contacts(t, ch, rpc, cease, dispute, opt_out)
     if w.rec.enabled and t > w.cal.start_day:
-        w.rec.contacts.add(account=gid.astype(np.int32), day=np.full(len(idx), t, np.int32), minute=minute,
-                           tz=pop.tz[b], channel=ch, outcome=outcome, promise_amount=promise_amount,
-                           promise_day=promise_day, propensity=propensity.astype(np.float64))
-
+        w.rec.contacts.add(
+            account=gid.astype(np.int32),
+            day=np.full(len(idx), t, np.int32),
+            minute=minute,
+            tz=pop.tz[b],
+            channel=ch,
+            outcome=outcome,
+            promise_amount=promise_amount,
+            promise_day=promise_day,
+            propensity=propensity.astype(np.float64),
+        )

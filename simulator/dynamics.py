@@ -8,6 +8,7 @@
   recent engagement from contacts and lowered by contact fatigue.
 * Charged-off accounts pay (through the agency) with a small hazard raised by agency contacts.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -57,8 +58,9 @@ def delinquent_hazard(w: BlockWorld, t: int, idx: np.ndarray) -> np.ndarray:
     seg = w.response_segment(b)
     za = pop.za[b] - m.shock_ability_drop * st.shocked[b]
     dpd = t - st.oldest_due[idx]
-    q = sigmoid(np.asarray(m.cure_intercept)[seg] + m.cure_ability * za + m.cure_willingness * pop.zw[b]
-                - m.cure_dpd * dpd)
+    q = sigmoid(
+        np.asarray(m.cure_intercept)[seg] + m.cure_ability * za + m.cure_willingness * pop.zw[b] - m.cure_dpd * dpd
+    )
     lam = -np.log1p(-np.minimum(q, 0.999)) * payday_weight(w, t, b)
     lam *= 1.0 + w.engagement_lift(t, idx)
     excess = np.maximum(0.0, w.fatigue_now(t, idx) - m.fatigue_free)
@@ -136,12 +138,23 @@ def pay(w: BlockWorld, t: int, idx: np.ndarray, amount: np.ndarray, method: np.n
         gid = pop.a0 + idx
         local = 750 + 180 * w.streams.clock.normal(gid, t)
         minute = np.clip(local + w.std_offset[pop.tz[b]], 480, 1439).astype(np.int16)
-        w.rec.payments.add(account=gid.astype(np.int32), day=np.full(len(idx), t, np.int32), minute=minute,
-                           amount=amount, method=method.astype(np.int8))
+        w.rec.payments.add(
+            account=gid.astype(np.int32),
+            day=np.full(len(idx), t, np.int32),
+            minute=minute,
+            amount=amount,
+            method=method.astype(np.int8),
+        )
 
 
-def daily_payments(w: BlockWorld, t: int, delinquent: np.ndarray, p_delinquent: np.ndarray,
-                   charged_off: np.ndarray, p_charged_off: np.ndarray) -> None:
+def daily_payments(
+    w: BlockWorld,
+    t: int,
+    delinquent: np.ndarray,
+    p_delinquent: np.ndarray,
+    charged_off: np.ndarray,
+    p_charged_off: np.ndarray,
+) -> None:
     """Scheduled payments, kept promises, then hazard payments of those who have not paid today."""
     st = w.st
     s = np.flatnonzero(st.sched_day == t)
@@ -198,8 +211,7 @@ def close_cycle(w: BlockWorld, j: int) -> None:
     spender = seasoned[(pop.product[seasoned] == REVOLVING) & (st.oldest_due[seasoned] >= t)]
     if len(spender):
         spend = pop.credit_limit[spender] * m.revolving_spend * w.streams.amount.uniform(pop.a0 + spender, j, 7)
-        st.balance[spender] = np.round(np.minimum(pop.credit_limit[spender],
-                                                  st.balance[spender] + spend), 2)
+        st.balance[spender] = np.round(np.minimum(pop.credit_limit[spender], st.balance[spender] + spend), 2)
 
     # bill the next cycle
     past_due = owed(st, live)
@@ -220,8 +232,9 @@ def close_cycle(w: BlockWorld, j: int) -> None:
     _shocks(w, j)
 
 
-def _statements(w: BlockWorld, j: int, t: int, live: np.ndarray, dpd: np.ndarray, past_due: np.ndarray,
-                due: np.ndarray) -> None:
+def _statements(
+    w: BlockWorld, j: int, t: int, live: np.ndarray, dpd: np.ndarray, past_due: np.ndarray, due: np.ndarray
+) -> None:
     st, cal = w.st, w.cal
     prev = int(cal.cycle_day[j - 1])
     co = np.flatnonzero(st.status == CHARGED_OFF)
@@ -231,9 +244,15 @@ def _statements(w: BlockWorld, j: int, t: int, live: np.ndarray, dpd: np.ndarray
     past = np.concatenate([past_due, st.balance[co], np.zeros(len(closed))])
     amount_due = np.concatenate([np.round(past_due + due, 2), st.balance[co], np.zeros(len(closed))])
     days = np.concatenate([dpd, t - st.co_anchor[co], np.zeros(len(closed))])
-    w.rec.statements.add(account=(w.pop.a0 + account).astype(np.int32), cycle=np.full(len(account), j, np.int16),
-                         balance=balance, amount_due=amount_due, past_due=past,
-                         paid=np.round(st.paid_cycle[account], 2), dpd=days.astype(np.int32))
+    w.rec.statements.add(
+        account=(w.pop.a0 + account).astype(np.int32),
+        cycle=np.full(len(account), j, np.int16),
+        balance=balance,
+        amount_due=amount_due,
+        past_due=past,
+        paid=np.round(st.paid_cycle[account], 2),
+        dpd=days.astype(np.int32),
+    )
 
 
 def _schedule(w: BlockWorld, j: int, t: int, idx: np.ndarray, due: np.ndarray, due_day: np.ndarray) -> None:
@@ -243,8 +262,9 @@ def _schedule(w: BlockWorld, j: int, t: int, idx: np.ndarray, due: np.ndarray, d
     seg = pop.seg[b]
     za = pop.za[b] - m.shock_ability_drop * st.shocked[b]
     on_plan = (st.abits[idx] & A_PLAN) != 0
-    p_miss = np.where(on_plan, 1 - sigmoid(m.plan_keep_intercept + 0.3 * pop.za[b]),
-                      sigmoid(miss_logit(m, seg, za, pop.zw[b])))
+    p_miss = np.where(
+        on_plan, 1 - sigmoid(m.plan_keep_intercept + 0.3 * pop.za[b]), sigmoid(miss_logit(m, seg, za, pop.zw[b]))
+    )
     gid = pop.a0 + idx
     pays = w.streams.ontime.uniform(gid, j) >= p_miss
     idx, due, due_day, b, gid, on_plan = idx[pays], due[pays], due_day[pays], b[pays], gid[pays], on_plan[pays]
@@ -257,7 +277,7 @@ def _schedule(w: BlockWorld, j: int, t: int, idx: np.ndarray, due: np.ndarray, d
     day = np.maximum(np.where(autopay, due_day, manual_day), t + 1)
     u = w.streams.ontime.uniform(gid, j, 2)
     revolving = pop.product[idx] == REVOLVING
-    extra = np.where(pop.transactor[b], st.balance[idx], np.minimum(st.balance[idx], due * (1 + 2 * u ** 2)))
+    extra = np.where(pop.transactor[b], st.balance[idx], np.minimum(st.balance[idx], due * (1 + 2 * u**2)))
     st.sched_day[idx] = day
     st.sched_amt[idx] = np.round(np.where(revolving & ~on_plan, np.maximum(extra, due), due), 2)
     st.sched_method[idx] = np.where(autopay, METHOD["direct_debit"], _MANUAL[pop.method_pref[b]])

@@ -6,6 +6,7 @@ UTC of their day: after every contact of the previous local day (at the latest 2
 Honolulu = 07:00 UTC) and before every contact of the day (at the earliest 08:00 in New York
 = 12:00 UTC), so records and the rules the world applied agree to the minute.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -73,8 +74,11 @@ def draw_events(w: BlockWorld, j: int) -> None:
     days.append(w.streams.event.integers(ga[rows], t0 + 1, t1, j, _DISPUTE_EVENT, 1))
     targets.append(rows)
     kinds.append(np.full(len(rows), _DISPUTE_EVENT))
-    w.events = (np.concatenate(days).astype(np.int32), np.concatenate(targets).astype(np.int64),
-                np.concatenate(kinds).astype(np.int32))
+    w.events = (
+        np.concatenate(days).astype(np.int32),
+        np.concatenate(targets).astype(np.int64),
+        np.concatenate(kinds).astype(np.int32),
+    )
 
 
 def apply_events(w: BlockWorld, t: int) -> None:
@@ -94,18 +98,36 @@ def apply_events(w: BlockWorld, t: int) -> None:
         start_disputes(w, t, a, utc_minute(w, pop.a0 + a, t, _DISPUTE_EVENT), False)
 
 
-def _record(w: BlockWorld, t: int, b: np.ndarray, a: np.ndarray | int, kind: int, channel: int,
-            minute: np.ndarray, local: bool) -> np.ndarray:
+def _record(
+    w: BlockWorld, t: int, b: np.ndarray, a: np.ndarray | int, kind: int, channel: int, minute: np.ndarray, local: bool
+) -> np.ndarray:
     if not w.rec.enabled:
         return np.full(len(b), -1, dtype=np.int32)
     pop = w.pop
     account = pop.a0 + a if isinstance(a, np.ndarray) else np.full(len(b), -1)
-    return w.rec.restrictions.add(borrower=pop.b0 + b, account=account, kind=kind, channel=channel, start_day=t,
-                                  start_min=minute, start_local=local, tz=pop.tz[b])
+    return w.rec.restrictions.add(
+        borrower=pop.b0 + b,
+        account=account,
+        kind=kind,
+        channel=channel,
+        start_day=t,
+        start_min=minute,
+        start_local=local,
+        tz=pop.tz[b],
+    )
 
 
-def restrict_borrower(w: BlockWorld, t: int, b: np.ndarray, bit: int, kind: int, channel: int,
-                      minute: np.ndarray, local: bool, end_day: int | None = None) -> None:
+def restrict_borrower(
+    w: BlockWorld,
+    t: int,
+    b: np.ndarray,
+    bit: int,
+    kind: int,
+    channel: int,
+    minute: np.ndarray,
+    local: bool,
+    end_day: int | None = None,
+) -> None:
     """Put borrowers `b` (distinct) under a borrower-wide restriction from day t (or t+1 if local)."""
     w.st.bbits[b] |= np.uint16(bit)
     rows = _record(w, t, b, -1, kind, channel, minute, local)

@@ -4,6 +4,7 @@ The public columns are what a lender's systems know that morning. Policies that 
 `wants_truth = True` (the oracle) also get the latent truth, prefixed `truth_`; no other
 policy ever sees it.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -30,11 +31,37 @@ from simulator.world import BlockWorld
 
 #: Public columns of the daily state frame, documented in simulator/README.md.
 STATE_COLUMNS = (
-    "account_id", "borrower_id", "product", "timezone", "region", "local_weekday", "days_past_due", "bucket",
-    "charged_off", "balance", "past_due_amount", "instalment_amount", "consent_sms", "consent_email",
-    "consent_call", "do_not_contact", "cease_communication", "dispute", "bankruptcy", "deceased",
-    "third_party_only", "hardship_plan", "opt_out_sms", "opt_out_email", "opt_out_call", "contacts_7d",
-    "days_since_contact", "days_since_call_conversation", "days_since_payment", "promise_pending", "promises_made",
+    "account_id",
+    "borrower_id",
+    "product",
+    "timezone",
+    "region",
+    "local_weekday",
+    "days_past_due",
+    "bucket",
+    "charged_off",
+    "balance",
+    "past_due_amount",
+    "instalment_amount",
+    "consent_sms",
+    "consent_email",
+    "consent_call",
+    "do_not_contact",
+    "cease_communication",
+    "dispute",
+    "bankruptcy",
+    "deceased",
+    "third_party_only",
+    "hardship_plan",
+    "opt_out_sms",
+    "opt_out_email",
+    "opt_out_call",
+    "contacts_7d",
+    "days_since_contact",
+    "days_since_call_conversation",
+    "days_since_payment",
+    "promise_pending",
+    "promises_made",
     *(f"can_{c}" for c in CHANNELS),
 )
 _NEVER_DAYS = 9999
@@ -84,12 +111,19 @@ def observe(w: BlockWorld, t: int, idx: np.ndarray, allowed: np.ndarray, truth: 
         "balance": np.round(st.balance[idx], 2),
         "past_due_amount": past_due_amount(w, t, idx),
         "instalment_amount": st.inst_eff[idx],
-        "consent_sms": pop.consent[b, 0], "consent_email": pop.consent[b, 1], "consent_call": pop.consent[b, 2],
-        "do_not_contact": (bits & B_DNC) != 0, "cease_communication": (bits & B_CEASE) != 0,
-        "dispute": (abits & A_DISPUTE) != 0, "bankruptcy": (bits & B_BANKRUPT) != 0,
-        "deceased": (bits & B_DECEASED) != 0, "third_party_only": (bits & B_THIRD) != 0,
-        "hardship_plan": (abits & A_PLAN) != 0, "opt_out_sms": (bits & B_OPT_SMS) != 0,
-        "opt_out_email": (bits & B_OPT_EMAIL) != 0, "opt_out_call": (bits & B_OPT_CALL) != 0,
+        "consent_sms": pop.consent[b, 0],
+        "consent_email": pop.consent[b, 1],
+        "consent_call": pop.consent[b, 2],
+        "do_not_contact": (bits & B_DNC) != 0,
+        "cease_communication": (bits & B_CEASE) != 0,
+        "dispute": (abits & A_DISPUTE) != 0,
+        "bankruptcy": (bits & B_BANKRUPT) != 0,
+        "deceased": (bits & B_DECEASED) != 0,
+        "third_party_only": (bits & B_THIRD) != 0,
+        "hardship_plan": (abits & A_PLAN) != 0,
+        "opt_out_sms": (bits & B_OPT_SMS) != 0,
+        "opt_out_email": (bits & B_OPT_EMAIL) != 0,
+        "opt_out_call": (bits & B_OPT_CALL) != 0,
         "contacts_7d": (st.contact_ring[idx] >= t - 7).sum(axis=1).astype(np.int8),
         "days_since_contact": _since(t, st.last_contact[idx]),
         "days_since_call_conversation": _since(t, st.last_call_rpc[idx]),
@@ -104,15 +138,18 @@ def observe(w: BlockWorld, t: int, idx: np.ndarray, allowed: np.ndarray, truth: 
         shocked = st.shocked[b]
         seg = pop.seg[b]
         profile = np.asarray(m.call_hour_profile)
-        cols.update({
-            "truth_segment": pd.Categorical.from_codes(seg, dtype=_SEGMENT),
-            "truth_shocked": shocked,
-            "truth_ability": 1 / (1 + np.exp(-(pop.za[b] - m.shock_ability_drop * shocked))),
-            "truth_willingness": 1 / (1 + np.exp(-pop.zw[b])),
-            "truth_best_call_hour": np.argmax(profile, axis=1)[pop.reach_type[b]].astype(np.int8),
-            "truth_answer_rate": pop.answer[b],
-            "truth_sensitivity_call": pop.sens_call[b] * np.asarray(m.segment_response)[w.response_segment(b)],
-            "truth_sensitivity_digital": pop.sens_digital[b] * np.asarray(m.segment_response)[w.response_segment(b)],
-            "truth_fatigue": w.fatigue_now(t, idx),
-        })
+        cols.update(
+            {
+                "truth_segment": pd.Categorical.from_codes(seg, dtype=_SEGMENT),
+                "truth_shocked": shocked,
+                "truth_ability": 1 / (1 + np.exp(-(pop.za[b] - m.shock_ability_drop * shocked))),
+                "truth_willingness": 1 / (1 + np.exp(-pop.zw[b])),
+                "truth_best_call_hour": np.argmax(profile, axis=1)[pop.reach_type[b]].astype(np.int8),
+                "truth_answer_rate": pop.answer[b],
+                "truth_sensitivity_call": pop.sens_call[b] * np.asarray(m.segment_response)[w.response_segment(b)],
+                "truth_sensitivity_digital": pop.sens_digital[b]
+                * np.asarray(m.segment_response)[w.response_segment(b)],
+                "truth_fatigue": w.fatigue_now(t, idx),
+            }
+        )
     return pd.DataFrame(cols)

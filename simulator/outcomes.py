@@ -3,6 +3,7 @@
 Only events on days after the evaluation start (`policy_start`, by default start_date) count,
 so the burn-in, which always runs business as usual, never blurs a comparison.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -13,12 +14,27 @@ import pandas as pd
 
 from core.schema import CHANNELS
 
-REFUSAL_REASONS = ("unknown_account", "not_in_states", "unknown_channel", "outside_hours", "channel_not_allowed",
-                   "duplicate_borrower")
-_COUNTERS = ("right_party_contacts", "promises", "promises_kept", "complaints", "cease_requests", "opt_outs",
-             "disputes", "plans_started", "plans_broken", "charge_offs")
-_AMOUNTS = ("amount_recovered", "amount_paid", "recovered_after_charge_off", "contact_cost",
-            "charged_off_balance")
+REFUSAL_REASONS = (
+    "unknown_account",
+    "not_in_states",
+    "unknown_channel",
+    "outside_hours",
+    "channel_not_allowed",
+    "duplicate_borrower",
+)
+_COUNTERS = (
+    "right_party_contacts",
+    "promises",
+    "promises_kept",
+    "complaints",
+    "cease_requests",
+    "opt_outs",
+    "disputes",
+    "plans_started",
+    "plans_broken",
+    "charge_offs",
+)
+_AMOUNTS = ("amount_recovered", "amount_paid", "recovered_after_charge_off", "contact_cost", "charged_off_balance")
 
 
 class Tally:
@@ -85,8 +101,9 @@ class Outcome:
         return out
 
     @classmethod
-    def from_tally(cls, policy: str, accounts: int, tally: Tally, cycle_dates: pd.DatetimeIndex,
-                   cycle_days: np.ndarray) -> "Outcome":
+    def from_tally(
+        cls, policy: str, accounts: int, tally: Tally, cycle_dates: pd.DatetimeIndex, cycle_days: np.ndarray
+    ) -> Outcome:
         """Totals, and a per-cycle table of the cycles whose window ends inside the evaluation."""
         rows = np.flatnonzero(cycle_days > tally.first_day)
         by_cycle = pd.DataFrame({"cycle_date": cycle_dates[rows]})
@@ -95,6 +112,13 @@ class Outcome:
         by_cycle["contacts"] = tally.contacts[rows].sum(axis=1)
         amounts = {k: float(round(v.sum(), 2)) for k, v in tally.amounts.items()}
         counts = {k: int(v.sum()) for k, v in tally.counts.items()}
-        contacts = {c: int(n) for c, n in zip(CHANNELS, tally.contacts.sum(axis=0))}
-        return cls(policy=policy, accounts=accounts, contacts=contacts, refused=dict(tally.refused),
-                   by_cycle=by_cycle, **amounts, **counts)
+        contacts = {c: int(n) for c, n in zip(CHANNELS, tally.contacts.sum(axis=0), strict=True)}
+        return cls(
+            policy=policy,
+            accounts=accounts,
+            contacts=contacts,
+            refused=dict(tally.refused),
+            by_cycle=by_cycle,
+            **amounts,
+            **counts,
+        )

@@ -8,6 +8,7 @@ calendar date (pd.Timestamp) and `states` has the columns of simulator.observe.S
 `wants_truth = True` (also receive the latent `truth_*` columns: only the oracle should),
 `silent = True` (never contacts: the world skips building states).
 """
+
 from __future__ import annotations
 
 from typing import Protocol
@@ -32,15 +33,18 @@ def policy_name(policy: object) -> str:
     return str(getattr(policy, "name", None) or getattr(policy, "__name__", None) or type(policy).__name__)
 
 
-def actions_frame(account_id: np.ndarray, channel: np.ndarray, hour: np.ndarray,
-                  propensity: np.ndarray | None = None) -> pd.DataFrame:
+def actions_frame(
+    account_id: np.ndarray, channel: np.ndarray, hour: np.ndarray, propensity: np.ndarray | None = None
+) -> pd.DataFrame:
     """Build an actions frame from channel codes (indices into CHANNELS)."""
-    return pd.DataFrame({
-        "account_id": np.asarray(account_id, dtype=np.int64),
-        "channel": pd.Categorical.from_codes(np.asarray(channel, dtype=np.int64), dtype=CHANNEL_DTYPE),
-        "hour": np.asarray(hour, dtype=np.int64),
-        "propensity": np.full(len(account_id), np.nan) if propensity is None else np.asarray(propensity, float),
-    })
+    return pd.DataFrame(
+        {
+            "account_id": np.asarray(account_id, dtype=np.int64),
+            "channel": pd.Categorical.from_codes(np.asarray(channel, dtype=np.int64), dtype=CHANNEL_DTYPE),
+            "hour": np.asarray(hour, dtype=np.int64),
+            "propensity": np.full(len(account_id), np.nan) if propensity is None else np.asarray(propensity, float),
+        }
+    )
 
 
 def first_per_borrower(states: pd.DataFrame, mask: np.ndarray) -> np.ndarray:
@@ -55,7 +59,7 @@ def _allowed(states: pd.DataFrame) -> np.ndarray:
 
 
 def _day_number(day: pd.Timestamp) -> int:
-    return int(pd.Timestamp(day).value // (86_400 * 10 ** 9))
+    return int(pd.Timestamp(day).value // (86_400 * 10**9))
 
 
 class BusinessAsUsual:
@@ -73,12 +77,14 @@ class BusinessAsUsual:
 
     name = "business_as_usual"
     #: rule weights over (no contact, sms, email, call, letter, field_visit, agency, legal)
-    RULES = np.array([
-        [0.05, 0.55, 0.15, 0.20, 0.05, 0.00, 0.00, 0.0],  # 1-29 days past due
-        [0.05, 0.20, 0.05, 0.55, 0.15, 0.00, 0.00, 0.0],  # 30-59
-        [0.05, 0.12, 0.05, 0.62, 0.13, 0.03, 0.00, 0.0],  # 60+
-        [0.10, 0.00, 0.00, 0.00, 0.00, 0.00, 0.90, 0.0],  # charged off
-    ])
+    RULES = np.array(
+        [
+            [0.05, 0.55, 0.15, 0.20, 0.05, 0.00, 0.00, 0.0],  # 1-29 days past due
+            [0.05, 0.20, 0.05, 0.55, 0.15, 0.00, 0.00, 0.0],  # 30-59
+            [0.05, 0.12, 0.05, 0.62, 0.13, 0.03, 0.00, 0.0],  # 60+
+            [0.10, 0.00, 0.00, 0.00, 0.00, 0.00, 0.90, 0.0],  # charged off
+        ]
+    )
     CADENCE = np.array([4, 2, 1, 7])
     #: local hour windows (inclusive) per channel
     HOURS = np.array([(9, 12), (8, 20), (9, 19), (10, 10), (10, 17), (9, 19), (10, 10)])
@@ -99,9 +105,11 @@ class BusinessAsUsual:
         group = np.where(co, 3, np.where(dpd < 30, 0, np.where(dpd < 60, 1, 2)))
         weekday = states["local_weekday"].to_numpy()
         since = states["days_since_contact"].to_numpy()
-        touch = np.where(co, (since >= self.CADENCE[3]) & (weekday < 5),
-                         ((dpd - 1) % self.CADENCE[group] == 0) & (weekday != 6)
-                         & ~states["promise_pending"].to_numpy(dtype=bool))
+        touch = np.where(
+            co,
+            (since >= self.CADENCE[3]) & (weekday < 5),
+            ((dpd - 1) % self.CADENCE[group] == 0) & (weekday != 6) & ~states["promise_pending"].to_numpy(dtype=bool),
+        )
         allowed = np.hstack([np.ones((n, 1), dtype=bool), _allowed(states)])
         allowed[:, 1 + CHANNELS.index("field_visit")] &= states["balance"].to_numpy() >= self.FIELD_VISIT_MIN_BALANCE
         rule = self.RULES[group] * allowed

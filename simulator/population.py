@@ -5,6 +5,7 @@ accounts can be generated on its own and comes out the same however the book is 
 Borrowers hold 1-3 accounts; all borrower-level latents (segment, ability, willingness, pay
 cycle, reachability, channel sensitivities) are shared by the borrower's accounts.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -32,7 +33,7 @@ class Layout:
     blocks: tuple[tuple[int, int, int, int], ...]  # (first account, end account, first borrower, end borrower)
 
     @classmethod
-    def build(cls, config: SimConfig, streams: Streams) -> "Layout":
+    def build(cls, config: SimConfig, streams: Streams) -> Layout:
         n = config.params.accounts
         counts = 1 + streams.borrower.choice(np.arange(n), np.array(config.mechanics.accounts_per_borrower), 0)
         counts = counts.astype(np.int64)
@@ -49,8 +50,11 @@ class Layout:
             nxt = int(first_account[b]) if first_account[b] > cuts[-1] else int(first_account[b] + counts[b])
             cuts.append(nxt)
         cuts.append(n)
-        blocks = tuple((a0, a1, int(owner[a0]), int(owner[a1 - 1]) + 1) for a0, a1 in zip(cuts[:-1], cuts[1:])
-                       if a1 > a0)
+        blocks = tuple(
+            (a0, a1, int(owner[a0]), int(owner[a1 - 1]) + 1)
+            for a0, a1 in zip(cuts[:-1], cuts[1:], strict=True)
+            if a1 > a0
+        )
         return cls(borrower_of_account=owner, n_borrowers=nb, blocks=blocks)
 
 
@@ -147,10 +151,11 @@ def generate(config: SimConfig, cal: Calendar, layout: Layout, block: int, strea
     pick = np.floor(sb.uniform(gb, 5) * n_reg).astype(np.int64)
     table = np.full((len(zones), max(len(r) for r in region_lists)), -1, dtype=np.int16)
     for i, r in enumerate(region_lists):
-        table[i, :len(r)] = r
+        table[i, : len(r)] = r
     region = table[tz, pick]
-    consent = np.stack([sb.uniform(gb, 6, k) < config.params.consent[c] for k, c in enumerate(CONSENT_CHANNELS)],
-                       axis=1)
+    consent = np.stack(
+        [sb.uniform(gb, 6, k) < config.params.consent[c] for k, c in enumerate(CONSENT_CHANNELS)], axis=1
+    )
     pay_schedule = sb.choice(gb, np.array(m.pay_schedule_weights), 7).astype(np.int8)
     reach_type = sb.choice(gb, np.array(m.reach_type_weights), 8).astype(np.int8)
     answer = sigmoid(m.answer_logit[0] + m.answer_logit[1] * sb.normal(gb, 9)).astype(np.float32)
@@ -170,20 +175,32 @@ def generate(config: SimConfig, cal: Calendar, layout: Layout, block: int, strea
     is_new = sa.uniform(ga, 2) < config.params.new_account_share
     term = np.zeros(len(ga), dtype=np.int16)
     inst_terms, bnpl_terms = np.array(m.instalment_terms), np.array(m.bnpl_terms)
-    term = np.where(product == INSTALMENT, inst_terms[sa.choice(ga, np.ones(len(inst_terms)), 3)],
-                    np.where(product == BNPL, bnpl_terms[sa.choice(ga, np.ones(len(bnpl_terms)), 4)], 0)
-                    ).astype(np.int16)
+    term = np.where(
+        product == INSTALMENT,
+        inst_terms[sa.choice(ga, np.ones(len(inst_terms)), 3)],
+        np.where(product == BNPL, bnpl_terms[sa.choice(ga, np.ones(len(bnpl_terms)), 4)], 0),
+    ).astype(np.int16)
     zab = za[bor].astype(np.float64)
     principal = np.where(
         product == INSTALMENT,
-        np.round(np.clip(m.instalment_principal[0] * np.exp(m.instalment_principal[1] * sa.normal(ga, 5)
-                                                            + 0.15 * zab), 1000, 50_000), -2),
-        np.round(m.bnpl_principal[0] + (m.bnpl_principal[1] - m.bnpl_principal[0]) * sa.uniform(ga, 5), -1))
-    limit = np.round(np.clip(m.credit_limit[0] * np.exp(m.credit_limit[1] * sa.normal(ga, 6) + 0.2 * zab),
-                             500, 30_000), -2)
-    rate = np.where(product == INSTALMENT, np.clip(0.14 - 0.04 * zab + 0.04 * sa.normal(ga, 7), 0.05, 0.36),
-                    np.where(product == REVOLVING, np.clip(0.24 - 0.02 * zab + 0.03 * sa.normal(ga, 7), 0.12, 0.36),
-                             0.0))
+        np.round(
+            np.clip(
+                m.instalment_principal[0] * np.exp(m.instalment_principal[1] * sa.normal(ga, 5) + 0.15 * zab),
+                1000,
+                50_000,
+            ),
+            -2,
+        ),
+        np.round(m.bnpl_principal[0] + (m.bnpl_principal[1] - m.bnpl_principal[0]) * sa.uniform(ga, 5), -1),
+    )
+    limit = np.round(
+        np.clip(m.credit_limit[0] * np.exp(m.credit_limit[1] * sa.normal(ga, 6) + 0.2 * zab), 500, 30_000), -2
+    )
+    rate = np.where(
+        product == INSTALMENT,
+        np.clip(0.14 - 0.04 * zab + 0.04 * sa.normal(ga, 7), 0.05, 0.36),
+        np.where(product == REVOLVING, np.clip(0.24 - 0.02 * zab + 0.03 * sa.normal(ga, 7), 0.12, 0.36), 0.0),
+    )
     rate = np.round(rate, 4)
     i = rate / 12.0
     n_term = np.maximum(term, 1).astype(np.float64)
@@ -200,7 +217,9 @@ def generate(config: SimConfig, cal: Calendar, layout: Layout, block: int, strea
     mob = 1 + np.floor(sa.uniform(ga, 10) * max_mob).astype(np.int64)
     in_arrears = sa.uniform(ga, 11) < np.asarray(m.initial_arrears)[seg[bor]]
     depth_probs = np.asarray(m.initial_depth)
-    depth = 1 + np.array([sa.choice(ga, depth_probs[s], 12) for s in range(len(SEGMENTS))])[seg[bor], np.arange(len(ga))]
+    depth = (
+        1 + np.array([sa.choice(ga, depth_probs[s], 12) for s in range(len(SEGMENTS))])[seg[bor], np.arange(len(ga))]
+    )
     arrears = np.where(in_arrears & ~is_new, np.minimum(depth, mob - 1), 0).astype(np.int8)
     paid_months = (mob - arrears).astype(np.float64)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
@@ -216,20 +235,46 @@ def generate(config: SimConfig, cal: Calendar, layout: Layout, block: int, strea
     last_open = int(cal.cycle_day[-2])
     new_open = sa.integers(ga, loop_day + 1, last_open, 15)
     open_day = np.where(is_new, new_open, seasoned_open).astype(np.int32)
-    first_cycle = np.where(is_new, np.searchsorted(cal.cycle_day, open_day, side="right"),
-                           cal.first_loop_cycle).astype(np.int32)
+    first_cycle = np.where(is_new, np.searchsorted(cal.cycle_day, open_day, side="right"), cal.first_loop_cycle).astype(
+        np.int32
+    )
     min_open_day = np.full(len(gb), np.iinfo(np.int32).max, dtype=np.int32)
     np.minimum.at(min_open_day, bor, open_day)
 
     return Population(
-        a0=a0, b0=b0, seg=seg, za=za, zw=zw, tz=tz, region=region, consent=consent, pay_schedule=pay_schedule,
-        reach_type=reach_type, answer=answer, wrong_number=wrong_number, bad_sms=bad_sms, bad_email=bad_email,
-        sms_click=sms_click, email_open=email_open, sens_call=sens_call, sens_digital=sens_digital,
-        transactor=transactor, method_pref=method_pref, min_open_day=min_open_day,
-        bor=bor, product=product, open_day=open_day,
+        a0=a0,
+        b0=b0,
+        seg=seg,
+        za=za,
+        zw=zw,
+        tz=tz,
+        region=region,
+        consent=consent,
+        pay_schedule=pay_schedule,
+        reach_type=reach_type,
+        answer=answer,
+        wrong_number=wrong_number,
+        bad_sms=bad_sms,
+        bad_email=bad_email,
+        sms_click=sms_click,
+        email_open=email_open,
+        sens_call=sens_call,
+        sens_digital=sens_digital,
+        transactor=transactor,
+        method_pref=method_pref,
+        min_open_day=min_open_day,
+        bor=bor,
+        product=product,
+        open_day=open_day,
         principal=np.where(product == REVOLVING, np.nan, principal),
-        credit_limit=np.where(product == REVOLVING, limit, np.nan), term=term, annual_rate=rate,
-        instalment=instalment, origination_score=score[bor], due_offset=due_offset, autopay=autopay,
+        credit_limit=np.where(product == REVOLVING, limit, np.nan),
+        term=term,
+        annual_rate=rate,
+        instalment=instalment,
+        origination_score=score[bor],
+        due_offset=due_offset,
+        autopay=autopay,
         first_cycle=first_cycle,
-        init_balance=init_balance, init_arrears=arrears,
+        init_balance=init_balance,
+        init_arrears=arrears,
     )

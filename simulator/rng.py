@@ -12,6 +12,7 @@ happens in the run. That gives three properties the simulator relies on:
 The hash is the splitmix64 finaliser applied in rounds, vectorised over uint64 arrays
 (array arithmetic wraps modulo 2**64 silently, which is the intent).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -58,13 +59,13 @@ class Stream:
 
     def uniform(self, ids: np.ndarray, *counters: int | np.ndarray) -> np.ndarray:
         """Uniform draws in the open interval (0, 1), float64."""
-        return ((self.bits(ids, *counters) >> _S11).astype(np.float64) + 0.5) * (2.0 ** -53)
+        return ((self.bits(ids, *counters) >> _S11).astype(np.float64) + 0.5) * (2.0**-53)
 
     def normal(self, ids: np.ndarray, *counters: int | np.ndarray) -> np.ndarray:
         """Standard normal draws (Box-Muller on the two 32-bit halves of one hash)."""
         x = self.bits(ids, *counters)
-        u1 = ((x >> _S32).astype(np.float64) + 0.5) * (2.0 ** -32)
-        u2 = ((x & np.uint64(0xFFFFFFFF)).astype(np.float64) + 0.5) * (2.0 ** -32)
+        u1 = ((x >> _S32).astype(np.float64) + 0.5) * (2.0**-32)
+        u2 = ((x & np.uint64(0xFFFFFFFF)).astype(np.float64) + 0.5) * (2.0**-32)
         return np.sqrt(-2.0 * np.log(u1)) * np.cos(2.0 * np.pi * u2)
 
     def choice(self, ids: np.ndarray, weights: np.ndarray, *counters: int | np.ndarray) -> np.ndarray:

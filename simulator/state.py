@@ -5,6 +5,7 @@ slot per cycle (slot = cycle % R). Payments settle the oldest dues first; days p
 the age of the oldest unpaid due whose due date has passed. R is chosen so that an account
 is charged off before it could need more slots (config.SimConfig.ring_size).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -15,8 +16,8 @@ from simulator.calendar import Calendar
 from simulator.config import SimConfig
 from simulator.population import Population
 
-NEVER = -(10 ** 6)  # "long ago" for last-event days
-NO_DUE = 10 ** 7  # oldest unpaid due day when nothing is owed
+NEVER = -(10**6)  # "long ago" for last-event days
+NO_DUE = 10**7  # oldest unpaid due day when nothing is owed
 PENDING, OPEN, CHARGED_OFF, CLOSED = 0, 1, 2, 3
 
 # borrower-level restriction bits
@@ -66,23 +67,44 @@ class State:
     dnc_rec: np.ndarray
 
     @classmethod
-    def initial(cls, pop: Population, config: SimConfig, cal: Calendar) -> "State":
+    def initial(cls, pop: Population, config: SimConfig, cal: Calendar) -> State:
         na, nb, r = pop.n_accounts, pop.n_borrowers, config.ring_size
         i32 = lambda v: np.full(na, v, dtype=np.int32)  # noqa: E731
         st = cls(
             status=np.where(pop.first_cycle <= cal.first_loop_cycle, OPEN, PENDING).astype(np.int8),
             balance=np.where(pop.first_cycle <= cal.first_loop_cycle, pop.init_balance, 0.0),
-            inst_eff=pop.instalment.copy(), ring=np.zeros((na, r)), oldest_due=i32(NO_DUE),
-            paid_cycle=np.zeros(na), closed_day=i32(-1), co_anchor=i32(0),
-            sched_day=i32(-1), sched_amt=np.zeros(na), sched_method=np.zeros(na, dtype=np.int8),
-            ptp_day=i32(-1), ptp_amt=np.zeros(na), ptp_method=np.zeros(na, dtype=np.int8),
-            ptp_keep=np.zeros(na, dtype=bool), plan_end=i32(-1), plan_rec=i32(-1), last_plan=i32(NEVER), dispute_end=i32(-1),
-            dispute_rec=i32(-1), abits=np.zeros(na, dtype=np.uint8), last_contact=i32(NEVER),
-            last_call_rpc=i32(NEVER), last_payment=i32(NEVER),
-            contact_ring=np.full((na, 7), NEVER, dtype=np.int32), fatigue=np.zeros(na, dtype=np.float32),
-            fatigue_day=i32(0), engage=np.zeros(na, dtype=np.float32), engage_day=i32(0),
-            promises=np.zeros(na, dtype=np.int16), in_cohort=np.zeros(na, dtype=bool), shocked=np.zeros(nb, dtype=bool),
-            bbits=np.zeros(nb, dtype=np.uint16), dnc_end=np.full(nb, -1, dtype=np.int32),
+            inst_eff=pop.instalment.copy(),
+            ring=np.zeros((na, r)),
+            oldest_due=i32(NO_DUE),
+            paid_cycle=np.zeros(na),
+            closed_day=i32(-1),
+            co_anchor=i32(0),
+            sched_day=i32(-1),
+            sched_amt=np.zeros(na),
+            sched_method=np.zeros(na, dtype=np.int8),
+            ptp_day=i32(-1),
+            ptp_amt=np.zeros(na),
+            ptp_method=np.zeros(na, dtype=np.int8),
+            ptp_keep=np.zeros(na, dtype=bool),
+            plan_end=i32(-1),
+            plan_rec=i32(-1),
+            last_plan=i32(NEVER),
+            dispute_end=i32(-1),
+            dispute_rec=i32(-1),
+            abits=np.zeros(na, dtype=np.uint8),
+            last_contact=i32(NEVER),
+            last_call_rpc=i32(NEVER),
+            last_payment=i32(NEVER),
+            contact_ring=np.full((na, 7), NEVER, dtype=np.int32),
+            fatigue=np.zeros(na, dtype=np.float32),
+            fatigue_day=i32(0),
+            engage=np.zeros(na, dtype=np.float32),
+            engage_day=i32(0),
+            promises=np.zeros(na, dtype=np.int16),
+            in_cohort=np.zeros(na, dtype=bool),
+            shocked=np.zeros(nb, dtype=bool),
+            bbits=np.zeros(nb, dtype=np.uint16),
+            dnc_end=np.full(nb, -1, dtype=np.int32),
             dnc_rec=np.full(nb, -1, dtype=np.int32),
         )
         # seasoned arrears: the last k dues before the loop starts are unpaid

@@ -5,6 +5,7 @@ of rolling forward depends on a per-account `risk_score` the model can see and t
 baseline cannot (it only knows the current bucket and product): a learnable signal.
 `markov_history` draws from a known transition matrix with no signal at all.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -12,28 +13,35 @@ import pandas as pd
 
 from core.buckets import Buckets
 
-BUCKETS = Buckets(names=("current", "dpd_1_29", "dpd_30_59", "dpd_60_89", "dpd_90_119", "dpd_120_179",
-                         "charge_off"), min_dpd=(0, 1, 30, 60, 90, 120, 180))
+BUCKETS = Buckets(
+    names=("current", "dpd_1_29", "dpd_30_59", "dpd_60_89", "dpd_90_119", "dpd_120_179", "charge_off"),
+    min_dpd=(0, 1, 30, 60, 90, 120, 180),
+)
 START = pd.Timestamp("2023-01-01")
 
 
-def _frames(bucket_path: np.ndarray, extra: dict[str, np.ndarray], products: np.ndarray,
-            balance_path: np.ndarray) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _frames(
+    bucket_path: np.ndarray, extra: dict[str, np.ndarray], products: np.ndarray, balance_path: np.ndarray
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Features and labels frames from (cycles + 1, accounts) bucket paths; the last cycle is unlabelled."""
     cycles = bucket_path.shape[0] - 1
     n = bucket_path.shape[1]
     rows = []
     for t in range(cycles + 1):
-        frame = pd.DataFrame({
-            "account_id": np.arange(1, n + 1, dtype=np.int64),
-            "as_of_date": START + pd.DateOffset(months=t),
-            "bucket": bucket_path[t].astype(np.int8),
-            "days_past_due": (np.asarray(BUCKETS.min_dpd)[bucket_path[t]] + 5 * (bucket_path[t] > 0)).astype(np.int32),
-            "balance": balance_path[t].astype(np.float32),
-            "product": pd.Categorical(products, categories=["instalment", "revolving", "bnpl"]),
-            **{k: v[t] if v.ndim == 2 else v for k, v in extra.items()},
-            "next_bucket": pd.array(bucket_path[t + 1] if t < cycles else [pd.NA] * n, dtype="Int8"),
-        })
+        frame = pd.DataFrame(
+            {
+                "account_id": np.arange(1, n + 1, dtype=np.int64),
+                "as_of_date": START + pd.DateOffset(months=t),
+                "bucket": bucket_path[t].astype(np.int8),
+                "days_past_due": (np.asarray(BUCKETS.min_dpd)[bucket_path[t]] + 5 * (bucket_path[t] > 0)).astype(
+                    np.int32
+                ),
+                "balance": balance_path[t].astype(np.float32),
+                "product": pd.Categorical(products, categories=["instalment", "revolving", "bnpl"]),
+                **{k: v[t] if v.ndim == 2 else v for k, v in extra.items()},
+                "next_bucket": pd.array(bucket_path[t + 1] if t < cycles else [pd.NA] * n, dtype="Int8"),
+            }
+        )
         rows.append(frame)
     data = pd.concat(rows, ignore_index=True)
     data["as_of_date"] = data["as_of_date"].astype("datetime64[ns]")
@@ -42,8 +50,9 @@ def _frames(bucket_path: np.ndarray, extra: dict[str, np.ndarray], products: np.
     return features, labels
 
 
-def planted_history(accounts: int = 3000, cycles: int = 12, seed: int = 0, signal: float = 1.5
-                    ) -> tuple[pd.DataFrame, pd.DataFrame]:
+def planted_history(
+    accounts: int = 3000, cycles: int = 12, seed: int = 0, signal: float = 1.5
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Bucket paths whose roll-forward odds rise with `risk_score` (coefficient `signal`)."""
     rng = np.random.default_rng(seed)
     k = len(BUCKETS.names)
@@ -68,8 +77,9 @@ def planted_history(accounts: int = 3000, cycles: int = 12, seed: int = 0, signa
     return _frames(path, {"risk_score": risk, "noise": noise, "autopay": autopay}, products, balance)
 
 
-def markov_history(matrix: np.ndarray, accounts: int = 4000, cycles: int = 10, seed: int = 0
-                   ) -> tuple[pd.DataFrame, pd.DataFrame]:
+def markov_history(
+    matrix: np.ndarray, accounts: int = 4000, cycles: int = 10, seed: int = 0
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Bucket paths drawn from `matrix` (rows: bucket now); no feature carries any signal."""
     rng = np.random.default_rng(seed)
     k = matrix.shape[0]

@@ -1,4 +1,5 @@
 """Small simulated books shared by the simulator tests (cached per test process)."""
+
 from __future__ import annotations
 
 from functools import lru_cache

@@ -1,4 +1,5 @@
 """UCI credit-card adapter: canonical tables that the validation rules accept, statuses kept apart."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -19,9 +20,16 @@ PAID = [f"PAY_AMT{i}" for i in range(6, 0, -1)]
 def _csv_rows(statuses: list[list[int]]) -> pd.DataFrame:
     """A small source frame: one account per status path (April..September), with demographics."""
     n = len(statuses)
-    frame = {"ID": np.arange(1, n + 1), "LIMIT_BAL": 50_000.0, "SEX": 2, "EDUCATION": 1, "MARRIAGE": 2, "AGE": 35,
-             "DEFAULT": np.arange(n) % 2}
-    for m, (s, b, p) in enumerate(zip(STATUS, BILL, PAID)):
+    frame = {
+        "ID": np.arange(1, n + 1),
+        "LIMIT_BAL": 50_000.0,
+        "SEX": 2,
+        "EDUCATION": 1,
+        "MARRIAGE": 2,
+        "AGE": 35,
+        "DEFAULT": np.arange(n) % 2,
+    }
+    for m, (s, b, p) in enumerate(zip(STATUS, BILL, PAID, strict=True)):
         frame[s] = [path[m] for path in statuses]
         frame[b] = [1000.0 * (m + 1) if path[m] != -2 else 0.0 for path in statuses]
         frame[p] = [0.0 if path[m] > 0 else 500.0 for path in statuses]
@@ -31,8 +39,16 @@ def _csv_rows(statuses: list[list[int]]) -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def source():
-    return _csv_rows([[0, 0, 2, 3, 4, 1], [-2, -2, -1, 0, 0, 0], [-1, -1, -1, -1, -1, -1], [2, 3, 4, 5, 6, 7],
-                      [8, 8, 8, 8, 8, 8], [0, 2, 0, 2, 0, 2]])
+    return _csv_rows(
+        [
+            [0, 0, 2, 3, 4, 1],
+            [-2, -2, -1, 0, 0, 0],
+            [-1, -1, -1, -1, -1, -1],
+            [2, 3, 4, 5, 6, 7],
+            [8, 8, 8, 8, 8, 8],
+            [0, 2, 0, 2, 0, 2],
+        ]
+    )
 
 
 def test_tables_follow_the_schema_and_the_payment_rules(source):
@@ -54,8 +70,9 @@ def test_protected_attributes_never_leave_the_adapter(source):
 
 
 def test_status_codes_map_to_days_past_due_and_stay_distinguishable(source):
-    np.testing.assert_array_equal(uci.status_to_dpd(np.array([-2, -1, 0, 1, 2, 3, 7, 8])),
-                                  [0, 0, 0, 15, 30, 60, 180, 210])
+    np.testing.assert_array_equal(
+        uci.status_to_dpd(np.array([-2, -1, 0, 1, 2, 3, 7, 8])), [0, 0, 0, 15, 30, 60, 180, 210]
+    )
     st = uci.to_canonical(source)["statements"]
     september = st[st["cycle_date"] == pd.Timestamp("2005-09-30")].set_index("account_id")
     assert september.loc[1, "days_past_due"] == 15  # code 1 (September only) -> 1-29 bucket

@@ -1,4 +1,5 @@
 """Cache keys of generated books change with the code that generates them."""
+
 from __future__ import annotations
 
 from core import fingerprint

@@ -1,4 +1,5 @@
 """params.yaml is validated in one place, with the key path in every message."""
+
 from __future__ import annotations
 
 import numpy as np

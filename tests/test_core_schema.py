@@ -1,4 +1,5 @@
 """The data contract: every table round-trips through parquet and CSV with identical dtypes."""
+
 from __future__ import annotations
 
 import pandas as pd
@@ -10,8 +11,9 @@ from core import io
 from core.errors import DataError
 from core.schema import TABLES, Column, Table, schema_markdown
 
-_TIMESTAMPS = st.datetimes(min_value=pd.Timestamp("2000-01-01").to_pydatetime(),
-                           max_value=pd.Timestamp("2030-12-31").to_pydatetime())
+_TIMESTAMPS = st.datetimes(
+    min_value=pd.Timestamp("2000-01-01").to_pydatetime(), max_value=pd.Timestamp("2030-12-31").to_pydatetime()
+)
 
 
 def _values(col: Column, n: int) -> st.SearchStrategy:
@@ -24,7 +26,9 @@ def _values(col: Column, n: int) -> st.SearchStrategy:
     elif col.type == "bool":
         base = st.booleans()
     elif col.type == "string":
-        base = st.sampled_from(col.allowed) if col.allowed else st.text(alphabet="abcXYZ019-_/", min_size=1, max_size=12)
+        base = (
+            st.sampled_from(col.allowed) if col.allowed else st.text(alphabet="abcXYZ019-_/", min_size=1, max_size=12)
+        )
     elif col.type == "date":
         base = _TIMESTAMPS.map(lambda t: pd.Timestamp(t).normalize())
     else:
@@ -64,9 +68,15 @@ def test_csv_input_conforms_to_the_same_frame(name, data, tmp_path):
 
 def test_conform_names_table_column_and_rows_of_uncastable_values():
     frame = TABLES["payments"].empty_frame().astype(object)
-    frame = pd.DataFrame({"payment_id": [1, 2, 3], "account_id": [1, 1, 1],
-                          "paid_at": ["2024-01-01T10:00:00Z"] * 3, "amount": ["10", "ten", "12.5"],
-                          "method": ["card"] * 3})
+    frame = pd.DataFrame(
+        {
+            "payment_id": [1, 2, 3],
+            "account_id": [1, 1, 1],
+            "paid_at": ["2024-01-01T10:00:00Z"] * 3,
+            "amount": ["10", "ten", "12.5"],
+            "method": ["card"] * 3,
+        }
+    )
     with pytest.raises(DataError) as err:
         io.conform(frame, TABLES["payments"])
     message = str(err.value)
@@ -79,8 +89,15 @@ def test_missing_column_is_named():
 
 
 def test_failed_write_leaves_previous_file_intact(tmp_path):
-    good = pd.DataFrame({"payment_id": [1], "account_id": [7], "paid_at": [pd.Timestamp("2024-01-02", tz="UTC")],
-                         "amount": [5.0], "method": ["card"]})
+    good = pd.DataFrame(
+        {
+            "payment_id": [1],
+            "account_id": [7],
+            "paid_at": [pd.Timestamp("2024-01-02", tz="UTC")],
+            "amount": [5.0],
+            "method": ["card"],
+        }
+    )
     io.write_table(good, tmp_path, "payments")
     with pytest.raises(DataError):
         io.write_table(good.assign(amount=["not a number"]), tmp_path, "payments")

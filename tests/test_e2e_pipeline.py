@@ -1,4 +1,5 @@
 """End to end: the real `dvc repro` on a small simulated book, twice, with identical metrics."""
+
 from __future__ import annotations
 
 import json
@@ -21,7 +22,10 @@ SMALL_BOOK = {"accounts": 1500, "cycles": 12}
 def _project_files() -> list[str]:
     listed = subprocess.run(
         ["git", "ls-files", "--cached", "--others", "--exclude-standard"],
-        cwd=PROJECT_ROOT, check=True, capture_output=True, text=True,
+        cwd=PROJECT_ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout.splitlines()
     return [f for f in listed if not f.startswith("data/") and (PROJECT_ROOT / f).is_file()]
 
@@ -42,11 +46,16 @@ def small_project(tmp_path_factory) -> Path:
 
 
 def _repro(root: Path, *args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "DUNNING_ROOT": str(root), "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
-           "MLFLOW_TRACKING_URI": f"sqlite:///{root / 'mlflow.db'}",
-           "MLFLOW_REGISTRY_URI": f"sqlite:///{root / 'mlflow.db'}"}
-    return subprocess.run([sys.executable, "-m", "dvc", "repro", *args], cwd=root, env=env,
-                          capture_output=True, text=True, timeout=900)
+    env = {
+        **os.environ,
+        "DUNNING_ROOT": str(root),
+        "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
+        "MLFLOW_TRACKING_URI": f"sqlite:///{root / 'mlflow.db'}",
+        "MLFLOW_REGISTRY_URI": f"sqlite:///{root / 'mlflow.db'}",
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "dvc", "repro", *args], cwd=root, env=env, capture_output=True, text=True, timeout=900
+    )
 
 
 def _metrics(root: Path) -> dict[str, object]:

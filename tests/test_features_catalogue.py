@@ -1,18 +1,32 @@
 """The catalogue describes exactly the produced columns, the committed copy is current, and labels stay out."""
+
 from __future__ import annotations
 
 import pandas as pd
 import pytest
+from features_data import random_book, tiny_book
 
 from core.params import FeaturesParams
 from core.paths import PROJECT_ROOT
-from features import (build_contact_labels, build_features, build_labels, catalogue_markdown, contact_label_columns,
-                      feature_catalogue, label_columns)
-from features_data import random_book, tiny_book
+from features import (
+    build_contact_labels,
+    build_features,
+    build_labels,
+    catalogue_markdown,
+    contact_label_columns,
+    feature_catalogue,
+    label_columns,
+)
 
 CATALOGUE_FILE = PROJECT_ROOT / "docs" / "feature_catalogue.md"
-ODD = FeaturesParams(payment_windows_days=(3, 60), contact_windows_days=(14,), cycle_windows=(2, 4),
-                     hour_band_edges=(9, 13, 20), ptp_horizons_days=(10,), contact_response_days=3)
+ODD = FeaturesParams(
+    payment_windows_days=(3, 60),
+    contact_windows_days=(14,),
+    cycle_windows=(2, 4),
+    hour_band_edges=(9, 13, 20),
+    ptp_horizons_days=(10,),
+    contact_response_days=3,
+)
 
 
 @pytest.mark.parametrize("params", [FeaturesParams(), ODD], ids=["default", "other-windows"])
@@ -25,8 +39,9 @@ def test_catalogue_lists_exactly_the_produced_columns_in_order(params):
 
 
 def test_committed_catalogue_is_what_the_code_generates():
-    assert CATALOGUE_FILE.read_text() == catalogue_markdown(), \
+    assert CATALOGUE_FILE.read_text() == catalogue_markdown(), (
         "regenerate with: python -m features > docs/feature_catalogue.md"
+    )
 
 
 def test_feature_columns_are_model_ready():
@@ -34,8 +49,11 @@ def test_feature_columns_are_model_ready():
     assert frame["bucket"].dtype == "int8"
     assert frame["product"].dtype == "category"
     for name, dtype in frame.drop(columns=["account_id", "as_of_date"]).dtypes.items():
-        ok = isinstance(dtype, pd.CategoricalDtype) or pd.api.types.is_bool_dtype(dtype) \
+        ok = (
+            isinstance(dtype, pd.CategoricalDtype)
+            or pd.api.types.is_bool_dtype(dtype)
             or (pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_extension_array_dtype(dtype))
+        )
         assert ok, f"{name} has dtype {dtype}"
 
 

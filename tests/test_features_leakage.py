@@ -3,21 +3,26 @@
 "Dated" is each table's event time (accounts: open_date). Restrictions that started before D
 may also have their end moved anywhere after D: at D they are in force either way.
 """
+
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from features_data import TIMEZONES, random_book
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from core.io import conform
 from core.schema import TABLES, table
 from features import build_features
-from features_data import TIMEZONES, random_book
 
 DATED_BY = {"accounts": "open_date", **{name: t.event_time for name, t in TABLES.items() if t.event_time}}
-ID_COLUMNS = {"accounts": "account_id", "payments": "payment_id", "contacts": "contact_id",
-              "restrictions": "restriction_id"}
+ID_COLUMNS = {
+    "accounts": "account_id",
+    "payments": "payment_id",
+    "contacts": "contact_id",
+    "restrictions": "restriction_id",
+}
 
 
 def _random_values(column, n: int, rng: np.random.Generator, as_of: pd.Timestamp) -> list:
@@ -43,11 +48,12 @@ def _random_values(column, n: int, rng: np.random.Generator, as_of: pd.Timestamp
         values = list(stamps.normalize() if kind == "date" else stamps.tz_localize("UTC"))
     else:
         raise AssertionError(f"no generator for {column.name}")
-    return [None if m else v for v, m in zip(values, missing)]
+    return [None if m else v for v, m in zip(values, missing, strict=True)]
 
 
-def _mutate_after(tables: dict[str, pd.DataFrame], as_of: pd.Timestamp, rng: np.random.Generator
-                  ) -> dict[str, pd.DataFrame]:
+def _mutate_after(
+    tables: dict[str, pd.DataFrame], as_of: pd.Timestamp, rng: np.random.Generator
+) -> dict[str, pd.DataFrame]:
     out = {}
     cut_utc = as_of.tz_localize("UTC")
     for name, original in tables.items():
@@ -63,16 +69,20 @@ def _mutate_after(tables: dict[str, pd.DataFrame], as_of: pd.Timestamp, rng: np.
             if col.name not in fixed and len(change):
                 values = _random_values(col, len(change), rng, as_of)
                 if col.name == "end_at":  # after the (late) start, or none
-                    values = [None if v is None else start + pd.Timedelta(hours=1 + i)
-                              for i, (v, start) in enumerate(zip(values, frame.loc[change, "start_at"]))]
+                    values = [
+                        None if v is None else start + pd.Timedelta(hours=1 + i)
+                        for i, (v, start) in enumerate(zip(values, frame.loc[change, "start_at"], strict=True))
+                    ]
                 frame.loc[change, col.name] = pd.Series(values, index=change, dtype=object)
         if name == "restrictions":
             # restrictions in force at D: their end may move to any time after D (or vanish)
             end = original["end_at"]
             in_force = ((original["start_at"] < cut_utc) & (end.isna() | (end > cut_utc))).to_numpy()
             moved = frame.index[in_force & (rng.random(len(frame)) < 0.5)]
-            new_end = [None if rng.random() < 0.3 else cut_utc + pd.Timedelta(seconds=int(rng.integers(1, 10**7)))
-                       for _ in moved]
+            new_end = [
+                None if rng.random() < 0.3 else cut_utc + pd.Timedelta(seconds=int(rng.integers(1, 10**7)))
+                for _ in moved
+            ]
             frame.loc[moved, "end_at"] = pd.Series(new_end, index=moved, dtype=object)
         # delete some late rows
         frame = frame[~(late & (rng.random(len(frame)) < 0.3))]
@@ -80,9 +90,12 @@ def _mutate_after(tables: dict[str, pd.DataFrame], as_of: pd.Timestamp, rng: np.
         n_new = int(rng.integers(0, 4)) if len(frame) else 0
         if n_new:
             extra = frame.iloc[rng.integers(0, len(frame), n_new)].reset_index(drop=True)
-            extra[time_col] = pd.Series(_random_values(
-                spec.column(time_col).__class__(time_col, spec.column(time_col).type, ""), n_new, rng, as_of),
-                dtype=object)
+            extra[time_col] = pd.Series(
+                _random_values(
+                    spec.column(time_col).__class__(time_col, spec.column(time_col).type, ""), n_new, rng, as_of
+                ),
+                dtype=object,
+            )
             if name in ID_COLUMNS:
                 first = int(original[ID_COLUMNS[name]].max()) + 1000 if len(original) else 1
                 extra[ID_COLUMNS[name]] = list(range(first, first + n_new))
@@ -94,10 +107,16 @@ def _mutate_after(tables: dict[str, pd.DataFrame], as_of: pd.Timestamp, rng: np.
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(seed=st.integers(0, 2**16), n_accounts=st.integers(1, 8), n_cycles=st.integers(1, 6),
-       day=st.integers(-60, 200), mutation_seed=st.integers(0, 2**16))
-def test_records_dated_on_or_after_the_as_of_date_never_change_its_features(seed, n_accounts, n_cycles, day,
-                                                                            mutation_seed):
+@given(
+    seed=st.integers(0, 2**16),
+    n_accounts=st.integers(1, 8),
+    n_cycles=st.integers(1, 6),
+    day=st.integers(-60, 200),
+    mutation_seed=st.integers(0, 2**16),
+)
+def test_records_dated_on_or_after_the_as_of_date_never_change_its_features(
+    seed, n_accounts, n_cycles, day, mutation_seed
+):
     book = random_book(n_accounts, n_cycles, seed)
     as_of = pd.Timestamp("2024-01-31") + pd.Timedelta(days=day)
     mutated = _mutate_after(book, as_of, np.random.default_rng(mutation_seed))
@@ -121,8 +140,9 @@ def test_the_mutation_reaches_every_table():
     mutated = _mutate_after(book, as_of, np.random.default_rng(0))
     for name in TABLES:
         assert not book[name].equals(mutated[name]), name
-        early_before = book[name][book[name][DATED_BY[name]] < (as_of if name in ("accounts", "statements")
-                                                               else as_of.tz_localize("UTC"))]
+        early_before = book[name][
+            book[name][DATED_BY[name]] < (as_of if name in ("accounts", "statements") else as_of.tz_localize("UTC"))
+        ]
         assert len(early_before) <= len(mutated[name])
 
 

@@ -1,4 +1,5 @@
 """Accounts are independent: partitions concatenate to the whole-book result, and the stage does exactly that."""
+
 from __future__ import annotations
 
 import os
@@ -8,14 +9,14 @@ import sys
 import numpy as np
 import pandas as pd
 import pytest
+from features_data import random_book
 
 from core.io import write_tables
 from core.params import parse_params
 from core.partitions import partition_bounds, slice_tables
+from core.paths import PROJECT_ROOT
 from features import build_contact_labels, build_features, build_labels
 from features.labels import observation_end
-from features_data import random_book
-from core.paths import PROJECT_ROOT
 from pipeline.cli import EXIT_DATA_ERROR
 from pipeline.stages import features as stage
 
@@ -60,8 +61,9 @@ def test_chunked_labels_equal_whole(book):
     chunked = _chunked(book, 7, lambda part: build_labels(part, observed_until=end))
     pd.testing.assert_frame_equal(whole, chunked, check_exact=True)
     contacts = _chunked(book, 7, lambda part: build_contact_labels(part, observed_until=end))
-    pd.testing.assert_frame_equal(build_contact_labels(book),
-                                  contacts.sort_values("contact_id").reset_index(drop=True), check_exact=True)
+    pd.testing.assert_frame_equal(
+        build_contact_labels(book), contacts.sort_values("contact_id").reset_index(drop=True), check_exact=True
+    )
 
 
 def test_stage_writes_what_the_library_builds(book, tmp_path):
@@ -83,9 +85,25 @@ def test_stage_writes_what_the_library_builds(book, tmp_path):
 def test_stage_fails_cleanly_on_a_missing_table(book, tmp_path):
     write_tables({k: v for k, v in book.items() if k != "payments"}, tmp_path / "validated")
     env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
-    done = subprocess.run([sys.executable, "-m", "pipeline", "features", "--in-dir", str(tmp_path / "validated"),
-                           "--out-dir", str(tmp_path / "processed"), "--metrics-file", str(tmp_path / "m.json")],
-                          capture_output=True, text=True, cwd=PROJECT_ROOT, env=env, timeout=120)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pipeline",
+            "features",
+            "--in-dir",
+            str(tmp_path / "validated"),
+            "--out-dir",
+            str(tmp_path / "processed"),
+            "--metrics-file",
+            str(tmp_path / "m.json"),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=PROJECT_ROOT,
+        env=env,
+        timeout=120,
+    )
     assert done.returncode == EXIT_DATA_ERROR
     assert "table 'payments'" in done.stderr and "Traceback" not in done.stderr
     assert not (tmp_path / "processed" / "features.parquet").exists()

@@ -1,13 +1,14 @@
 """Every feature family and label, checked against values worked out by hand on tests/features_data.tiny_book."""
+
 from __future__ import annotations
 
 import math
 
 import pandas as pd
 import pytest
+from features_data import tiny_book
 
 from features import build_contact_labels, build_features, build_labels
-from features_data import tiny_book
 
 
 @pytest.fixture(scope="module")
@@ -31,27 +32,58 @@ def check(got: pd.Series, expected: dict[str, object]) -> None:
 
 
 def test_training_rows_are_the_morning_after_each_cycle(feats):
-    assert list(feats.index) == [(10, pd.Timestamp(d)) for d in ("2024-02-01", "2024-03-01", "2024-04-01",
-                                                                  "2024-05-01")] + \
-        [(20, pd.Timestamp(d)) for d in ("2024-02-16", "2024-03-16", "2024-04-16")]
+    assert list(feats.index) == [
+        (10, pd.Timestamp(d)) for d in ("2024-02-01", "2024-03-01", "2024-04-01", "2024-05-01")
+    ] + [(20, pd.Timestamp(d)) for d in ("2024-02-16", "2024-03-16", "2024-04-16")]
 
 
 def test_delinquency_state(feats):
     # account 10: dpd 0, 29, 0, 0 -> buckets 0, 1, 0, 0: one roll forward (Feb) and one cure (Mar)
-    check(row(feats, 10, "2024-05-01"), {
-        "days_past_due": 0, "bucket": 0, "past_due_amount": 0.0, "balance": 450.0, "amount_due": 50.0,
-        "due_share": 50 / 450, "days_since_statement": 1.0, "cycles_on_book": 4, "dpd_change_1c": 0.0,
-        "worst_bucket_3c": 1, "max_dpd_3c": 29, "mean_dpd_3c": 29 / 3, "mean_dpd_6c": 29 / 4,
-        "delinquent_cycles_3c": 1, "cures_3c": 1, "roll_forwards_3c": 1, "consecutive_delinquent_cycles": 0,
-        "cycles_since_delinquent": 2.0, "delinquent_cycles_total": 1, "cycles_30plus_total": 0, "cures_total": 1,
-        "roll_forwards_total": 1,
-    })
+    check(
+        row(feats, 10, "2024-05-01"),
+        {
+            "days_past_due": 0,
+            "bucket": 0,
+            "past_due_amount": 0.0,
+            "balance": 450.0,
+            "amount_due": 50.0,
+            "due_share": 50 / 450,
+            "days_since_statement": 1.0,
+            "cycles_on_book": 4,
+            "dpd_change_1c": 0.0,
+            "worst_bucket_3c": 1,
+            "max_dpd_3c": 29,
+            "mean_dpd_3c": 29 / 3,
+            "mean_dpd_6c": 29 / 4,
+            "delinquent_cycles_3c": 1,
+            "cures_3c": 1,
+            "roll_forwards_3c": 1,
+            "consecutive_delinquent_cycles": 0,
+            "cycles_since_delinquent": 2.0,
+            "delinquent_cycles_total": 1,
+            "cycles_30plus_total": 0,
+            "cures_total": 1,
+            "roll_forwards_total": 1,
+        },
+    )
     # account 20: dpd 0, 30, 61 -> buckets 0, 2, 3: two roll forwards, delinquent two cycles running
-    check(row(feats, 20, "2024-04-16"), {
-        "days_past_due": 61, "bucket": 3, "past_due_amount": 220.0, "past_due_share": 0.2, "dpd_change_1c": 31.0,
-        "bucket_change_1c": 1.0, "worst_bucket_3c": 3, "consecutive_delinquent_cycles": 2,
-        "cycles_since_delinquent": 0.0, "roll_forwards_total": 2, "cycles_30plus_total": 2, "cures_total": 0,
-    })
+    check(
+        row(feats, 20, "2024-04-16"),
+        {
+            "days_past_due": 61,
+            "bucket": 3,
+            "past_due_amount": 220.0,
+            "past_due_share": 0.2,
+            "dpd_change_1c": 31.0,
+            "bucket_change_1c": 1.0,
+            "worst_bucket_3c": 3,
+            "consecutive_delinquent_cycles": 2,
+            "cycles_since_delinquent": 0.0,
+            "roll_forwards_total": 2,
+            "cycles_30plus_total": 2,
+            "cures_total": 0,
+        },
+    )
     # a first statement has no previous cycle to compare with
     check(row(feats, 20, "2024-02-16"), {"dpd_change_1c": None, "cycles_since_delinquent": None, "cycles_on_book": 1})
 
@@ -59,25 +91,51 @@ def test_delinquency_state(feats):
 def test_payment_behaviour_from_statements(feats):
     # account 10, April: paid 20 against 100 due and 400 balance at the March statement -> partial.
     # last 3 cycles: paid 0, 200, 20 against due 50, 100, 100 and balances 500, 560, 400
-    check(row(feats, 10, "2024-05-01"), {
-        "amount_paid_last": 20.0, "pay_status_last": "partial", "paid_to_due_last": 0.2,
-        "paid_to_balance_last": 0.05, "paid_to_due_3c": 220 / 250, "paid_to_balance_3c": 220 / 1460,
-        "pay_none_share_3c": 1 / 3, "pay_minimum_share_3c": 1 / 3, "pay_partial_share_3c": 1 / 3,
-        "pay_full_share_3c": 0.0, "pay_no_balance_share_3c": 0.0, "cycles_since_payment": 0.0,
-    })
+    check(
+        row(feats, 10, "2024-05-01"),
+        {
+            "amount_paid_last": 20.0,
+            "pay_status_last": "partial",
+            "paid_to_due_last": 0.2,
+            "paid_to_balance_last": 0.05,
+            "paid_to_due_3c": 220 / 250,
+            "paid_to_balance_3c": 220 / 1460,
+            "pay_none_share_3c": 1 / 3,
+            "pay_minimum_share_3c": 1 / 3,
+            "pay_partial_share_3c": 1 / 3,
+            "pay_full_share_3c": 0.0,
+            "pay_no_balance_share_3c": 0.0,
+            "cycles_since_payment": 0.0,
+        },
+    )
     check(row(feats, 10, "2024-02-01"), {"pay_status_last": None, "paid_to_due_last": None})
 
 
 def test_payment_behaviour_from_payments(feats):
     # account 10 paid 150 (03-05 14:00 UTC, direct debit), 50 (03-20 03:00 UTC = 03-19 23:00 in New York)
     # and 20 (04-19 15:00 UTC): paydays cluster on the 19th (local), both on Tuesdays... and a Friday
-    check(row(feats, 10, "2024-05-01"), {
-        "pay_count_7d": 0, "pay_amount_7d": 0.0, "pay_count_30d": 1, "pay_amount_30d": 20.0,
-        "pay_count_90d": 3, "pay_amount_90d": 220.0, "pay_count_total": 3, "days_since_payment": 11.375,
-        "last_payment_amount": 20.0, "paid_since_statement": 0.0, "direct_debit_share": 1 / 3,
-        "payday_dom": 19.0, "payday_dom_share": 2 / 3, "payday_weekday": 1.0, "payday_weekday_share": 2 / 3,
-        "days_until_payday_dom": 18.0, "days_until_payday_weekday": 6.0,  # 2024-05-01 is a Wednesday
-    })
+    check(
+        row(feats, 10, "2024-05-01"),
+        {
+            "pay_count_7d": 0,
+            "pay_amount_7d": 0.0,
+            "pay_count_30d": 1,
+            "pay_amount_30d": 20.0,
+            "pay_count_90d": 3,
+            "pay_amount_90d": 220.0,
+            "pay_count_total": 3,
+            "days_since_payment": 11.375,
+            "last_payment_amount": 20.0,
+            "paid_since_statement": 0.0,
+            "direct_debit_share": 1 / 3,
+            "payday_dom": 19.0,
+            "payday_dom_share": 2 / 3,
+            "payday_weekday": 1.0,
+            "payday_weekday_share": 2 / 3,
+            "days_until_payday_dom": 18.0,
+            "days_until_payday_weekday": 6.0,  # 2024-05-01 is a Wednesday
+        },
+    )
     check(row(feats, 10, "2024-04-01"), {"pay_count_30d": 2, "pay_amount_30d": 200.0, "days_since_payment": 11.875})
     check(row(feats, 10, "2024-03-01"), {"pay_count_total": 0, "days_since_payment": None, "payday_dom": None})
 
@@ -93,31 +151,71 @@ def test_scoring_rows_see_payments_after_the_last_statement():
 def test_contact_history(feats):
     # before 2024-05-01 (contact 7 at exactly 05-01 00:00 is not): calls 1 no answer (Sat 08:30 local),
     # 2 promise (Mon 13:00), 4 promise (Sat 18:30), 5 wrong party (Sun 18:00); sms 3 delivered; email 6 opened
-    check(row(feats, 10, "2024-05-01"), {
-        "call_attempts_total": 4, "call_attempts_7d": 1, "call_attempts_30d": 1, "call_reach_rate": 0.75,
-        "call_rpc_rate": 0.5, "sms_attempts_total": 1, "sms_reach_rate": 1.0, "sms_rpc_rate": 0.0,
-        "email_attempts_7d": 1, "letter_attempts_total": 0, "letter_reach_rate": None,
-        "contacts_7d": 2, "contacts_30d": 2, "contacts_total": 6, "days_since_contact": 0.5,
-        "days_since_rpc": 59 + 0.5 / 24, "days_since_call_conversation": 59 + 0.5 / 24,
-        "call_answer_rate_08_12h": 0.0, "call_answer_rate_12_17h": 1.0, "call_answer_rate_17_21h": 1.0,
-        "call_answer_rate_mon": 1.0, "call_answer_rate_sat": 0.5, "call_answer_rate_sun": 1.0,
-        "call_answer_rate_tue": None, "refusals_total": 0,
-    })
+    check(
+        row(feats, 10, "2024-05-01"),
+        {
+            "call_attempts_total": 4,
+            "call_attempts_7d": 1,
+            "call_attempts_30d": 1,
+            "call_reach_rate": 0.75,
+            "call_rpc_rate": 0.5,
+            "sms_attempts_total": 1,
+            "sms_reach_rate": 1.0,
+            "sms_rpc_rate": 0.0,
+            "email_attempts_7d": 1,
+            "letter_attempts_total": 0,
+            "letter_reach_rate": None,
+            "contacts_7d": 2,
+            "contacts_30d": 2,
+            "contacts_total": 6,
+            "days_since_contact": 0.5,
+            "days_since_rpc": 59 + 0.5 / 24,
+            "days_since_call_conversation": 59 + 0.5 / 24,
+            "call_answer_rate_08_12h": 0.0,
+            "call_answer_rate_12_17h": 1.0,
+            "call_answer_rate_17_21h": 1.0,
+            "call_answer_rate_mon": 1.0,
+            "call_answer_rate_sat": 0.5,
+            "call_answer_rate_sun": 1.0,
+            "call_answer_rate_tue": None,
+            "refusals_total": 0,
+        },
+    )
 
 
 def test_promises(feats):
     # promise 2 (100 by 02-20): nothing paid -> broken; promise 4 (150 by 03-06): 150 paid on 03-05 -> kept
-    check(row(feats, 10, "2024-05-01"), {
-        "ptp_total": 2, "ptp_kept_total": 1, "ptp_broken_total": 1, "ptp_kept_ratio": 0.5,
-        "days_since_broken_ptp": 71.0, "open_ptp_count": 0, "open_ptp_amount": 0.0, "last_ptp_days_to_date": -56.0,
-    })
+    check(
+        row(feats, 10, "2024-05-01"),
+        {
+            "ptp_total": 2,
+            "ptp_kept_total": 1,
+            "ptp_broken_total": 1,
+            "ptp_kept_ratio": 0.5,
+            "days_since_broken_ptp": 71.0,
+            "open_ptp_count": 0,
+            "open_ptp_amount": 0.0,
+            "last_ptp_days_to_date": -56.0,
+        },
+    )
     # on 03-01 promise 4 is not made yet
-    check(row(feats, 10, "2024-03-01"), {"ptp_total": 1, "ptp_broken_total": 1, "ptp_kept_total": 0,
-                                         "days_since_broken_ptp": 10.0})
+    check(
+        row(feats, 10, "2024-03-01"),
+        {"ptp_total": 1, "ptp_broken_total": 1, "ptp_kept_total": 0, "days_since_broken_ptp": 10.0},
+    )
     # on 03-04 promise 4 is open: made, due on 03-06, not judged yet
     scored = build_features(tiny_book(), "2024-03-04").set_index("account_id")
-    check(scored.loc[10], {"ptp_total": 2, "open_ptp_count": 1, "open_ptp_amount": 150.0,
-                           "last_ptp_days_to_date": 2.0, "ptp_kept_total": 0, "ptp_broken_total": 1})
+    check(
+        scored.loc[10],
+        {
+            "ptp_total": 2,
+            "open_ptp_count": 1,
+            "open_ptp_amount": 150.0,
+            "last_ptp_days_to_date": 2.0,
+            "ptp_kept_total": 0,
+            "ptp_broken_total": 1,
+        },
+    )
 
 
 def test_restrictions(feats):
@@ -126,14 +224,22 @@ def test_restrictions(feats):
     # exactly at 04-15 00:00 (in force from 04-16)
     check(row(feats, 10, "2024-02-01"), {"opt_out_sms": False, "restrictions_total": 0})
     # a hardship plan pauses collection contact (the rulebook's house rule), so it blocks contact
-    check(row(feats, 10, "2024-04-01"), {"opt_out_sms": True, "restricted_channel_opt_out": True,
-                                         "restricted_hardship_plan": True, "contact_blocked": True,
-                                         "restrictions_total": 2})
+    check(
+        row(feats, 10, "2024-04-01"),
+        {
+            "opt_out_sms": True,
+            "restricted_channel_opt_out": True,
+            "restricted_hardship_plan": True,
+            "contact_blocked": True,
+            "restrictions_total": 2,
+        },
+    )
     check(row(feats, 10, "2024-05-01"), {"restricted_hardship_plan": False, "opt_out_call": False})
-    check(row(feats, 20, "2024-03-16"), {"restricted_do_not_contact": False, "opt_out_sms": True,
-                                         "contact_blocked": False, "restrictions_total": 2})
-    check(row(feats, 20, "2024-04-16"), {"restricted_dispute": True, "contact_blocked": True,
-                                         "restrictions_total": 3})
+    check(
+        row(feats, 20, "2024-03-16"),
+        {"restricted_do_not_contact": False, "opt_out_sms": True, "contact_blocked": False, "restrictions_total": 2},
+    )
+    check(row(feats, 20, "2024-04-16"), {"restricted_dispute": True, "contact_blocked": True, "restrictions_total": 3})
     on_day = build_features(tiny_book(), "2024-04-15").set_index("account_id")
     check(on_day.loc[20], {"restricted_dispute": False})
     during = build_features(tiny_book(), "2024-03-15").set_index("account_id")
@@ -141,18 +247,40 @@ def test_restrictions(feats):
 
 
 def test_account_attributes(feats):
-    check(row(feats, 10, "2024-05-01"), {
-        "product": "revolving", "exposure": 1000.0, "annual_rate": 0.2, "term_months": None,
-        "instalment_amount": 50.0, "instalment_to_exposure": 0.05, "origination_score": 712.0,
-        "months_on_book": 152 / 30.4375,
-        "term_elapsed_share": None, "consent_sms": True, "consent_email": False, "utc_offset_hours": -4.0,
-        "utilisation": 0.45, "spend_last": (450 - 400 + 20) / 1000, "utilisation_mean_3c": 0.47,
-        "utilisation_max_3c": 0.56, "utilisation_change_3c": -0.05, "utilisation_change_6c": -0.05,
-        "spend_mean_3c": (0.06 + 0.04 + 0.07) / 3,
-    })
+    check(
+        row(feats, 10, "2024-05-01"),
+        {
+            "product": "revolving",
+            "exposure": 1000.0,
+            "annual_rate": 0.2,
+            "term_months": None,
+            "instalment_amount": 50.0,
+            "instalment_to_exposure": 0.05,
+            "origination_score": 712.0,
+            "months_on_book": 152 / 30.4375,
+            "term_elapsed_share": None,
+            "consent_sms": True,
+            "consent_email": False,
+            "utc_offset_hours": -4.0,
+            "utilisation": 0.45,
+            "spend_last": (450 - 400 + 20) / 1000,
+            "utilisation_mean_3c": 0.47,
+            "utilisation_max_3c": 0.56,
+            "utilisation_change_3c": -0.05,
+            "utilisation_change_6c": -0.05,
+            "spend_mean_3c": (0.06 + 0.04 + 0.07) / 3,
+        },
+    )
     check(row(feats, 10, "2024-02-01"), {"utc_offset_hours": -5.0})  # winter time
-    check(row(feats, 20, "2024-04-16"), {"product": "instalment", "exposure": 1200.0, "origination_score": None,
-                                         "term_elapsed_share": 92 / 30.4375 / 12})
+    check(
+        row(feats, 20, "2024-04-16"),
+        {
+            "product": "instalment",
+            "exposure": 1200.0,
+            "origination_score": None,
+            "term_elapsed_share": 92 / 30.4375 / 12,
+        },
+    )
 
 
 def test_roll_rate_and_propensity_labels():
@@ -168,8 +296,9 @@ def test_roll_rate_and_propensity_labels():
     }
     for (account, day), values in expected.items():
         got = labels.loc[(account, pd.Timestamp(day))]
-        for name, want in zip(("next_bucket", "paid_7d", "paid_amount_next_7d", "paid_30d", "paid_amount_next_30d"),
-                              values):
+        for name, want in zip(
+            ("next_bucket", "paid_7d", "paid_amount_next_7d", "paid_30d", "paid_amount_next_30d"), values, strict=True
+        ):
             if want is None:
                 assert pd.isna(got[name]), (account, day, name)
             else:

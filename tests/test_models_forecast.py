@@ -1,4 +1,5 @@
 """Flow-rate forecast: balances rolled through a transition matrix, against what happened."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -30,12 +31,14 @@ def test_flow_matrix_is_balance_weighted_and_charge_offs_are_inflows():
 
 
 def test_actual_path_carries_origin_balances_to_each_accounts_latest_bucket():
-    frame = pd.DataFrame({
-        "account_id": [1, 2, 3, 1, 2, 1],
-        "as_of_date": pd.to_datetime(["2024-01-02"] * 3 + ["2024-02-02"] * 2 + ["2024-03-02"]),
-        "bucket": [0, 1, 0, 0, 2, 0],
-        "balance": [100.0, 50.0, 70.0, 90.0, 35.0, 80.0],
-    })
+    frame = pd.DataFrame(
+        {
+            "account_id": [1, 2, 3, 1, 2, 1],
+            "as_of_date": pd.to_datetime(["2024-01-02"] * 3 + ["2024-02-02"] * 2 + ["2024-03-02"]),
+            "bucket": [0, 1, 0, 0, 2, 0],
+            "balance": [100.0, 50.0, 70.0, 90.0, 35.0, 80.0],
+        }
+    )
     origin = 2024 * 12 + 0
     path = actual_balances(frame, np.array([1, 2, 3]), origin, 2, n_buckets=3)
     np.testing.assert_allclose(path[0], [170.0, 50.0, 0.0])
@@ -45,12 +48,14 @@ def test_actual_path_carries_origin_balances_to_each_accounts_latest_bucket():
 
 
 def test_forecast_table_compares_each_prediction_with_the_actual_path():
-    frame = pd.DataFrame({
-        "account_id": [1, 2, 1, 2],
-        "as_of_date": pd.to_datetime(["2024-01-02", "2024-01-02", "2024-02-02", "2024-02-02"]),
-        "bucket": [0, 1, 1, 2],
-        "balance": [100.0, 100.0, 100.0, 100.0],
-    })
+    frame = pd.DataFrame(
+        {
+            "account_id": [1, 2, 1, 2],
+            "as_of_date": pd.to_datetime(["2024-01-02", "2024-01-02", "2024-02-02", "2024-02-02"]),
+            "bucket": [0, 1, 1, 2],
+            "balance": [100.0, 100.0, 100.0, 100.0],
+        }
+    )
     perfect = np.array([[0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
     table = forecast_table(frame, {"model": perfect}, 2024 * 12, 3, ("current", "late", "charge_off"))
     assert list(table["horizon"].unique()) == [1]  # only one cycle observed after the origin

@@ -1,4 +1,5 @@
 """The Markov baseline: a proper transition matrix, recovered from a history drawn from it."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -10,22 +11,27 @@ from models.roll_rate.markov import MarkovBaseline, transition_counts
 from tests.models_data import markov_history
 
 K = 7
-KNOWN = np.array([
-    [0.90, 0.10, 0.00, 0.00, 0.00, 0.00, 0.00],
-    [0.30, 0.30, 0.40, 0.00, 0.00, 0.00, 0.00],
-    [0.10, 0.05, 0.35, 0.50, 0.00, 0.00, 0.00],
-    [0.05, 0.00, 0.05, 0.30, 0.60, 0.00, 0.00],
-    [0.02, 0.00, 0.00, 0.03, 0.25, 0.70, 0.00],
-    [0.01, 0.00, 0.00, 0.00, 0.02, 0.17, 0.80],
-    [0.00, 0.00, 0.00, 0.00, 0.00, 0.00, 1.00],
-])
+KNOWN = np.array(
+    [
+        [0.90, 0.10, 0.00, 0.00, 0.00, 0.00, 0.00],
+        [0.30, 0.30, 0.40, 0.00, 0.00, 0.00, 0.00],
+        [0.10, 0.05, 0.35, 0.50, 0.00, 0.00, 0.00],
+        [0.05, 0.00, 0.05, 0.30, 0.60, 0.00, 0.00],
+        [0.02, 0.00, 0.00, 0.03, 0.25, 0.70, 0.00],
+        [0.01, 0.00, 0.00, 0.00, 0.02, 0.17, 0.80],
+        [0.00, 0.00, 0.00, 0.00, 0.00, 0.00, 1.00],
+    ]
+)
 
 
 @settings(max_examples=40, deadline=None)
-@given(st.lists(st.tuples(st.integers(0, K - 1), st.integers(0, K - 1)), min_size=1, max_size=200),
-       st.floats(0.0, 5.0), st.floats(0.0, 100.0))
+@given(
+    st.lists(st.tuples(st.integers(0, K - 1), st.integers(0, K - 1)), min_size=1, max_size=200),
+    st.floats(0.0, 5.0),
+    st.floats(0.0, 100.0),
+)
 def test_every_row_is_a_distribution(pairs, smoothing, prior):
-    source, target = (np.array(v) for v in zip(*pairs))
+    source, target = (np.array(v) for v in zip(*pairs, strict=True))
     segment = np.where(source % 2 == 0, "a", "b")
     model = MarkovBaseline(K, smoothing=smoothing, segment_prior=prior, absorbing=K - 1).fit(source, target, segment)
     for matrix in [model.matrix_, *model.segment_matrices_.values()]:

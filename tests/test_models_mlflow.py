@@ -1,4 +1,5 @@
 """The roll_rate stage end to end on generated frames: metrics, plots, MLflow run, registry, pyfunc."""
+
 from __future__ import annotations
 
 import json
@@ -11,19 +12,36 @@ import pytest
 from mlflow import MlflowClient
 
 from core.params import parse_params
-from models.common.tracking import artifact_root, dvc_hash, tracking_uri
 from features import catalogue_markdown
+from models.common.tracking import artifact_root, dvc_hash, tracking_uri
 from pipeline.stages import roll_rate
 from tests.models_data import planted_history
 
-FAST = {"learning_rate": 0.1, "num_leaves": 7, "min_child_samples": 50, "n_estimators": 60,
-        "early_stopping_rounds": 10, "num_threads": 1}
+FAST = {
+    "learning_rate": 0.1,
+    "num_leaves": 7,
+    "min_child_samples": 50,
+    "n_estimators": 60,
+    "early_stopping_rounds": 10,
+    "num_threads": 1,
+}
 
 
 def _params(**lightgbm):
-    return parse_params({"roll_rate": {
-        "valid_cycles": 2, "test_cycles": 2, "model_form": "per_source", "calibration": "platt", "shap_sample": 50,
-        "experiment": "roll_rate_test", "registered_model": "roll_rate_test", "lightgbm": {**FAST, **lightgbm}}})
+    return parse_params(
+        {
+            "roll_rate": {
+                "valid_cycles": 2,
+                "test_cycles": 2,
+                "model_form": "per_source",
+                "calibration": "platt",
+                "shap_sample": 50,
+                "experiment": "roll_rate_test",
+                "registered_model": "roll_rate_test",
+                "lightgbm": {**FAST, **lightgbm},
+            }
+        }
+    )
 
 
 @pytest.fixture(scope="module")
@@ -50,9 +68,16 @@ def test_stage_logs_a_run_registers_a_champion_and_serves_probabilities(processe
     client = MlflowClient()
     reg = summary["registration"]
     run = client.get_run(reg.run_id)
-    for key in ("model.logloss", "baseline.logloss", "model.brier", "model.roll_forward_auc",
-                "model.calibration_error", "by_bucket.current.model.logloss", "by_bucket.current.baseline.brier",
-                "logloss_reduction"):
+    for key in (
+        "model.logloss",
+        "baseline.logloss",
+        "model.brier",
+        "model.roll_forward_auc",
+        "model.calibration_error",
+        "by_bucket.current.model.logloss",
+        "by_bucket.current.baseline.brier",
+        "logloss_reduction",
+    ):
         assert key in run.data.metrics, key
     assert run.data.metrics["model.logloss"] == pytest.approx(metrics["model"]["logloss"], abs=1e-6)
     assert run.data.params["roll_rate.lightgbm.num_leaves"] == "7"
@@ -60,14 +85,29 @@ def test_stage_logs_a_run_registers_a_champion_and_serves_probabilities(processe
     assert run.data.tags["dvc_hash.labels"] == dvc_hash(processed / "labels.parquet")
     assert run.data.tags["git_commit"]
     artifacts = {a.path for a in client.list_artifacts(reg.run_id)}
-    assert {"transition_heatmaps.png", "calibration_curves.png", "roc_per_bucket.png", "feature_importance.png",
-            "shap_summary.png", "feature_catalogue.md", "transitions.csv", "forecast.csv"} <= artifacts
+    assert {
+        "transition_heatmaps.png",
+        "calibration_curves.png",
+        "roc_per_bucket.png",
+        "feature_importance.png",
+        "shap_summary.png",
+        "feature_catalogue.md",
+        "transitions.csv",
+        "forecast.csv",
+    } <= artifacts
     assert str(artifact_root()).startswith(str(tmp_path)), "artifacts stay beside the test's database"
 
     assert reg.champion and reg.version == "1"
-    assert json.loads(record_file.read_text()) == {"run_id": reg.run_id, "model_uri": reg.model_uri, "name": reg.name,
-                                                   "version": "1", "champion": True, "score_name": "logloss",
-                                                   "score": metrics["model"]["logloss"], "champion_score": None}
+    assert json.loads(record_file.read_text()) == {
+        "run_id": reg.run_id,
+        "model_uri": reg.model_uri,
+        "name": reg.name,
+        "version": "1",
+        "champion": True,
+        "score_name": "logloss",
+        "score": metrics["model"]["logloss"],
+        "champion_score": None,
+    }
     served = mlflow.pyfunc.load_model(f"models:/{reg.name}@champion")
     test_rows = pd.read_parquet(processed / "features.parquet").tail(40)
     example = test_rows.assign(product=test_rows["product"].astype(object))
@@ -76,8 +116,9 @@ def test_stage_logs_a_run_registers_a_champion_and_serves_probabilities(processe
     np.testing.assert_allclose(proba.to_numpy().sum(axis=1), 1.0, atol=1e-9)
 
     # a much weaker challenger is registered but does not take the alias
-    weak = roll_rate.run(_params(n_estimators=1, learning_rate=0.01), processed, metrics_file, plots_dir,
-                         registration_file=record_file)
+    weak = roll_rate.run(
+        _params(n_estimators=1, learning_rate=0.01), processed, metrics_file, plots_dir, registration_file=record_file
+    )
     weak_reg = weak["registration"]
     assert weak_reg.version == "2" and not weak_reg.champion
     assert json.loads(record_file.read_text())["champion"] is False
@@ -88,6 +129,7 @@ def test_stage_logs_a_run_registers_a_champion_and_serves_probabilities(processe
 def test_tracking_uri_defaults_to_the_project_database(monkeypatch):
     monkeypatch.delenv("MLFLOW_TRACKING_URI")
     from core.paths import MLFLOW_ARTIFACTS, MLFLOW_DB
+
     assert tracking_uri() == f"sqlite:///{MLFLOW_DB}"
     assert artifact_root() == MLFLOW_ARTIFACTS
     assert os.environ.get("MLFLOW_DISABLE_TELEMETRY") == "true"

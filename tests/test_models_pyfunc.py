@@ -1,4 +1,5 @@
 """The registered model without pickles: scorer files, calibration as numbers, models from code."""
+
 from __future__ import annotations
 
 import json
@@ -8,28 +9,29 @@ from pathlib import Path
 
 import cloudpickle
 import mlflow
-from mlflow import MlflowClient
 import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from mlflow import MlflowClient
 from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
 
 from core.params import LightGBMParams, RollRateParams, parse_params
 from models.common.calibration import Calibrator, _logit, clip_normalise
 from models.common.pyfunc import logged_from_code
-from models.roll_rate.pyfunc import log_pyfunc
 from models.common.registry import CHAMPION, register
-from models.roll_rate.family import RollRateFamily
-from models.roll_rate.scoring import MANIFEST, RollRateScorer
 from models.common.tracking import artifact_root, experiment_id
+from models.roll_rate.family import RollRateFamily
+from models.roll_rate.pyfunc import log_pyfunc
+from models.roll_rate.scoring import MANIFEST, RollRateScorer
 from models.roll_rate.train import train_roll_rate
 from tests.models_data import BUCKETS, planted_history
 
-FAST = LightGBMParams(learning_rate=0.1, num_leaves=7, min_child_samples=50, n_estimators=60,
-                      early_stopping_rounds=10, num_threads=1)
+FAST = LightGBMParams(
+    learning_rate=0.1, num_leaves=7, min_child_samples=50, n_estimators=60, early_stopping_rounds=10, num_threads=1
+)
 SHAPES = (("per_source", "platt"), ("multiclass", "isotonic"))
 
 
@@ -37,12 +39,20 @@ SHAPES = (("per_source", "platt"), ("multiclass", "isotonic"))
 def fitted():
     """One fitted model per (model form, calibration) shape, on small planted data."""
     features, labels = planted_history(accounts=800, cycles=8, seed=2)
-    return {shape: train_roll_rate(features, labels, RollRateParams(
-        valid_cycles=2, test_cycles=2, lightgbm=FAST, model_form=shape[0], calibration=shape[1]), BUCKETS, seed=0)
-        for shape in SHAPES}
+    return {
+        shape: train_roll_rate(
+            features,
+            labels,
+            RollRateParams(valid_cycles=2, test_cycles=2, lightgbm=FAST, model_form=shape[0], calibration=shape[1]),
+            BUCKETS,
+            seed=0,
+        )
+        for shape in SHAPES
+    }
 
 
 # --- calibration as plain numbers -------------------------------------------------------------
+
 
 def _sklearn_transform(method: str, fit_proba: np.ndarray, y: np.ndarray, proba: np.ndarray) -> np.ndarray:
     """What the calibrator computed before it stored numbers: sklearn's own predictions."""
@@ -52,17 +62,27 @@ def _sklearn_transform(method: str, fit_proba: np.ndarray, y: np.ndarray, proba:
         if hit.min() == hit.max():
             continue
         if method == "platt":
-            out[:, k] = LogisticRegression(C=1e6, max_iter=1000).fit(_logit(fit_proba[:, [k]]), hit).predict_proba(
-                _logit(proba[:, [k]]))[:, 1]
+            out[:, k] = (
+                LogisticRegression(C=1e6, max_iter=1000)
+                .fit(_logit(fit_proba[:, [k]]), hit)
+                .predict_proba(_logit(proba[:, [k]]))[:, 1]
+            )
         else:
-            out[:, k] = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(
-                fit_proba[:, k], hit).predict(proba[:, k])
+            out[:, k] = (
+                IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip")
+                .fit(fit_proba[:, k], hit)
+                .predict(proba[:, k])
+            )
     return clip_normalise(out)
 
 
 @settings(max_examples=25, deadline=None)
-@given(seed=st.integers(0, 2**31 - 1), n=st.integers(5, 300), k=st.integers(2, 5),
-       method=st.sampled_from(["platt", "isotonic"]))
+@given(
+    seed=st.integers(0, 2**31 - 1),
+    n=st.integers(5, 300),
+    k=st.integers(2, 5),
+    method=st.sampled_from(["platt", "isotonic"]),
+)
 def test_calibrator_numbers_predict_as_sklearn_and_survive_json(seed, n, k, method):
     rng = np.random.default_rng(seed)
     proba = rng.dirichlet(np.ones(k), size=n)
@@ -85,6 +105,7 @@ def test_calibrator_refuses_malformed_isotonic_knots():
 
 # --- the scorer as files ----------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("shape", SHAPES)
 def test_scorer_files_are_text_and_reload_to_the_same_probabilities(fitted, shape, tmp_path):
     result = fitted[shape]
@@ -92,8 +113,11 @@ def test_scorer_files_are_text_and_reload_to_the_same_probabilities(fitted, shap
     manifest_path = model.scorer_.save(tmp_path / "scorer")
     manifest = json.loads(manifest_path.read_text())
     boosters = sorted(p.name for p in (tmp_path / "scorer").iterdir() if p.name != MANIFEST)
-    expected = ["booster_multiclass.txt"] if shape[0] == "multiclass" else sorted(
-        f"booster_source_{s}.txt" for s, m in model.models_.items() if m.booster is not None)
+    expected = (
+        ["booster_multiclass.txt"]
+        if shape[0] == "multiclass"
+        else sorted(f"booster_source_{s}.txt" for s, m in model.models_.items() if m.booster is not None)
+    )
     assert boosters == expected
     for name in boosters:
         assert (tmp_path / "scorer" / name).read_text().startswith("tree\n"), "LightGBM text format"
@@ -124,6 +148,7 @@ def test_scorer_refuses_an_unknown_format(fitted, tmp_path):
 
 # --- the logged MLflow model --------------------------------------------------------------------
 
+
 def _no_unpickling(*args, **kwargs):
     raise AssertionError("the registered model must load without unpickling")
 
@@ -145,7 +170,7 @@ def test_logged_model_holds_no_pickle_and_serves_the_in_memory_probabilities(fit
     assert {"MLmodel", "served.py", "input_example.json", "requirements.txt", "artifacts/scorer/scorer.json"} <= files
     assert not [f for f in files if f.endswith((".pkl", ".pickle", ".cloudpickle")) or "python_model" in f], files
     for name in files:  # no pickle stream under any name (protocol 2+ starts with 0x80)
-        assert not (folder / name).read_bytes()[:1] == b"\x80", name
+        assert (folder / name).read_bytes()[:1] != b"\x80", name
     assert "python_model" not in info.flavors["python_function"]
     assert "cloudpickle" not in (folder / "requirements.txt").read_text()
 
@@ -165,7 +190,7 @@ def test_logged_model_holds_no_pickle_and_serves_the_in_memory_probabilities(fit
 class _Legacy(mlflow.pyfunc.PythonModel):
     """A cloudpickled pyfunc, the format this project registered before models-from-code."""
 
-    def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:  # noqa: ARG002
+    def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:
         return model_input
 
 

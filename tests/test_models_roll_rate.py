@@ -1,4 +1,5 @@
 """LightGBM roll-rate model: beats the Markov baseline where there is signal, proper probabilities."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -10,8 +11,9 @@ from models.common.metrics import log_loss as multiclass_log_loss
 from models.roll_rate.train import train_roll_rate
 from tests.models_data import BUCKETS, planted_history
 
-FAST = LightGBMParams(learning_rate=0.1, num_leaves=15, min_child_samples=50, n_estimators=150,
-                      early_stopping_rounds=20, num_threads=1)
+FAST = LightGBMParams(
+    learning_rate=0.1, num_leaves=15, min_child_samples=50, n_estimators=150, early_stopping_rounds=20, num_threads=1
+)
 
 
 def _params(**kwargs) -> RollRateParams:
@@ -57,7 +59,9 @@ def test_probabilities_are_distributions_and_the_split_is_out_of_time(result):
 def test_model_forms_and_calibrations_each_give_valid_models(planted):
     features, labels = planted
     for model_form, calibration in (("multiclass", "isotonic"), ("per_source", "none")):
-        out = train_roll_rate(features, labels, _params(model_form=model_form, calibration=calibration), BUCKETS, seed=0)
+        out = train_roll_rate(
+            features, labels, _params(model_form=model_form, calibration=calibration), BUCKETS, seed=0
+        )
         assert out.model.model_form_ == model_form and out.model.calibration_ == calibration
         np.testing.assert_allclose(out.predictions["model"].sum(axis=1), 1.0)
         assert out.metrics["model"]["logloss"] < out.metrics["baseline"]["logloss"]
@@ -75,7 +79,7 @@ def test_calibration_repairs_a_distorted_model_and_is_chosen_out_of_sample():
     n = 20_000
     true = rng.dirichlet([1.0, 1.0, 1.0], size=n)
     y = (rng.random(n)[:, None] > np.cumsum(true, axis=1)).sum(axis=1)
-    distorted = true ** 3 / (true ** 3).sum(axis=1, keepdims=True)  # overconfident
+    distorted = true**3 / (true**3).sum(axis=1, keepdims=True)  # overconfident
     fitted, losses = choose_calibration(distorted, y, groups=np.arange(n), wanted="auto")
     assert fitted.method in ("platt", "isotonic")
     assert losses[fitted.method] < losses["none"]

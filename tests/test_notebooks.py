@@ -1,4 +1,5 @@
 """Every analyst notebook runs top to bottom on small data (a notebook that breaks is a bug)."""
+
 from __future__ import annotations
 
 import os
@@ -26,7 +27,8 @@ def test_notebooks_are_numbered_and_stored_without_outputs():
 def test_notebook_executes(path: Path, tmp_path, monkeypatch):
     monkeypatch.setenv("PYTHONPATH", f"{PROJECT_ROOT}{os.pathsep}{os.environ.get('PYTHONPATH', '')}")
     notebook = nbformat.read(path, as_version=4)
-    NotebookClient(notebook, timeout=300, kernel_name="python3",
-                   resources={"metadata": {"path": str(tmp_path)}}).execute()
+    NotebookClient(
+        notebook, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
+    ).execute()
     errors = [o for c in notebook.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
     assert not errors

@@ -1,14 +1,15 @@
 """Same seed, same bytes; another seed, other data; and blocks never change the result."""
+
 from __future__ import annotations
 
 import hashlib
 
 import pandas as pd
+from simulator_data import small_params
 
 from core.schema import TABLE_NAMES
 from pipeline.stages import simulate
 from simulator import Simulation
-from simulator_data import small_params
 
 
 def _digests(directory) -> dict[str, str]:

@@ -1,15 +1,23 @@
 """Invariants of the simulated data: the rules validation enforces, and the causal bookkeeping."""
+
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 import pytest
-
-from core.schema import TABLES
 from simulator_data import small_tables
 
-BLOCKING = {"do_not_contact", "cease_communication", "dispute", "bankruptcy", "deceased", "third_party_only",
-            "hardship_plan"}
+from core.schema import TABLES
+
+BLOCKING = {
+    "do_not_contact",
+    "cease_communication",
+    "dispute",
+    "bankruptcy",
+    "deceased",
+    "third_party_only",
+    "hardship_plan",
+}
 CONVERSATIONS = {"right_party_contact", "promise_to_pay", "refused", "dispute_raised", "cease_request"}
 
 
@@ -40,8 +48,9 @@ def _cycle_windows(statements: pd.DataFrame) -> pd.DataFrame:
 
 
 def _paid_in_window(s: pd.DataFrame, payments: pd.DataFrame) -> pd.Series:
-    paid = pd.DataFrame({"account_id": payments["account_id"], "day": _utc_date(payments["paid_at"]),
-                         "amount": payments["amount"]}).sort_values("day")
+    paid = pd.DataFrame(
+        {"account_id": payments["account_id"], "day": _utc_date(payments["paid_at"]), "amount": payments["amount"]}
+    ).sort_values("day")
     keys = s[["account_id", "cycle_date"]].assign(row=np.arange(len(s))).sort_values("cycle_date")
     matched = pd.merge_asof(paid, keys, left_on="day", right_on="cycle_date", by="account_id", direction="forward")
     sums = matched.dropna(subset=["row"]).groupby("row")["amount"].sum()
@@ -104,8 +113,9 @@ def test_days_past_due_follow_the_payments(t):
     plans = t["restrictions"].query("kind == 'hardship_plan'")
     plan_day = pd.DataFrame({"account_id": plans["account_id"].astype("int64"), "day": _utc_date(plans["start_at"])})
     keys = s[["account_id", "cycle_date"]].assign(row=np.arange(len(s))).sort_values("cycle_date")
-    hit = pd.merge_asof(plan_day.sort_values("day"), keys, left_on="day", right_on="cycle_date", by="account_id",
-                        direction="forward").dropna(subset=["row"])
+    hit = pd.merge_asof(
+        plan_day.sort_values("day"), keys, left_on="day", right_on="cycle_date", by="account_id", direction="forward"
+    ).dropna(subset=["row"])
     re_aged = np.zeros(len(s), dtype=bool)
     re_aged[hit["row"].astype(int).to_numpy()] = True
     gap = (s["cycle_date"] - s["prev_cycle"]).dt.days.to_numpy()
@@ -175,12 +185,15 @@ def test_contact_outcomes_are_logged_with_their_consequences(t):
     assert promised.any()
     assert c.loc[promised, ["promise_amount", "promise_date"]].notna().all().all()
     assert c.loc[~promised, ["promise_amount", "promise_date"]].isna().all().all()
-    assert (c.loc[promised, "promise_date"] > c.loc[promised, "contacted_at"].dt.tz_localize(None)
-            - pd.Timedelta(days=1)).all()
+    assert (
+        c.loc[promised, "promise_date"] > c.loc[promised, "contacted_at"].dt.tz_localize(None) - pd.Timedelta(days=1)
+    ).all()
     assert c["propensity"].between(0, 1, inclusive="right").all()
     borrower = c["account_id"].map(t["accounts"].set_index("account_id")["borrower_id"])
-    for outcome, kind, by in (("cease_request", "cease_communication", "borrower_id"),
-                              ("dispute_raised", "dispute", "account_id")):
+    for outcome, kind, by in (
+        ("cease_request", "cease_communication", "borrower_id"),
+        ("dispute_raised", "dispute", "account_id"),
+    ):
         rows = c[c["outcome"] == outcome].assign(borrower_id=borrower)
         assert len(rows), outcome
         started = r[r["kind"] == kind]

@@ -1,13 +1,14 @@
 """The simulated book has the shapes of a real one (DOMAIN.md): roll rates, cures, paydays, history."""
+
 from __future__ import annotations
 
 import pandas as pd
 import pytest
+from simulator_data import small_params
 from sklearn.metrics import roc_auc_score
 
 from core.params import BucketParams
 from simulator import Simulation
-from simulator_data import small_params
 
 
 @pytest.fixture(scope="module")
@@ -83,8 +84,11 @@ def test_payments_cluster_just_after_paydays(book):
 def test_contact_outcomes_have_realistic_rates(book):
     c = book["contacts"]
     calls = c[c["channel"] == "call"]["outcome"].value_counts(normalize=True)
-    spoke = calls.reindex(["right_party_contact", "promise_to_pay", "refused", "dispute_raised", "cease_request"]
-                          ).fillna(0).sum()
+    spoke = (
+        calls.reindex(["right_party_contact", "promise_to_pay", "refused", "dispute_raised", "cease_request"])
+        .fillna(0)
+        .sum()
+    )
     assert 0.05 < spoke < 0.4  # calls reach the right party a small fraction of the time
     sms = c[c["channel"] == "sms"]["outcome"].value_counts(normalize=True)
     assert sms.get("not_delivered", 0) < 0.15

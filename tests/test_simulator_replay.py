@@ -1,4 +1,5 @@
 """Replay: the same world under other policies, with common random numbers, and the world's rules."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -6,17 +7,19 @@ from datetime import date
 import numpy as np
 import pandas as pd
 import pytest
+from simulator_data import small_params, small_world
 
 from core.schema import CHANNELS
 from simulator import STATE_COLUMNS, Simulation, policies
-from simulator_data import small_params, small_world
 
 
 @pytest.fixture(scope="module")
 def outcomes():
     sim = small_world()
-    return {p.name: sim.replay(p) for p in (sim.business_as_usual(), policies.NoContact(),
-                                             policies.ContactEveryone(), policies.Oracle())}
+    return {
+        p.name: sim.replay(p)
+        for p in (sim.business_as_usual(), policies.NoContact(), policies.ContactEveryone(), policies.Oracle())
+    }
 
 
 def test_contact_everyone_recovers_more_than_no_contact_at_a_price(outcomes):
@@ -52,7 +55,8 @@ def test_replaying_business_as_usual_reproduces_the_logged_run(outcomes):
     contacts = logged.tables()["contacts"]
     assert len(contacts) == outcomes["business_as_usual"].contacts_total
     assert contacts["channel"].value_counts().to_dict() == {
-        k: v for k, v in outcomes["business_as_usual"].contacts.items() if v}
+        k: v for k, v in outcomes["business_as_usual"].contacts.items() if v
+    }
 
 
 class _Recorder:
@@ -89,11 +93,13 @@ def test_non_compliant_actions_are_refused_and_counted():
     def reckless(day, s):
         n = len(s)
         ids = s["account_id"].to_numpy()
-        return pd.DataFrame({
-            "account_id": np.concatenate([ids, ids, ids, [10 ** 9]]),
-            "channel": ["sms"] * n + ["pigeon"] * n + ["call"] * n + ["sms"],
-            "hour": [10] * n + [10] * n + [22] * n + [10],
-        })
+        return pd.DataFrame(
+            {
+                "account_id": np.concatenate([ids, ids, ids, [10**9]]),
+                "channel": ["sms"] * n + ["pigeon"] * n + ["call"] * n + ["sms"],
+                "hour": [10] * n + [10] * n + [22] * n + [10],
+            }
+        )
 
     spy = _Recorder(reckless)
     out = _sim().replay(spy)

@@ -1,15 +1,16 @@
 """The simulator writes exactly the canonical schema, and its tables survive a round trip."""
+
 from __future__ import annotations
 
 import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from simulator_data import small_params, small_tables
 
 from core import io
 from core.schema import TABLES
 from simulator import Simulation
-from simulator_data import small_params, small_tables
 
 
 @pytest.mark.parametrize("name", list(TABLES))
@@ -30,8 +31,7 @@ def test_write_then_read_gives_identical_frames(tmp_path):
 
 
 @settings(max_examples=6, deadline=None)
-@given(seed=st.integers(0, 10_000), accounts=st.integers(10, 120), cycles=st.integers(3, 5),
-       burn_in=st.integers(0, 2))
+@given(seed=st.integers(0, 10_000), accounts=st.integers(10, 120), cycles=st.integers(3, 5), burn_in=st.integers(0, 2))
 def test_any_seed_and_size_round_trips(seed, accounts, cycles, burn_in, tmp_path_factory):
     params = small_params(seed, accounts=accounts, cycles=cycles, burn_in_cycles=burn_in)
     tables = Simulation.from_params(params).run(record=True).tables()

@@ -1,4 +1,5 @@
 """The `simulate` stage, its command line and its parameters."""
+
 from __future__ import annotations
 
 import json
@@ -27,8 +28,18 @@ def test_run_writes_the_five_tables_and_true_outcomes(tmp_path):
 
 
 def test_command_line_overrides_the_size(tmp_path):
-    result = CliRunner().invoke(app, ["simulate", "--accounts", "60", "--out-dir", str(tmp_path / "raw"),
-                                      "--metrics-file", str(tmp_path / "m.json")])
+    result = CliRunner().invoke(
+        app,
+        [
+            "simulate",
+            "--accounts",
+            "60",
+            "--out-dir",
+            str(tmp_path / "raw"),
+            "--metrics-file",
+            str(tmp_path / "m.json"),
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert len(read_tables(tmp_path / "raw")["accounts"]) == 60
 
@@ -38,16 +49,19 @@ def test_default_params_are_valid():
     assert sim.accounts >= 10_000 and sim.cycles == 24
 
 
-@pytest.mark.parametrize("bad", [
-    {"product_mix": {"mortgage": 1.0}},
-    {"segment_mix": {"normal": -1.0, "hardship": 2.0}},
-    {"timezone_mix": {"Mars/Olympus": 1.0}},
-    {"timezone_mix": {"Asia/Taipei": 1.0}},  # the contact clock supports UTC-11..UTC-3 (US profile)
-    {"consent": {"sms": 0.5}},
-    {"accounts": 5},
-    {"bau_exploration": 1.5},
-    {"unknown_knob": 1},
-])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"product_mix": {"mortgage": 1.0}},
+        {"segment_mix": {"normal": -1.0, "hardship": 2.0}},
+        {"timezone_mix": {"Mars/Olympus": 1.0}},
+        {"timezone_mix": {"Asia/Taipei": 1.0}},  # the contact clock supports UTC-11..UTC-3 (US profile)
+        {"consent": {"sms": 0.5}},
+        {"accounts": 5},
+        {"bau_exploration": 1.5},
+        {"unknown_knob": 1},
+    ],
+)
 def test_bad_simulate_params_fail_early(bad):
     with pytest.raises(ParamsError, match="simulate"):
         parse_params({"simulate": bad})

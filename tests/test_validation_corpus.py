@@ -2,6 +2,7 @@
 (exit code 2 from the command line, no traceback), or exactly the expected quarantined rows and
 reasons with every other row passed on unchanged. Inputs are never modified.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -13,10 +14,10 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from validation_fixtures import Project, clean_tables, project, shared_gx_root, write_raw  # noqa: F401
 
 from core.io import conform
 from core.schema import TABLES
-from validation_fixtures import Project, clean_tables, project, shared_gx_root, write_raw  # noqa: F401
 
 Tables = dict[str, pd.DataFrame]
 
@@ -70,6 +71,7 @@ def append(t: Tables, table: str, **values) -> int:
 
 
 # --------------------------------------------------------------------------- fatal: structure
+
 
 def missing_column(t):
     t["statements"] = t["statements"].drop(columns="days_past_due")
@@ -140,6 +142,7 @@ def _second_copy(raw: Path) -> None:
 
 # --------------------------------------------------------------------------- fatal: keys, severities, share
 
+
 def duplicate_payment_id(t):
     set_cell(t["payments"], 7, "payment_id", int(t["payments"]["payment_id"][3]))
     return Fatal("payments", "unique_key", "payment_id", says="validate.severity.unique_key")
@@ -163,6 +166,7 @@ def too_much_quarantined(t):
 
 # --------------------------------------------------------------------------- row level: values
 
+
 def string_amount(t):
     set_cell(t["statements"], 8, "balance", "1,204.50")
     return Quarantined({"statements": [(8, "dtype:balance")]})
@@ -172,8 +176,9 @@ def string_payment_amount(t):
     """An unreadable payment also leaves its cycle's amount_paid unreconciled: both go."""
     row = rows_of(t["payments"], account_id=101)[1]  # paid in account 101's second cycle
     set_cell(t["payments"], row, "amount", "fifty")
-    return Quarantined({"payments": [(row, "dtype:amount")],
-                        "statements": [(1, "amount_paid_matches_payments:amount_paid")]})
+    return Quarantined(
+        {"payments": [(row, "dtype:amount")], "statements": [(1, "amount_paid_matches_payments:amount_paid")]}
+    )
 
 
 def negative_amount(t):
@@ -200,8 +205,7 @@ def nan_key(t):
 def unknown_channel(t):
     set_cell(t["contacts"], 2, "channel", "carrier_pigeon")
     set_cell(t["restrictions"], 1, "kind", "vacation")
-    return Quarantined({"contacts": [(2, "allowed_values:channel")],
-                        "restrictions": [(1, "allowed_values:kind")]})
+    return Quarantined({"contacts": [(2, "allowed_values:channel")], "restrictions": [(1, "allowed_values:kind")]})
 
 
 def several_faults_in_one_row(t):
@@ -214,8 +218,7 @@ def unreadable_date(t):
     set_cell(t["statements"], 20, "cycle_date", "31/31/2024")
     # Without a cycle date the row cannot own account 104's March payments, which then
     # fall in April's window and break April's amount_paid.
-    return Quarantined({"statements": [(20, "dtype:cycle_date"),
-                                       (21, "amount_paid_matches_payments:amount_paid")]})
+    return Quarantined({"statements": [(20, "dtype:cycle_date"), (21, "amount_paid_matches_payments:amount_paid")]})
 
 
 def year_3000(t):
@@ -224,8 +227,9 @@ def year_3000(t):
 
 
 def future_payment(t):
-    row = append(t, "payments", payment_id=6000, account_id=101, amount=10.0,
-                 paid_at=pd.Timestamp("2030-01-05 09:00", tz="UTC"))
+    row = append(
+        t, "payments", payment_id=6000, account_id=101, amount=10.0, paid_at=pd.Timestamp("2030-01-05 09:00", tz="UTC")
+    )
     return Quarantined({"payments": [(row, "not_after_as_of:paid_at")]})
 
 
@@ -233,13 +237,18 @@ def statements_after_explicit_as_of(t):
     # run_date 2024-05-31: the June cycles are in the future, and so are June's payments.
     june_payments = [i for i, d in enumerate(t["payments"]["paid_at"]) if d >= pd.Timestamp("2024-06-01", tz="UTC")]
     june = rows_of(t["statements"], cycle_date=pd.Timestamp("2024-06-30"))
-    return Quarantined({"statements": [(r, "not_after_as_of:cycle_date") for r in june],
-                        "payments": [(r, "not_after_as_of:paid_at") for r in june_payments]})
+    return Quarantined(
+        {
+            "statements": [(r, "not_after_as_of:cycle_date") for r in june],
+            "payments": [(r, "not_after_as_of:paid_at") for r in june_payments],
+        }
+    )
 
 
 def payment_before_open_date(t):
-    row = append(t, "payments", payment_id=6001, account_id=103, amount=5.0,
-                 paid_at=pd.Timestamp("2023-12-01 12:00", tz="UTC"))
+    row = append(
+        t, "payments", payment_id=6001, account_id=103, amount=5.0, paid_at=pd.Timestamp("2023-12-01 12:00", tz="UTC")
+    )
     return Quarantined({"payments": [(row, "not_before_open_date:paid_at")]})
 
 
@@ -256,8 +265,9 @@ def orphan_payment(t):
 def orphan_contact_and_restriction(t):
     contact = append(t, "contacts", contact_id=9999, account_id=888)
     restriction = append(t, "restrictions", restriction_id=7999, borrower_id=77)
-    return Quarantined({"contacts": [(contact, "reference:account_id")],
-                        "restrictions": [(restriction, "reference:borrower_id")]})
+    return Quarantined(
+        {"contacts": [(contact, "reference:account_id")], "restrictions": [(restriction, "reference:borrower_id")]}
+    )
 
 
 def restriction_of_other_borrower(t):
@@ -274,12 +284,14 @@ def invalid_timezone_cascades(t):
     """Account 104 is quarantined; its statements, payments and contacts go with it."""
     set_cell(t["accounts"], 3, "timezone", "Mars/Olympus_Mons")
     orphan = "orphan_of_quarantined_account:account_id"
-    return Quarantined({
-        "accounts": [(3, "valid_timezone:timezone")],
-        "statements": [(r, orphan) for r in rows_of(t["statements"], account_id=104)],
-        "payments": [(r, orphan) for r in rows_of(t["payments"], account_id=104)],
-        "contacts": [(r, orphan) for r in rows_of(t["contacts"], account_id=104)],
-    })
+    return Quarantined(
+        {
+            "accounts": [(3, "valid_timezone:timezone")],
+            "statements": [(r, orphan) for r in rows_of(t["statements"], account_id=104)],
+            "payments": [(r, orphan) for r in rows_of(t["payments"], account_id=104)],
+            "contacts": [(r, orphan) for r in rows_of(t["contacts"], account_id=104)],
+        }
+    )
 
 
 def borrower_loses_every_account(t):
@@ -287,14 +299,18 @@ def borrower_loses_every_account(t):
     set_cell(t["accounts"], 0, "consent_sms", "maybe")
     set_cell(t["accounts"], 1, "region", "   ")
     orphan = "orphan_of_quarantined_account:account_id"
-    return Quarantined({
-        "accounts": [(0, "dtype:consent_sms"), (1, "not_null:region")],
-        "statements": [(r, orphan) for r in range(12)],
-        "payments": [(r, orphan) for r in sorted(rows_of(t["payments"], account_id=101)
-                                                 + rows_of(t["payments"], account_id=102))],
-        "contacts": [(r, orphan) for r in rows_of(t["contacts"], account_id=102)],
-        "restrictions": [(0, "orphan_of_quarantined_account:borrower_id")],
-    })
+    return Quarantined(
+        {
+            "accounts": [(0, "dtype:consent_sms"), (1, "not_null:region")],
+            "statements": [(r, orphan) for r in range(12)],
+            "payments": [
+                (r, orphan)
+                for r in sorted(rows_of(t["payments"], account_id=101) + rows_of(t["payments"], account_id=102))
+            ],
+            "contacts": [(r, orphan) for r in rows_of(t["contacts"], account_id=102)],
+            "restrictions": [(0, "orphan_of_quarantined_account:borrower_id")],
+        }
+    )
 
 
 def dpd_jump(t):
@@ -310,6 +326,7 @@ def amount_paid_mismatch(t):
 
 
 # --------------------------------------------------------------------------- time zones in timestamps
+
 
 def mixed_offsets(t):
     """Explicit offsets, all different, are all unambiguous: read as the same UTC instants."""
@@ -341,8 +358,11 @@ CASES = [
     Case("parquet_and_csv", parquet_and_csv, post_write=_second_copy),
     Case("duplicate_key", duplicate_payment_id),
     Case("duplicate_compound_key", duplicate_statement_key),
-    Case("severity_configured_fatal", severity_made_fatal,
-         params={"max_quarantine_share": 1.0, "severity": {"min_value": "fatal"}}),
+    Case(
+        "severity_configured_fatal",
+        severity_made_fatal,
+        params={"max_quarantine_share": 1.0, "severity": {"min_value": "fatal"}},
+    ),
     Case("quarantine_share_escalates", too_much_quarantined, params={}),
     Case("string_amount", string_amount),
     Case("string_amount_csv", string_amount, fmt="csv"),
@@ -356,8 +376,11 @@ CASES = [
     Case("unreadable_date", unreadable_date, fmt="csv"),
     Case("date_out_of_range", year_3000, fmt="csv"),
     Case("future_payment", future_payment),
-    Case("dates_after_explicit_as_of", statements_after_explicit_as_of,
-         params={"max_quarantine_share": 1.0, "run_date": "2024-05-31"}),
+    Case(
+        "dates_after_explicit_as_of",
+        statements_after_explicit_as_of,
+        params={"max_quarantine_share": 1.0, "run_date": "2024-05-31"},
+    ),
     Case("payment_before_open_date", payment_before_open_date),
     Case("contact_before_open_date", contact_before_open_date),
     Case("orphan_payment", orphan_payment),
@@ -402,7 +425,7 @@ def test_malformed_input(case: Case, project: Project, capsys):
         metrics = project.run(**case.params)
         for name in TABLES:
             quarantined = project.quarantined(name)
-            got = list(zip(quarantined["row_number"].tolist(), quarantined["reason"].tolist()))
+            got = list(zip(quarantined["row_number"].tolist(), quarantined["reason"].tolist(), strict=True))
             assert got == expected.rows.get(name, []), name
             bad = [row for row, _ in expected.rows.get(name, [])]
             good = conform(tables[name].drop(index=bad), TABLES[name])

@@ -1,5 +1,6 @@
 """The rules themselves: suites generated from the schema, the severity catalogue, and the exact
 semantics of the business rules at their boundaries."""
+
 from __future__ import annotations
 
 from dataclasses import replace
@@ -9,6 +10,7 @@ import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from validation_fixtures import Project, clean_tables, project, shared_gx_root, write_raw  # noqa: F401
 
 import core.schema
 from core.errors import ParamsError
@@ -20,7 +22,6 @@ from validation.expectations import expectation_specs
 from validation.publish import staged_dirs
 from validation.quarantine import reasons
 from validation.rules import ROW_RULES, RULES, Finding
-from validation_fixtures import Project, clean_tables, project, shared_gx_root, write_raw  # noqa: F401
 
 
 def test_every_schema_declaration_becomes_an_expectation():
@@ -37,11 +38,16 @@ def test_a_column_added_to_the_schema_is_validated_with_no_other_change(project:
     """Add `late_fee` (float, >= 0) to statements: its expectations exist and bad values are quarantined."""
     tables = clean_tables()
     statements = TABLES["statements"]
-    extended = replace(statements, columns=(*statements.columns, Column("late_fee", "float", "Fee charged.",
-                                                                        min_value=0.0)))
+    extended = replace(
+        statements, columns=(*statements.columns, Column("late_fee", "float", "Fee charged.", min_value=0.0))
+    )
     monkeypatch.setitem(core.schema.TABLES, "statements", extended)
-    assert ("ExpectColumnValuesToBeBetween", {"column": "late_fee", "min_value": 0.0}, "min_value", "late_fee") in \
-        expectation_specs(extended)
+    assert (
+        "ExpectColumnValuesToBeBetween",
+        {"column": "late_fee", "min_value": 0.0},
+        "min_value",
+        "late_fee",
+    ) in expectation_specs(extended)
 
     tables["statements"]["late_fee"] = 0.0
     tables["statements"].loc[7, "late_fee"] = -5.0
@@ -49,8 +55,10 @@ def test_a_column_added_to_the_schema_is_validated_with_no_other_change(project:
     write_raw(tables, project.raw)
     metrics = project.run(max_quarantine_share=1.0)
     quarantined = project.quarantined("statements")
-    assert list(zip(quarantined["row_number"], quarantined["reason"])) == [(7, "min_value:late_fee"),
-                                                                          (8, "not_null:late_fee")]
+    assert list(zip(quarantined["row_number"], quarantined["reason"], strict=True)) == [
+        (7, "min_value:late_fee"),
+        (8, "not_null:late_fee"),
+    ]
     assert "late_fee" in project.validated_table("statements").columns
     assert metrics["tables"]["statements"]["rows_valid"] == len(tables["statements"]) - 2
 
@@ -80,12 +88,18 @@ def test_tables_are_checked_after_the_tables_they_reference():
 def test_a_payment_belongs_to_the_cycle_of_its_utc_date():
     """Window (previous cycle_date, cycle_date] on the UTC calendar date, opening at open_date."""
     accounts = pd.DataFrame({"account_id": [1], "open_date": pd.to_datetime(["2024-01-10"])})
-    statements = pd.DataFrame({"account_id": [1, 1], "cycle_date": pd.to_datetime(["2024-01-31", "2024-02-29"]),
-                               "amount_paid": [10.0, 5.0]})
-    paid_at = pd.to_datetime(["2024-01-31T23:59:59Z",  # 31 Jan UTC: January
-                              "2024-01-31T20:00:00-05:00",  # 1 Feb 01:00 UTC: February
-                              "2024-01-05T12:00:00Z",  # before opening: in no cycle
-                              "2024-03-01T00:00:00Z"], utc=True)  # after the last cycle: in no cycle
+    statements = pd.DataFrame(
+        {"account_id": [1, 1], "cycle_date": pd.to_datetime(["2024-01-31", "2024-02-29"]), "amount_paid": [10.0, 5.0]}
+    )
+    paid_at = pd.to_datetime(
+        [
+            "2024-01-31T23:59:59Z",  # 31 Jan UTC: January
+            "2024-01-31T20:00:00-05:00",  # 1 Feb 01:00 UTC: February
+            "2024-01-05T12:00:00Z",  # before opening: in no cycle
+            "2024-03-01T00:00:00Z",
+        ],
+        utc=True,
+    )  # after the last cycle: in no cycle
     payments = pd.DataFrame({"account_id": [1, 1, 1, 1], "paid_at": paid_at, "amount": [10.0, 5.0, 99.0, 99.0]})
     assert business.amount_paid_matches_payments(statements, payments, accounts, 0.01) == []
     statements.loc[1, "amount_paid"] = 5.02
@@ -96,8 +110,9 @@ def test_a_payment_belongs_to_the_cycle_of_its_utc_date():
 def test_dpd_may_grow_by_exactly_the_days_elapsed_and_no_more():
     accounts = pd.DataFrame({"account_id": [1, 2], "open_date": pd.to_datetime(["2024-01-01", "2024-01-01"])})
     cycles = pd.to_datetime(["2024-01-31", "2024-02-29", "2024-03-31"])
-    statements = pd.DataFrame({"account_id": [1, 1, 1, 2, 2, 2], "cycle_date": cycles.append(cycles),
-                               "days_past_due": [30, 59, 90, 31, 0, 0]})
+    statements = pd.DataFrame(
+        {"account_id": [1, 1, 1, 2, 2, 2], "cycle_date": cycles.append(cycles), "days_past_due": [30, 59, 90, 31, 0, 0]}
+    )
     # account 1: 30 days after opening, then +29 and +31 exactly; account 2: 31 > 30 days since opening
     [found] = business.dpd_growth(statements, accounts)
     assert found.rows.tolist() == [3]
@@ -106,8 +121,11 @@ def test_dpd_may_grow_by_exactly_the_days_elapsed_and_no_more():
 
 
 def test_reasons_list_every_rule_of_a_row_in_check_order():
-    findings = [Finding("t", "dtype", "a", [3, 1]), Finding("t", "min_value", "b", [1]),
-                Finding("t", "reference", "c", [5, 1])]
+    findings = [
+        Finding("t", "dtype", "a", [3, 1]),
+        Finding("t", "min_value", "b", [1]),
+        Finding("t", "reference", "c", [5, 1]),
+    ]
     assert reasons(findings).to_dict() == {1: "dtype:a; min_value:b; reference:c", 3: "dtype:a", 5: "reference:c"}
 
 
@@ -115,10 +133,9 @@ def test_staged_outputs_replace_targets_only_on_success(tmp_path):
     target = tmp_path / "out"
     target.mkdir()
     (target / "old.txt").write_text("old")
-    with pytest.raises(RuntimeError):
-        with staged_dirs([target]) as (stage,):
-            (stage / "new.txt").write_text("new")
-            raise RuntimeError("boom")
+    with pytest.raises(RuntimeError), staged_dirs([target]) as (stage,):
+        (stage / "new.txt").write_text("new")
+        raise RuntimeError("boom")
     assert [p.name for p in target.iterdir()] == ["old.txt"]
     with staged_dirs([target]) as (stage,):
         (stage / "new.txt").write_text("new")
@@ -127,8 +144,11 @@ def test_staged_outputs_replace_targets_only_on_success(tmp_path):
 
 
 _TEXT_FORMS = {
-    "id": st.integers(0, 2**40), "nullable_id": st.integers(0, 2**40), "int": st.integers(0, 10**6),
-    "nullable_int": st.integers(0, 10**6), "float": st.floats(0, 1e9, allow_nan=False),
+    "id": st.integers(0, 2**40),
+    "nullable_id": st.integers(0, 2**40),
+    "int": st.integers(0, 10**6),
+    "nullable_int": st.integers(0, 10**6),
+    "float": st.floats(0, 1e9, allow_nan=False),
     "bool": st.booleans(),
     "date": st.dates(pd.Timestamp("1990-01-01").date(), pd.Timestamp("2100-12-31").date()),
     "timestamp": st.datetimes(pd.Timestamp("1990-01-01").to_pydatetime(), pd.Timestamp("2100-12-31").to_pydatetime()),
@@ -139,7 +159,7 @@ _TEXT_FORMS = {
 @given(data=st.data())
 def test_valid_values_read_the_same_typed_or_as_text(data):
     """Every valid value reads without a dtype failure, and its CSV text reads as the typed value."""
-    spec = data.draw(st.sampled_from([t for t in TABLES.values()]))
+    spec = data.draw(st.sampled_from(list(TABLES.values())))
     col = data.draw(st.sampled_from([c for c in spec.columns if c.type in _TEXT_FORMS]))
     values = data.draw(st.lists(_TEXT_FORMS[col.type], min_size=1, max_size=6))
     typed = pd.Series(values)

@@ -1,5 +1,6 @@
 """The validate stage end to end on a clean book: outputs, metrics, the offline report, the GX
 context, quiet logs, and all-or-nothing publishing."""
+
 from __future__ import annotations
 
 import json
@@ -9,11 +10,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
+from validation_fixtures import Project, clean_tables, project, shared_gx_root, write_raw  # noqa: F401
 
 from core.errors import DataError
 from core.io import write_frame
 from core.schema import TABLES
-from validation_fixtures import Project, clean_tables, project, shared_gx_root, write_raw  # noqa: F401
 
 
 def _files(directory: Path) -> dict[str, bytes]:
@@ -72,7 +73,8 @@ def test_gx_context_lives_in_the_project_root_quiet_and_stable(project: Project)
     Project(project.root, root).run()
     assert config.read_text() == before, "a second run leaves the committed config untouched"
     assert {p.name for p in (root / "gx" / "uncommitted" / "expectations").glob("*.json")} == {
-        f"{name}.json" for name in TABLES}
+        f"{name}.json" for name in TABLES
+    }
 
 
 def test_a_failed_run_leaves_the_previous_outputs_in_place(project: Project):
@@ -88,7 +90,12 @@ def test_a_failed_run_leaves_the_previous_outputs_in_place(project: Project):
         project.run()
     assert {d: _files(d) for d in outputs} == outputs and project.metrics.read_bytes() == metrics
     assert sorted(p.name for p in project.root.joinpath("data").iterdir()) == [
-        "metrics", "quarantine", "raw", "reports", "validated"], "no staging directory left behind"
+        "metrics",
+        "quarantine",
+        "raw",
+        "reports",
+        "validated",
+    ], "no staging directory left behind"
 
 
 def test_a_crash_while_writing_publishes_nothing(project: Project, monkeypatch):
@@ -108,7 +115,7 @@ def test_a_crash_while_writing_publishes_nothing(project: Project, monkeypatch):
     with pytest.raises(OSError, match="disk full"):
         project.run()
     assert _files(project.validated) == before
-    assert not [p for p in project.root.joinpath("data").rglob(".*staging*")]
+    assert not list(project.root.joinpath("data").rglob(".*staging*"))
 
 
 def test_extra_columns_can_be_dropped_and_are_reported(project: Project):
@@ -134,8 +141,10 @@ def test_cli_success_prints_one_summary_line(project: Project, capsys):
     write_raw(clean_tables(), project.raw)
     code, output = project.cli(capsys)
     assert code == 0, output
-    assert re.fullmatch(r"validated [\d,]+ rows \(as of 2024-07-01\): [\d,]+ valid, 0 quarantined; report: .*index\.html",
-                        output.strip())
+    assert re.fullmatch(
+        r"validated [\d,]+ rows \(as of 2024-07-01\): [\d,]+ valid, 0 quarantined; report: .*index\.html",
+        output.strip(),
+    )
 
 
 def test_cli_refuses_to_write_over_its_inputs(project: Project, capsys):

@@ -6,6 +6,7 @@ exactly the days elapsed, the most the rules allow), borrower 11 holds accounts 
 payments fall inside their cycle windows and statements.amount_paid is their sum. The builder
 is vectorised, so it also makes large books quickly.
 """
+
 from __future__ import annotations
 
 import sys
@@ -23,8 +24,9 @@ ZONES = ("America/Chicago", "Europe/London", "Asia/Taipei", "America/New_York", 
 REGIONS = ("US-TX", "GB", "TW", "US-NY", "US-CA")
 
 
-def clean_tables(n_accounts: int = 5, n_cycles: int = 6, first_cycle: str = "2024-01-31",
-                 seed: int = 0) -> dict[str, pd.DataFrame]:
+def clean_tables(
+    n_accounts: int = 5, n_cycles: int = 6, first_cycle: str = "2024-01-31", seed: int = 0
+) -> dict[str, pd.DataFrame]:
     """A valid book: every rule of the validate stage holds (tests assert zero quarantined rows)."""
     rng = np.random.default_rng(seed)
     n, c = n_accounts, n_cycles
@@ -37,18 +39,25 @@ def clean_tables(n_accounts: int = 5, n_cycles: int = 6, first_cycle: str = "202
     cycles = pd.date_range(first_cycle, periods=c, freq="ME")
     open_date = cycles[0] - pd.to_timedelta(40 + (np.arange(n) % 30) * 3, unit="D")
     instalment = np.round(50 + 10 * (np.arange(n) % 7) + rng.random(n), 2)
-    accounts = pd.DataFrame({
-        "account_id": ids, "borrower_id": borrower, "product": product, "open_date": open_date,
-        "principal": np.where(revolving, np.nan, instalment * 12),
-        "credit_limit": np.where(revolving, 2000.0, np.nan),
-        "term_months": pd.array(np.where(revolving, None, 12), dtype="Int64"),
-        "annual_rate": np.round(0.1 + 0.01 * (np.arange(n) % 10), 3),
-        "instalment_amount": instalment,
-        "origination_score": np.where(np.arange(n) % 5 == 0, np.nan, 600 + (np.arange(n) % 200)),
-        "timezone": np.array(ZONES, dtype=object)[np.arange(n) % len(ZONES)],
-        "region": np.array(REGIONS, dtype=object)[np.arange(n) % len(REGIONS)],
-        "consent_sms": np.arange(n) % 2 == 0, "consent_email": True, "consent_call": np.arange(n) % 3 != 0,
-    })
+    accounts = pd.DataFrame(
+        {
+            "account_id": ids,
+            "borrower_id": borrower,
+            "product": product,
+            "open_date": open_date,
+            "principal": np.where(revolving, np.nan, instalment * 12),
+            "credit_limit": np.where(revolving, 2000.0, np.nan),
+            "term_months": pd.array(np.where(revolving, None, 12), dtype="Int64"),
+            "annual_rate": np.round(0.1 + 0.01 * (np.arange(n) % 10), 3),
+            "instalment_amount": instalment,
+            "origination_score": np.where(np.arange(n) % 5 == 0, np.nan, 600 + (np.arange(n) % 200)),
+            "timezone": np.array(ZONES, dtype=object)[np.arange(n) % len(ZONES)],
+            "region": np.array(REGIONS, dtype=object)[np.arange(n) % len(REGIONS)],
+            "consent_sms": np.arange(n) % 2 == 0,
+            "consent_email": True,
+            "consent_call": np.arange(n) % 3 != 0,
+        }
+    )
 
     missed = rng.random((n, c)) < 0.3
     missed[:, 0] = False
@@ -67,60 +76,84 @@ def clean_tables(n_accounts: int = 5, n_cycles: int = 6, first_cycle: str = "202
     pays = ~missed.ravel()
     second = np.repeat(np.arange(n) % 4 == 3, c) & pays  # every 4th account pays in two parts
     first_amount = np.repeat(instalment, c) - np.where(second, 20.0, 0.0)
-    payments = pd.DataFrame({
-        "account_id": np.concatenate([account_of[pays], account_of[second]]),
-        "paid_at": np.concatenate([cycle_of[pays] - np.timedelta64(5, "D") + np.timedelta64(10, "h"),
-                                   cycle_of[second] - np.timedelta64(2, "D") + np.timedelta64(23, "h")]),
-        "amount": np.round(np.concatenate([first_amount[pays], np.full(second.sum(), 20.0)]), 2),
-        "method": np.where(np.concatenate([account_of[pays], account_of[second]]) % 2 == 0, "direct_debit", "card"),
-    })
+    payments = pd.DataFrame(
+        {
+            "account_id": np.concatenate([account_of[pays], account_of[second]]),
+            "paid_at": np.concatenate(
+                [
+                    cycle_of[pays] - np.timedelta64(5, "D") + np.timedelta64(10, "h"),
+                    cycle_of[second] - np.timedelta64(2, "D") + np.timedelta64(23, "h"),
+                ]
+            ),
+            "amount": np.round(np.concatenate([first_amount[pays], np.full(second.sum(), 20.0)]), 2),
+            "method": np.where(np.concatenate([account_of[pays], account_of[second]]) % 2 == 0, "direct_debit", "card"),
+        }
+    )
     payments = payments.sort_values(["paid_at", "account_id"], kind="stable").reset_index(drop=True)
     payments.insert(0, "payment_id", np.arange(len(payments), dtype=np.int64) + 5001)
     payments["paid_at"] = payments["paid_at"].dt.tz_localize("UTC")
 
     balance0 = np.where(revolving, 800.0, instalment * 12)
-    statements = pd.DataFrame({
-        "account_id": account_of, "cycle_date": cycle_of,
-        "balance": np.round(np.repeat(balance0, c) + arrears.ravel(), 2),
-        "amount_due": np.round(np.repeat(instalment, c) + arrears.ravel(), 2),
-        "past_due_amount": np.round(arrears.ravel(), 2),
-        "amount_paid": np.round(np.where(pays, np.repeat(instalment, c), 0.0), 2),
-        "days_past_due": dpd.ravel(),
-    })
+    statements = pd.DataFrame(
+        {
+            "account_id": account_of,
+            "cycle_date": cycle_of,
+            "balance": np.round(np.repeat(balance0, c) + arrears.ravel(), 2),
+            "amount_due": np.round(np.repeat(instalment, c) + arrears.ravel(), 2),
+            "past_due_amount": np.round(arrears.ravel(), 2),
+            "amount_paid": np.round(np.where(pays, np.repeat(instalment, c), 0.0), 2),
+            "days_past_due": dpd.ravel(),
+        }
+    )
 
     late = missed.ravel()
     promise = np.arange(late.sum()) % 2 == 0
     contacted = cycle_of[late] - np.timedelta64(2, "D") + np.timedelta64(15, "h")
-    contacts = pd.DataFrame({
-        "contact_id": np.arange(late.sum(), dtype=np.int64) + 9001,
-        "account_id": account_of[late],
-        "contacted_at": pd.to_datetime(contacted).tz_localize("UTC"),
-        "channel": np.array(CHANNELS, dtype=object)[np.arange(late.sum()) % 3],
-        "outcome": np.where(promise, "promise_to_pay", "no_answer"),
-        "promise_amount": np.where(promise, np.repeat(instalment, c)[late], np.nan),
-        "promise_date": pd.to_datetime(np.where(promise, contacted.astype("datetime64[D]") + np.timedelta64(7, "D"),
-                                                np.datetime64("NaT"))),
-        "propensity": np.where(np.arange(late.sum()) % 3 == 0, np.nan, 0.5),
-    })
+    contacts = pd.DataFrame(
+        {
+            "contact_id": np.arange(late.sum(), dtype=np.int64) + 9001,
+            "account_id": account_of[late],
+            "contacted_at": pd.to_datetime(contacted).tz_localize("UTC"),
+            "channel": np.array(CHANNELS, dtype=object)[np.arange(late.sum()) % 3],
+            "outcome": np.where(promise, "promise_to_pay", "no_answer"),
+            "promise_amount": np.where(promise, np.repeat(instalment, c)[late], np.nan),
+            "promise_date": pd.to_datetime(
+                np.where(promise, contacted.astype("datetime64[D]") + np.timedelta64(7, "D"), np.datetime64("NaT"))
+            ),
+            "propensity": np.where(np.arange(late.sum()) % 3 == 0, np.nan, 0.5),
+        }
+    )
 
     holders = np.flatnonzero(np.arange(n) % 7 == 0)
     hardship = np.flatnonzero(np.arange(n) % 7 == 2)
-    restrictions = pd.DataFrame({
-        "borrower_id": np.concatenate([borrower[holders], borrower[hardship]]),
-        "account_id": pd.array(np.concatenate([np.full(holders.size, None), ids[hardship]]), dtype="Int64"),
-        "kind": ["channel_opt_out"] * holders.size + ["hardship_plan"] * hardship.size,
-        "channel": ["sms"] * holders.size + [None] * hardship.size,
-        "start_at": np.concatenate([open_date[holders] + pd.Timedelta(days=5, hours=9),
-                                    open_date[hardship] + pd.Timedelta(days=50, hours=12)]),
-        "end_at": np.concatenate([np.full(holders.size, np.datetime64("NaT")),
-                                  open_date[hardship] + pd.Timedelta(days=140)]),
-    })
+    restrictions = pd.DataFrame(
+        {
+            "borrower_id": np.concatenate([borrower[holders], borrower[hardship]]),
+            "account_id": pd.array(np.concatenate([np.full(holders.size, None), ids[hardship]]), dtype="Int64"),
+            "kind": ["channel_opt_out"] * holders.size + ["hardship_plan"] * hardship.size,
+            "channel": ["sms"] * holders.size + [None] * hardship.size,
+            "start_at": np.concatenate(
+                [
+                    open_date[holders] + pd.Timedelta(days=5, hours=9),
+                    open_date[hardship] + pd.Timedelta(days=50, hours=12),
+                ]
+            ),
+            "end_at": np.concatenate(
+                [np.full(holders.size, np.datetime64("NaT")), open_date[hardship] + pd.Timedelta(days=140)]
+            ),
+        }
+    )
     restrictions.insert(0, "restriction_id", np.arange(len(restrictions), dtype=np.int64) + 7001)
     for col in ("start_at", "end_at"):
         restrictions[col] = pd.to_datetime(restrictions[col]).dt.tz_localize("UTC")
 
-    frames = {"accounts": accounts, "statements": statements, "payments": payments, "contacts": contacts,
-              "restrictions": restrictions}
+    frames = {
+        "accounts": accounts,
+        "statements": statements,
+        "payments": payments,
+        "contacts": contacts,
+        "restrictions": restrictions,
+    }
     return {name: conform(frame, TABLES[name]) for name, frame in frames.items()}
 
 
@@ -134,7 +167,7 @@ def write_raw(tables: dict[str, pd.DataFrame], directory: Path, fmt: str = "parq
             # Parquet columns have one type: a column holding a stray string is a string column,
             # as in a file exported from a system that stores text.
             mixed = [c for c in frame.columns if frame[c].dtype == object and frame[c].dropna().map(type).nunique() > 1]
-            frame = frame.astype({c: "str" for c in mixed})
+            frame = frame.astype(dict.fromkeys(mixed, "str"))
             frame.to_parquet(directory / f"{name}.parquet", index=False)
     return directory
 
@@ -161,8 +194,9 @@ class Project:
         """Run the stage as a library call (raises DataError on a fatal problem)."""
         from pipeline.stages import validate as stage
 
-        return stage.run(params_with(**validate), self.raw, self.validated, self.quarantine, self.metrics,
-                         self.report, self.gx_root)
+        return stage.run(
+            params_with(**validate), self.raw, self.validated, self.quarantine, self.metrics, self.report, self.gx_root
+        )
 
     def cli(self, capsys, *extra: str) -> tuple[int, str]:
         """Run `python -m pipeline validate` in-process; returns (exit code, stderr + stdout)."""
@@ -171,10 +205,25 @@ class Project:
         params = self.root / "params.yaml"
         if not params.exists():
             params.write_text("validate:\n  max_quarantine_share: 1.0\n")
-        argv = ["pipeline", "validate", "--params-file", str(params), "--raw-dir", str(self.raw),
-                "--validated-dir", str(self.validated), "--quarantine-dir", str(self.quarantine),
-                "--metrics-file", str(self.metrics), "--report-dir", str(self.report),
-                "--gx-root", str(self.gx_root), *extra]
+        argv = [
+            "pipeline",
+            "validate",
+            "--params-file",
+            str(params),
+            "--raw-dir",
+            str(self.raw),
+            "--validated-dir",
+            str(self.validated),
+            "--quarantine-dir",
+            str(self.quarantine),
+            "--metrics-file",
+            str(self.metrics),
+            "--report-dir",
+            str(self.report),
+            "--gx-root",
+            str(self.gx_root),
+            *extra,
+        ]
         old = sys.argv
         sys.argv = argv
         code = 0

@@ -6,6 +6,7 @@ does not also break the rules that reason from it. Rules that follow the schema'
 (record dates, references) apply to any table that declares them; the DPD and amount-paid
 rules are about the statements and payments tables by nature.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -51,14 +52,15 @@ def valid_timezone(spec: Table, frame: pd.DataFrame) -> list[Finding]:
     for col in spec.columns:
         if col.name == "timezone":
             values = frame[col.name]
-            out.append(finding(spec.name, "valid_timezone", col.name,
-                               values.notna() & ~values.isin(_iana_zones())))
+            out.append(finding(spec.name, "valid_timezone", col.name, values.notna() & ~values.isin(_iana_zones())))
     return [f for f in out if f]
 
 
 def not_after_as_of(spec: Table, frame: pd.DataFrame, as_of: pd.Timestamp) -> list[Finding]:
-    out = [finding(spec.name, "not_after_as_of", name, calendar_date(frame[name]) > as_of)
-           for name in record_date_columns(spec)]
+    out = [
+        finding(spec.name, "not_after_as_of", name, calendar_date(frame[name]) > as_of)
+        for name in record_date_columns(spec)
+    ]
     return [f for f in out if f]
 
 
@@ -70,8 +72,9 @@ def end_after_start(spec: Table, frame: pd.DataFrame) -> list[Finding]:
     return [found] if found else []
 
 
-def references(spec: Table, frame: pd.DataFrame, clean: Mapping[str, pd.DataFrame],
-               kept: Mapping[str, np.ndarray]) -> list[Finding]:
+def references(
+    spec: Table, frame: pd.DataFrame, clean: Mapping[str, pd.DataFrame], kept: Mapping[str, np.ndarray]
+) -> list[Finding]:
     """Every reference resolves: to a row of the target table (`reference`) that was kept
     (`orphan_of_quarantined_account`). `kept[table]` is the boolean mask of the target's good rows.
     """
@@ -92,8 +95,12 @@ def account_of_borrower(spec: Table, frame: pd.DataFrame, accounts: pd.DataFrame
     if not {"account_id", "borrower_id"} <= set(spec.column_names) or spec.name == ACCOUNTS:
         return []
     owner = frame["account_id"].map(_by_account(accounts, "borrower_id"))
-    found = finding(spec.name, "account_of_borrower", "account_id",
-                    owner.notna() & frame["borrower_id"].notna() & (owner != frame["borrower_id"]))
+    found = finding(
+        spec.name,
+        "account_of_borrower",
+        "account_id",
+        owner.notna() & frame["borrower_id"].notna() & (owner != frame["borrower_id"]),
+    )
     return [found] if found else []
 
 
@@ -102,8 +109,7 @@ def not_before_open_date(spec: Table, frame: pd.DataFrame, accounts: pd.DataFram
     if spec.name == ACCOUNTS or "account_id" not in spec.column_names or not spec.event_time:
         return []
     opened = frame["account_id"].map(_by_account(accounts, "open_date"))
-    found = finding(spec.name, "not_before_open_date", spec.event_time,
-                    calendar_date(frame[spec.event_time]) < opened)
+    found = finding(spec.name, "not_before_open_date", spec.event_time, calendar_date(frame[spec.event_time]) < opened)
     return [found] if found else []
 
 
@@ -128,8 +134,9 @@ def dpd_growth(statements: pd.DataFrame, accounts: pd.DataFrame) -> list[Finding
     return [found] if found else []
 
 
-def amount_paid_matches_payments(statements: pd.DataFrame, payments: pd.DataFrame, accounts: pd.DataFrame,
-                                 tolerance: float) -> list[Finding]:
+def amount_paid_matches_payments(
+    statements: pd.DataFrame, payments: pd.DataFrame, accounts: pd.DataFrame, tolerance: float
+) -> list[Finding]:
     """amount_paid equals the payments whose UTC date falls in the cycle: previous cycle_date < date <= cycle_date.
 
     The first cycle's window opens at the account's open_date: a payment dated earlier is
@@ -140,18 +147,27 @@ def amount_paid_matches_payments(statements: pd.DataFrame, payments: pd.DataFram
     cycles = cycles.assign(row=cycles.index.to_numpy(), cycle_date=cycles["cycle_date"].astype("datetime64[ns]"))
     cycles = cycles.sort_values("cycle_date", kind="stable")
     paid = payments[["account_id", "paid_at", "amount"]].dropna()
-    paid = pd.DataFrame({"account_id": paid["account_id"], "paid_on": calendar_date(paid["paid_at"]),
-                         "amount": paid["amount"]})
+    paid = pd.DataFrame(
+        {"account_id": paid["account_id"], "paid_on": calendar_date(paid["paid_at"]), "amount": paid["amount"]}
+    )
     paid = paid[~(paid["paid_on"] < paid["account_id"].map(_by_account(accounts, "open_date")))]
     paid = paid.sort_values("paid_on", kind="stable")
-    matched = pd.merge_asof(paid, cycles, left_on="paid_on", right_on="cycle_date", by="account_id",
-                            direction="forward", allow_exact_matches=True)
+    matched = pd.merge_asof(
+        paid,
+        cycles,
+        left_on="paid_on",
+        right_on="cycle_date",
+        by="account_id",
+        direction="forward",
+        allow_exact_matches=True,
+    )
     matched = matched.dropna(subset=["row"])
-    expected = np.bincount(matched["row"].to_numpy(dtype=np.int64), weights=matched["amount"].to_numpy(),
-                           minlength=len(statements))
+    expected = np.bincount(
+        matched["row"].to_numpy(dtype=np.int64), weights=matched["amount"].to_numpy(), minlength=len(statements)
+    )
     comparable = np.zeros(len(statements), dtype=bool)
     comparable[cycles["row"].to_numpy()] = True
-    gap = (statements["amount_paid"].to_numpy(dtype="float64", na_value=np.nan) - expected)
+    gap = statements["amount_paid"].to_numpy(dtype="float64", na_value=np.nan) - expected
     gap = pd.Series(np.where(comparable, np.abs(gap), np.nan), index=statements.index)
     found = finding(STATEMENTS, "amount_paid_matches_payments", "amount_paid", gap > tolerance + 1e-9)
     return [found] if found else []

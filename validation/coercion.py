@@ -8,6 +8,7 @@ Input often arrives typed (the simulator's parquet), so each type has a fast pat
 no per-value work; strings (CSV) are parsed vectorised, ISO 8601 first and a slower mixed-format
 parse only for the values ISO 8601 could not read.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -20,9 +21,15 @@ from validation.rules import Finding, finding
 #: Dtypes used while checking: nullable so that an unreadable value can become missing
 #: (integer columns that arrive as numpy int64, with nothing missing, stay int64).
 CHECK_DTYPES: dict[str, str] = {
-    "id": "Int64", "nullable_id": "Int64", "int": "Int64", "nullable_int": "Int64",
-    "float": "float64", "bool": "boolean", "string": "str",
-    "date": "datetime64[ns]", "timestamp": "datetime64[ns, UTC]",
+    "id": "Int64",
+    "nullable_id": "Int64",
+    "int": "Int64",
+    "nullable_int": "Int64",
+    "float": "float64",
+    "bool": "boolean",
+    "string": "str",
+    "date": "datetime64[ns]",
+    "timestamp": "datetime64[ns, UTC]",
 }
 
 _TRUE = ("true", "t", "yes", "y", "1")
@@ -154,8 +161,9 @@ def _retry_mixed(parsed: pd.Series, text: pd.Series, utc: bool) -> pd.Series:
     return out
 
 
-def _in_ns_range(parsed: pd.Series, original: pd.Series, dtype: str,
-                 normalize: bool = False) -> tuple[pd.Series, np.ndarray]:
+def _in_ns_range(
+    parsed: pd.Series, original: pd.Series, dtype: str, normalize: bool = False
+) -> tuple[pd.Series, np.ndarray]:
     """Cast to nanosecond resolution; values outside its range (years before 1678 or after 2261) are unreadable."""
     naive = parsed.dt.tz_localize(None) if isinstance(parsed.dtype, pd.DatetimeTZDtype) else parsed
     ok = naive.notna() & (naive >= _NS_MIN) & (naive <= _NS_MAX)

@@ -8,6 +8,7 @@ core.io.conform. A quarantined account takes its statements, payments, contacts 
 with it (`orphan_of_quarantined_account`): keeping them would hand the features stage histories
 whose account does not exist.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -32,8 +33,17 @@ from validation.reading import check_structure
 from validation.rules import RULES, Finding
 
 #: Rules decided before the cross-table rules run (a fatal one stops the run there).
-LOCAL_RULES = ("dtype", "unambiguous_timestamp", "not_null", "allowed_values", "min_value", "unique_key",
-               "valid_timezone", "not_after_as_of", "end_after_start")
+LOCAL_RULES = (
+    "dtype",
+    "unambiguous_timestamp",
+    "not_null",
+    "allowed_values",
+    "min_value",
+    "unique_key",
+    "valid_timezone",
+    "not_after_as_of",
+    "end_after_start",
+)
 
 
 @dataclass
@@ -79,8 +89,9 @@ class ValidationOutcome:
         return {name: check.quarantined for name, check in self.tables.items()}
 
 
-def validate_tables(frames: Mapping[str, pd.DataFrame], params: ValidateParams,
-                    gx_root: Path, run_date: date | None = None) -> ValidationOutcome:
+def validate_tables(
+    frames: Mapping[str, pd.DataFrame], params: ValidateParams, gx_root: Path, run_date: date | None = None
+) -> ValidationOutcome:
     """Check the five input tables; raise DataError on a fatal problem, else split good from quarantined.
 
     `frames` are the tables as read (any dtypes); `gx_root` is the directory holding `gx/`;
@@ -126,8 +137,11 @@ def validate_tables(frames: Mapping[str, pd.DataFrame], params: ValidateParams,
         check.add(business.not_before_open_date(check.spec, check.clean, clean["accounts"]))
         if name == business.STATEMENTS:
             check.add(business.dpd_growth(check.clean, clean["accounts"]))
-            check.add(business.amount_paid_matches_payments(check.clean, clean["payments"], clean["accounts"],
-                                                            params.amount_paid_tolerance))
+            check.add(
+                business.amount_paid_matches_payments(
+                    check.clean, clean["payments"], clean["accounts"], params.amount_paid_tolerance
+                )
+            )
         kept[name] = ~check.failing
     _raise_fatal(checks, params, tuple(r for r in RULES if r not in LOCAL_RULES))
     clock.lap("cross_table_rules")
@@ -177,8 +191,12 @@ def _as_of(run_date: date | None, statements: pd.DataFrame) -> tuple[date, str]:
         return run_date, "run_date"
     latest = statements["cycle_date"].max()
     if pd.isna(latest):
-        raise DataError("statements", "not_null", "no readable cycle_date to derive the as-of date from; "
-                        "set run_date", column="cycle_date")
+        raise DataError(
+            "statements",
+            "not_null",
+            "no readable cycle_date to derive the as-of date from; set run_date",
+            column="cycle_date",
+        )
     return latest.date() + timedelta(days=1), "the day after the latest statements.cycle_date"
 
 

@@ -2,10 +2,12 @@
 
 The table must have exactly the schema's columns; each column yields its expectations from what
 the schema says about it (not null unless nullable; in the allowed set; at least the minimum);
-the table key yields a uniqueness expectation. Adding a column, an allowed value or a minimum to core/schema.py therefore changes
-the suite with no edit here. Every expectation carries `meta.rule` and `meta.column` so its
-failures map back to the rule names used by quarantine, metrics and messages.
+the table key yields a uniqueness expectation. Adding a column, an allowed value or a minimum to
+core/schema.py therefore changes the suite with no edit here. Every expectation carries
+`meta.rule` and `meta.column` so its failures map back to the rule names used by quarantine,
+metrics and messages.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -23,18 +25,34 @@ def expectation_specs(spec: Table) -> list[tuple[str, dict[str, Any], str, str]]
     """
     specs: list[tuple[str, dict[str, Any], str, str]] = [
         # One table-level expectation rather than one per column: GX's cost is per expectation.
-        ("ExpectTableColumnsToMatchSet", {"column_set": spec.column_names, "exact_match": True},
-         "required_columns", "(all columns)"),
+        (
+            "ExpectTableColumnsToMatchSet",
+            {"column_set": spec.column_names, "exact_match": True},
+            "required_columns",
+            "(all columns)",
+        ),
     ]
     for col in spec.columns:
         if not col.nullable:
             specs.append(("ExpectColumnValuesToNotBeNull", {"column": col.name}, "not_null", col.name))
         if col.allowed:
-            specs.append(("ExpectColumnValuesToBeInSet", {"column": col.name, "value_set": list(col.allowed)},
-                          "allowed_values", col.name))
+            specs.append(
+                (
+                    "ExpectColumnValuesToBeInSet",
+                    {"column": col.name, "value_set": list(col.allowed)},
+                    "allowed_values",
+                    col.name,
+                )
+            )
         if col.min_value is not None:
-            specs.append(("ExpectColumnValuesToBeBetween", {"column": col.name, "min_value": col.min_value},
-                          "min_value", col.name))
+            specs.append(
+                (
+                    "ExpectColumnValuesToBeBetween",
+                    {"column": col.name, "min_value": col.min_value},
+                    "min_value",
+                    col.name,
+                )
+            )
     key = list(spec.key)
     if len(key) == 1:
         specs.append(("ExpectColumnValuesToBeUnique", {"column": key[0]}, "unique_key", key[0]))
@@ -58,8 +76,10 @@ def build_suite(spec: Table):
     # already stored writes the store once per expectation.
     return gx.ExpectationSuite(
         name=spec.name,
-        expectations=[getattr(gxe, class_name)(**kwargs, meta={"rule": rule, "column": column})
-                      for class_name, kwargs, rule, column in specs],
+        expectations=[
+            getattr(gxe, class_name)(**kwargs, meta={"rule": rule, "column": column})
+            for class_name, kwargs, rule, column in specs
+        ],
         meta={"generated_from": "core/schema.py", "fingerprint": fingerprint(specs)},
     )
 

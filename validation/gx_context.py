@@ -7,6 +7,7 @@ run, so committing them would create a second source of truth. GX's own Data Doc
 built (their pages load CSS and JavaScript from CDNs); validation.report renders a
 self-contained page instead.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -92,21 +93,31 @@ def run_suite(context, spec: Table, frame: pd.DataFrame) -> SuiteRun:
 
     suite = _suite(context, spec)
     definition = context.validation_definitions.add_or_update(
-        gx.ValidationDefinition(name=spec.name, data=_batch_definition(context, spec.name), suite=suite))
+        gx.ValidationDefinition(name=spec.name, data=_batch_definition(context, spec.name), suite=suite)
+    )
     result = definition.run(batch_parameters={"dataframe": _for_gx(frame, spec)}, result_format=RESULT_FORMAT)
     run = SuiteRun()
     for item in result.results:
         config = item.expectation_config
         rule, column = config.meta["rule"], config.meta["column"]
         if item.exception_info.get("raised_exception"):
-            raise DataError(spec.name, rule, f"Great Expectations could not evaluate {config.type}: "
-                            f"{item.exception_info.get('exception_message')}", column=column)
+            raise DataError(
+                spec.name,
+                rule,
+                f"Great Expectations could not evaluate {config.type}: {item.exception_info.get('exception_message')}",
+                column=column,
+            )
         rows = item.result.get("unexpected_index_list") or []
-        run.expectations.append({
-            "expectation": config.type, "rule": rule, "column": column, "success": bool(item.success),
-            "unexpected_count": int(item.result.get("unexpected_count") or 0),
-            "kwargs": {k: v for k, v in config.kwargs.items() if k not in ("column", "batch_id")},
-        })
+        run.expectations.append(
+            {
+                "expectation": config.type,
+                "rule": rule,
+                "column": column,
+                "success": bool(item.success),
+                "unexpected_count": int(item.result.get("unexpected_count") or 0),
+                "kwargs": {k: v for k, v in config.kwargs.items() if k not in ("column", "batch_id")},
+            }
+        )
         if rows:
             run.findings.append(Finding(spec.name, rule, column, frame.index.get_indexer(rows)))
     return run
@@ -136,8 +147,11 @@ def _for_gx(frame: pd.DataFrame, spec: Table) -> pd.DataFrame:
     GX compares extension-dtype columns value by value in Python (seconds per million rows) but
     numpy columns vectorised; floats hold these small counts exactly. Keys stay integers.
     """
-    cast = {c.name: "float64" for c in spec.columns
-            if c.min_value is not None and str(frame[c.name].dtype) == "Int64" and c.name not in spec.key}
+    cast = {
+        c.name: "float64"
+        for c in spec.columns
+        if c.min_value is not None and str(frame[c.name].dtype) == "Int64" and c.name not in spec.key
+    }
     return frame.astype(cast) if cast else frame
 
 

@@ -4,6 +4,7 @@ Each output directory is built in full in a staging directory beside its target 
 system, so renames are atomic); only when every one of them is complete are they swapped in.
 A run that fails anywhere before the swap leaves the previous outputs exactly as they were.
 """
+
 from __future__ import annotations
 
 import os
@@ -36,7 +37,7 @@ def _swap(targets: list[Path], staged: list[Path]) -> None:
     """Move the old targets aside, the stages in, then delete the old ones (restoring them on failure)."""
     retired: list[tuple[Path, Path]] = []
     try:
-        for target, stage in zip(targets, staged):
+        for target, stage in zip(targets, staged, strict=True):
             if target.exists():
                 old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
                 os.replace(target, old / target.name)

@@ -5,6 +5,7 @@ in the order the checks ran (cell rules first, then cross-row and cross-table ru
 Quarantined rows keep their input values (text where a column mixed types) plus `row_number`,
 their 0-based position among the input file's data rows, so they can be found and fixed.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
@@ -35,10 +36,12 @@ def reasons(findings: Sequence[Finding]) -> pd.Series:
 def quarantine_frame(raw: pd.DataFrame, why: pd.Series) -> pd.DataFrame:
     """The input rows at the positions of `why`, as they were read, with row_number and reason."""
     rows = raw.iloc[why.index.to_numpy()]
-    out = pd.DataFrame({
-        name: (rows[name].astype("str").where(rows[name].notna()) if rows[name].dtype == object else rows[name])
-        for name in raw.columns
-    })
+    out = pd.DataFrame(
+        {
+            name: (rows[name].astype("str").where(rows[name].notna()) if rows[name].dtype == object else rows[name])
+            for name in raw.columns
+        }
+    )
     out.insert(0, ROW_NUMBER, why.index.to_numpy(dtype="int64"))
     out[REASON] = why.to_numpy()
     return out.reset_index(drop=True)
@@ -59,19 +62,27 @@ def fatal_error(finding: Finding, raw: pd.DataFrame, spec: Table, severity_hint:
     text = f"{finding.count} row(s) fail it"
     if severity_hint:
         text += f" (fatal by validate.severity.{finding.rule}; set it to quarantine to move such rows aside)"
-    return DataError(spec.name, finding.rule, text, column=finding.column,
-                     rows=examples(raw, spec, finding.rows, finding.column.split("+")))
+    return DataError(
+        spec.name,
+        finding.rule,
+        text,
+        column=finding.column,
+        rows=examples(raw, spec, finding.rows, finding.column.split("+")),
+    )
 
 
-def share_error(spec: Table, raw: pd.DataFrame, why: pd.Series, findings: Sequence[Finding],
-                limit: float) -> DataError:
+def share_error(spec: Table, raw: pd.DataFrame, why: pd.Series, findings: Sequence[Finding], limit: float) -> DataError:
     """Too much of a table quarantined: stop, naming the rule that quarantined most rows."""
     top = max(findings, key=lambda f: f.count)
     share = len(why) / max(len(raw), 1)
     counts = ", ".join(f"{f.reason} {f.count}" for f in sorted(findings, key=lambda f: -f.count)[:5])
     rows = examples(raw, spec, top.rows, top.column.split("+"))
     rows[REASON] = why.reindex(rows.index).to_numpy()
-    return DataError(spec.name, "max_quarantine_share",
-                     f"{len(why)} of {len(raw)} rows ({share:.1%}) would be quarantined, more than "
-                     f"validate.max_quarantine_share = {limit:.1%}; most by rule '{top.rule}' ({counts})",
-                     column=top.column, rows=rows)
+    return DataError(
+        spec.name,
+        "max_quarantine_share",
+        f"{len(why)} of {len(raw)} rows ({share:.1%}) would be quarantined, more than "
+        f"validate.max_quarantine_share = {limit:.1%}; most by rule '{top.rule}' ({counts})",
+        column=top.column,
+        rows=rows,
+    )

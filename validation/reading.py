@@ -4,6 +4,7 @@ Everything here is fatal: a missing file or column, an unreadable file, an empty
 messages name the likely cause (a ';'-delimited or Latin-1 CSV, a truncated parquet) because
 those are the mistakes people make when they bring their own data.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -26,15 +27,21 @@ def read_inputs(raw_dir: Path) -> dict[str, pd.DataFrame]:
 def read_input(raw_dir: Path, name: str) -> pd.DataFrame:
     path = find_table_file(Path(raw_dir), name)
     if path.stat().st_size == 0:
-        raise DataError(name, "not_empty", f"{path.name} is an empty file (0 bytes); "
-                        "a table without rows still needs its header row")
+        raise DataError(
+            name,
+            "not_empty",
+            f"{path.name} is an empty file (0 bytes); a table without rows still needs its header row",
+        )
     try:
         return read_raw(path)
     except DataError as exc:
         cause = exc.__cause__
         if isinstance(cause, UnicodeDecodeError):
-            raise DataError(name, "readable", f"{path.name} is not UTF-8 ({cause.reason} at byte {cause.start}); "
-                            "save the CSV as UTF-8") from cause
+            raise DataError(
+                name,
+                "readable",
+                f"{path.name} is not UTF-8 ({cause.reason} at byte {cause.start}); save the CSV as UTF-8",
+            ) from cause
         raise
 
 
@@ -49,11 +56,19 @@ def check_structure(frame: pd.DataFrame, spec: Table, params: ValidateParams) ->
         raise DataError(spec.name, "required_columns", _missing_message(missing, columns), column=missing[0])
     extra = [c for c in columns if c not in spec.column_names]
     if extra and params.extra_columns == "fatal":
-        raise DataError(spec.name, "extra_columns", f"column(s) {extra} are not in the schema; rename them, "
-                        "remove them, or set validate.extra_columns: drop", column=extra[0])
+        raise DataError(
+            spec.name,
+            "extra_columns",
+            f"column(s) {extra} are not in the schema; rename them, remove them, or set validate.extra_columns: drop",
+            column=extra[0],
+        )
     if len(frame) == 0 and spec.name not in params.may_be_empty:
-        raise DataError(spec.name, "not_empty", "the table has no rows (only tables listed in "
-                        f"validate.may_be_empty may be empty: {list(params.may_be_empty)})")
+        raise DataError(
+            spec.name,
+            "not_empty",
+            "the table has no rows (only tables listed in "
+            f"validate.may_be_empty may be empty: {list(params.may_be_empty)})",
+        )
     out = frame.loc[:, spec.column_names]  # copy-on-write: the caller's frame is never modified
     return out.reset_index(drop=True), extra
 
@@ -63,6 +78,8 @@ def _missing_message(missing: list[str], columns: list[str]) -> str:
     if len(columns) == 1:
         for delimiter, label in _DELIMITERS.items():
             if delimiter in columns[0]:
-                return text + (f"; the file has a single column '{columns[0][:60]}': it looks {label}-delimited, "
-                               "but CSV input must be comma-separated")
+                return text + (
+                    f"; the file has a single column '{columns[0][:60]}': it looks {label}-delimited, "
+                    "but CSV input must be comma-separated"
+                )
     return text + f"; the file has {columns[:20]}"

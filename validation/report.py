@@ -4,6 +4,7 @@ The HTML page is written by hand rather than by GX's Data Docs because those pag
 CSS and JavaScript from CDNs and show nothing offline; this one inlines its style, has no
 scripts and no external links, and also shows the business rules GX does not run.
 """
+
 from __future__ import annotations
 
 from collections import Counter
@@ -49,9 +50,11 @@ def summary(outcome: ValidationOutcome) -> dict[str, Any]:
 
 
 _CSS = """
-body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2em auto;max-width:1100px;color:#222;padding:0 1em}
+body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2em auto;max-width:1100px;
+color:#222;padding:0 1em}
 h1{font-size:1.5em}h2{font-size:1.25em;margin-top:2em;border-bottom:1px solid #ccc}h3{font-size:1.05em}
-table{border-collapse:collapse;margin:.5em 0 1em}th,td{border:1px solid #ccc;padding:3px 8px;text-align:left;vertical-align:top}
+table{border-collapse:collapse;margin:.5em 0 1em}
+th,td{border:1px solid #ccc;padding:3px 8px;text-align:left;vertical-align:top}
 th{background:#f3f3f3}td.n{text-align:right;font-variant-numeric:tabular-nums}
 .ok{color:#17692b;font-weight:600}.bad{color:#a4161a;font-weight:600}.muted{color:#666}
 code{background:#f5f5f5;padding:0 3px}
@@ -62,7 +65,8 @@ def render_html(outcome: ValidationOutcome, metrics: dict[str, Any], params: Val
     """The report page; every value from the data is HTML-escaped."""
     parts = [
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
-        "<title>Validation report</title>", f"<style>{_CSS}</style></head><body>",
+        "<title>Validation report</title>",
+        f"<style>{_CSS}</style></head><body>",
         "<h1>Validation report</h1>",
         f"<p>As-of date <code>{escape(metrics['as_of_date'])}</code> ({escape(outcome.as_of_source)}). "
         f"{metrics['rows_in']:,} rows read, {metrics['rows_valid']:,} passed on to <code>data/validated/</code>, "
@@ -73,10 +77,20 @@ def render_html(outcome: ValidationOutcome, metrics: dict[str, Any], params: Val
         "(<code>rule:column</code>); a <em>fatal</em> rule stops the run instead and leaves the previous "
         f"outputs in place. A table with more than {params.max_quarantine_share:.1%} of its rows quarantined "
         "is fatal.</p>",
-        _table(["table", "rows in", "valid", "quarantined", "share"],
-               [[_Markup(f"<a href='#{n}'>{escape(n)}</a>"), _n(t["rows_in"]), _n(t["rows_valid"]),
-                 _n(t["rows_quarantined"]), f"{t['quarantined_share']:.2%}"] for n, t in metrics["tables"].items()],
-               numeric={1, 2, 3, 4}),
+        _table(
+            ["table", "rows in", "valid", "quarantined", "share"],
+            [
+                [
+                    _Markup(f"<a href='#{n}'>{escape(n)}</a>"),
+                    _n(t["rows_in"]),
+                    _n(t["rows_valid"]),
+                    _n(t["rows_quarantined"]),
+                    f"{t['quarantined_share']:.2%}",
+                ]
+                for n, t in metrics["tables"].items()
+            ],
+            numeric={1, 2, 3, 4},
+        ),
     ]
     for name, check in outcome.tables.items():
         parts.append(f"<h2 id='{name}'>{name}</h2>")
@@ -85,19 +99,42 @@ def render_html(outcome: ValidationOutcome, metrics: dict[str, Any], params: Val
         by_rule = metrics["tables"][name]["quarantined_by_rule"]
         parts.append("<h3>Rules that failed</h3>")
         if by_rule:
-            parts.append(_table(["rule:column", "rows", "severity", "what the rule says"],
-                                [[reason, _n(count), getattr(params.severity, reason.split(":")[0]),
-                                  RULES[reason.split(":")[0]].description] for reason, count in by_rule.items()],
-                                numeric={1}))
+            parts.append(
+                _table(
+                    ["rule:column", "rows", "severity", "what the rule says"],
+                    [
+                        [
+                            reason,
+                            _n(count),
+                            getattr(params.severity, reason.split(":")[0]),
+                            RULES[reason.split(":")[0]].description,
+                        ]
+                        for reason, count in by_rule.items()
+                    ],
+                    numeric={1},
+                )
+            )
             parts.append(f"<h3>Quarantined rows (first {MAX_EXAMPLE_ROWS})</h3>")
             parts.append(_frame(check.quarantined.head(MAX_EXAMPLE_ROWS)))
         else:
             parts.append("<p class='ok'>none</p>")
         parts.append("<h3>Expectations (Great Expectations)</h3>")
-        parts.append(_table(["expectation", "column", "arguments", "unexpected rows", "result"],
-                            [[e["expectation"], e["column"], _args(e["kwargs"]), _n(e["unexpected_count"]),
-                              "passed" if e["success"] else "FAILED"] for e in check.expectations],
-                            numeric={3}))
+        parts.append(
+            _table(
+                ["expectation", "column", "arguments", "unexpected rows", "result"],
+                [
+                    [
+                        e["expectation"],
+                        e["column"],
+                        _args(e["kwargs"]),
+                        _n(e["unexpected_count"]),
+                        "passed" if e["success"] else "FAILED",
+                    ]
+                    for e in check.expectations
+                ],
+                numeric={3},
+            )
+        )
     parts.append("</body></html>")
     return "\n".join(parts)
 
@@ -122,11 +159,16 @@ class _Markup(str):
 def _table(header: list[str], rows: list[list[Any]], numeric: set[int] = frozenset()) -> str:
     head = "".join(f"<th>{escape(h)}</th>" for h in header)
     body = "".join(
-        "<tr>" + "".join(
+        "<tr>"
+        + "".join(
             ("<td class='n'>" if i in numeric else "<td>")
-            + (cell if isinstance(cell, _Markup) else escape(str(cell))) + "</td>"
-            for i, cell in enumerate(row)) + "</tr>"
-        for row in rows)
+            + (cell if isinstance(cell, _Markup) else escape(str(cell)))
+            + "</td>"
+            for i, cell in enumerate(row)
+        )
+        + "</tr>"
+        for row in rows
+    )
     return f"<table><tr>{head}</tr>{body}</table>"
 
 

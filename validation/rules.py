@@ -5,6 +5,7 @@ quarantine `reason`, the metrics in validation.json, the HTML report and the fat
 speak the same names, and the severities in params.yaml (`validate.severity`) have exactly one
 place to be checked against.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -24,33 +25,44 @@ class Rule:
     cell: bool = False
 
 
-RULES: dict[str, Rule] = {r.name: r for r in (
-    Rule("file_present", "NAME.parquet or NAME.csv exists, exactly one of them", structural=True),
-    Rule("readable", "the file can be read (parquet, or UTF-8 comma-separated CSV)", structural=True),
-    Rule("not_empty", "the table has rows (unless listed in validate.may_be_empty)", structural=True),
-    Rule("required_columns", "every column of the schema is present", structural=True),
-    Rule("extra_columns", "no column the schema does not know (validate.extra_columns)", structural=True),
-    Rule("max_quarantine_share", "no more than validate.max_quarantine_share of a table quarantined",
-         structural=True),
-    Rule("dtype", "the value can be read as the column's logical type", cell=True),
-    Rule("unambiguous_timestamp", "a timestamp carries a UTC offset when others in its column do", cell=True),
-    Rule("not_null", "a required column has a value", cell=True),
-    Rule("allowed_values", "the value is one of the schema's allowed values", cell=True),
-    Rule("min_value", "the value is at least the schema's minimum (amounts >= 0, ...)", cell=True),
-    Rule("unique_key", "the table's key identifies one row"),
-    Rule("valid_timezone", "the time zone is an IANA name (e.g. America/Chicago)", cell=True),
-    Rule("not_after_as_of", "the record is not dated after the run's as-of date", cell=True),
-    Rule("end_after_start", "a period does not end before it starts"),
-    Rule("reference", "the referenced account or borrower exists in accounts"),
-    Rule("orphan_of_quarantined_account", "the referenced account (or every account of the borrower) "
-         "was not itself quarantined"),
-    Rule("account_of_borrower", "the referenced account belongs to the referenced borrower"),
-    Rule("not_before_open_date", "the record is not dated before its account's open_date"),
-    Rule("dpd_growth", "days past due grow by at most the days elapsed since the previous cycle "
-         "(or since open_date at the first cycle)"),
-    Rule("amount_paid_matches_payments", "amount_paid equals the sum of the payments dated in the cycle, "
-         "within validate.amount_paid_tolerance"),
-)}
+RULES: dict[str, Rule] = {
+    r.name: r
+    for r in (
+        Rule("file_present", "NAME.parquet or NAME.csv exists, exactly one of them", structural=True),
+        Rule("readable", "the file can be read (parquet, or UTF-8 comma-separated CSV)", structural=True),
+        Rule("not_empty", "the table has rows (unless listed in validate.may_be_empty)", structural=True),
+        Rule("required_columns", "every column of the schema is present", structural=True),
+        Rule("extra_columns", "no column the schema does not know (validate.extra_columns)", structural=True),
+        Rule(
+            "max_quarantine_share", "no more than validate.max_quarantine_share of a table quarantined", structural=True
+        ),
+        Rule("dtype", "the value can be read as the column's logical type", cell=True),
+        Rule("unambiguous_timestamp", "a timestamp carries a UTC offset when others in its column do", cell=True),
+        Rule("not_null", "a required column has a value", cell=True),
+        Rule("allowed_values", "the value is one of the schema's allowed values", cell=True),
+        Rule("min_value", "the value is at least the schema's minimum (amounts >= 0, ...)", cell=True),
+        Rule("unique_key", "the table's key identifies one row"),
+        Rule("valid_timezone", "the time zone is an IANA name (e.g. America/Chicago)", cell=True),
+        Rule("not_after_as_of", "the record is not dated after the run's as-of date", cell=True),
+        Rule("end_after_start", "a period does not end before it starts"),
+        Rule("reference", "the referenced account or borrower exists in accounts"),
+        Rule(
+            "orphan_of_quarantined_account",
+            "the referenced account (or every account of the borrower) was not itself quarantined",
+        ),
+        Rule("account_of_borrower", "the referenced account belongs to the referenced borrower"),
+        Rule("not_before_open_date", "the record is not dated before its account's open_date"),
+        Rule(
+            "dpd_growth",
+            "days past due grow by at most the days elapsed since the previous cycle "
+            "(or since open_date at the first cycle)",
+        ),
+        Rule(
+            "amount_paid_matches_payments",
+            "amount_paid equals the sum of the payments dated in the cycle, within validate.amount_paid_tolerance",
+        ),
+    )
+}
 
 #: Rules whose severity params.yaml configures (validate.severity.<rule>).
 ROW_RULES: tuple[str, ...] = tuple(name for name, rule in RULES.items() if not rule.structural)

@@ -12,6 +12,7 @@ the step function's knots), never the sklearn estimators: the same numbers score
 in the registered model's JSON, so the served probabilities are the evaluated ones and loading
 them unpickles nothing.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -44,7 +45,7 @@ class Calibrator:
             raise ValueError(f"unknown calibration {method!r}; one of {METHODS}")
         self.method = method
 
-    def fit(self, proba: np.ndarray, y: np.ndarray) -> "Calibrator":
+    def fit(self, proba: np.ndarray, y: np.ndarray) -> Calibrator:
         y = np.asarray(y, dtype=np.int64)
         self.maps_: dict[int, dict[str, object]] = {}
         if self.method == "none":
@@ -58,8 +59,10 @@ class Calibrator:
                 self.maps_[k] = {"coef": float(fitted.coef_[0, 0]), "intercept": float(fitted.intercept_[0])}
             else:
                 fitted = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(proba[:, k], hit)
-                self.maps_[k] = {"x": fitted.X_thresholds_.astype(np.float64),
-                                 "y": fitted.y_thresholds_.astype(np.float64)}
+                self.maps_[k] = {
+                    "x": fitted.X_thresholds_.astype(np.float64),
+                    "y": fitted.y_thresholds_.astype(np.float64),
+                }
         return self
 
     def transform(self, proba: np.ndarray) -> np.ndarray:
@@ -77,12 +80,14 @@ class Calibrator:
 
     def to_dict(self) -> dict[str, object]:
         """JSON-ready parameters: {"method", "maps": {class code (str): parameters}}."""
-        maps = {str(k): {name: value.tolist() if isinstance(value, np.ndarray) else value
-                         for name, value in fitted.items()} for k, fitted in self.maps_.items()}
+        maps = {
+            str(k): {name: value.tolist() if isinstance(value, np.ndarray) else value for name, value in fitted.items()}
+            for k, fitted in self.maps_.items()
+        }
         return {"method": self.method, "maps": maps}
 
     @classmethod
-    def from_dict(cls, data: dict[str, object]) -> "Calibrator":
+    def from_dict(cls, data: dict[str, object]) -> Calibrator:
         """The fitted calibrator `to_dict` described (JSON floats round-trip exactly)."""
         out = cls(str(data["method"]))
         out.maps_ = {}
@@ -113,8 +118,9 @@ def cross_fitted_losses(proba: np.ndarray, y: np.ndarray, groups: np.ndarray) ->
     return losses
 
 
-def choose_calibration(proba: np.ndarray, y: np.ndarray, groups: np.ndarray, wanted: str = "auto"
-                       ) -> tuple[Calibrator, dict[str, float]]:
+def choose_calibration(
+    proba: np.ndarray, y: np.ndarray, groups: np.ndarray, wanted: str = "auto"
+) -> tuple[Calibrator, dict[str, float]]:
     """The calibrator (`wanted`, or the best cross-fitted one for `auto`) fitted on all rows."""
     losses = cross_fitted_losses(proba, y, groups)
     method = min(losses, key=losses.get) if wanted == "auto" else wanted

@@ -3,16 +3,18 @@
 Models are written over whatever the feature table holds: every numeric, bool or category
 column except the keys and the labels is a feature. Keys and labels are those of
 core/contracts.py, recognised by name whatever the horizons, so a label joined onto a feature
-frame by a caller (a `paid_30d` next to the features, say) can never become a feature. `FeatureLayout` records, at fit time, the
-columns and each category's levels, so that scoring frames (tomorrow's rows, the pyfunc input
-whose categories arrive as strings) are laid out exactly as in training.
+frame by a caller (a `paid_30d` next to the features, say) can never become a feature.
+
+`FeatureLayout` records, at fit time, the columns and each category's levels, so that scoring
+frames (tomorrow's rows, the pyfunc input whose categories arrive as strings) are laid out
+exactly as in training.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-import numpy as np
 import pandas as pd
 
 from core.contracts import FEATURE_KEYS, is_label
@@ -26,27 +28,32 @@ def feature_columns(frame: pd.DataFrame, exclude: Iterable[str] = ()) -> list[st
     for name, dtype in frame.dtypes.items():
         if name in skip or is_label(str(name)):
             continue
-        if isinstance(dtype, pd.CategoricalDtype) or pd.api.types.is_bool_dtype(dtype) \
-                or pd.api.types.is_numeric_dtype(dtype):
+        if (
+            isinstance(dtype, pd.CategoricalDtype)
+            or pd.api.types.is_bool_dtype(dtype)
+            or pd.api.types.is_numeric_dtype(dtype)
+        ):
             out.append(name)
     return out
 
 
-def join_labels(features: pd.DataFrame, labels: pd.DataFrame, target: str,
-                required: Iterable[str] = ()) -> pd.DataFrame:
+def join_labels(
+    features: pd.DataFrame, labels: pd.DataFrame, target: str, required: Iterable[str] = ()
+) -> pd.DataFrame:
     """Features with the `target` label (nullable) on the same keys; the other labels are not joined.
 
     `required` names feature columns the model family cannot do without.
     """
-    for name, frame, needed in (("features", features, (*FEATURE_KEYS, *required)),
-                                ("labels", labels, (*FEATURE_KEYS, target))):
+    for name, frame, needed in (
+        ("features", features, (*FEATURE_KEYS, *required)),
+        ("labels", labels, (*FEATURE_KEYS, target)),
+    ):
         missing = [c for c in needed if c not in frame.columns]
         if missing:
             raise DataError(name, "required_columns", f"missing column(s) {missing}", column=missing[0])
     keys = list(FEATURE_KEYS)
     right = labels[[*keys, target]]
-    if len(features) == len(right) and features[keys].reset_index(drop=True).equals(
-            right[keys].reset_index(drop=True)):
+    if len(features) == len(right) and features[keys].reset_index(drop=True).equals(right[keys].reset_index(drop=True)):
         out = features.reset_index(drop=True).copy()
         out[target] = right[target].to_numpy()
         return out
@@ -63,10 +70,13 @@ class FeatureLayout:
     flags: tuple[str, ...] = ()
 
     @classmethod
-    def from_frame(cls, frame: pd.DataFrame, exclude: Iterable[str] = ()) -> "FeatureLayout":
+    def from_frame(cls, frame: pd.DataFrame, exclude: Iterable[str] = ()) -> FeatureLayout:
         columns = feature_columns(frame, exclude)
-        categories = {c: tuple(str(v) for v in frame[c].cat.categories) for c in columns
-                      if isinstance(frame[c].dtype, pd.CategoricalDtype)}
+        categories = {
+            c: tuple(str(v) for v in frame[c].cat.categories)
+            for c in columns
+            if isinstance(frame[c].dtype, pd.CategoricalDtype)
+        }
         flags = tuple(c for c in columns if pd.api.types.is_bool_dtype(frame[c].dtype) and not frame[c].hasnans)
         return cls(tuple(columns), categories, flags)
 

@@ -25,8 +25,9 @@ def log_loss(y: np.ndarray, proba: np.ndarray) -> float:
 
 def brier(y: np.ndarray, proba: np.ndarray) -> float:
     """Multiclass Brier score: sum over classes of the squared error, averaged over rows."""
-    return float(brier_score_loss(np.asarray(y, dtype=np.int64), proba, labels=np.arange(proba.shape[1]),
-                                  scale_by_half=False))
+    return float(
+        brier_score_loss(np.asarray(y, dtype=np.int64), proba, labels=np.arange(proba.shape[1]), scale_by_half=False)
+    )
 
 
 def auc(hit: np.ndarray, score: np.ndarray) -> float:
@@ -42,8 +43,9 @@ def calibration_table(hit: np.ndarray, score: np.ndarray, bins: int) -> pd.DataF
     edges = np.linspace(0.0, 1.0, bins + 1)
     which = np.clip(np.searchsorted(edges, score, side="right") - 1, 0, bins - 1)
     frame = pd.DataFrame({"bin": which, "predicted": score, "observed": np.asarray(hit, dtype=float)})
-    table = frame.groupby("bin").agg(rows=("predicted", "size"), predicted=("predicted", "mean"),
-                                     observed=("observed", "mean"))
+    table = frame.groupby("bin").agg(
+        rows=("predicted", "size"), predicted=("predicted", "mean"), observed=("observed", "mean")
+    )
     return table.reset_index()
 
 

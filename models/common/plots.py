@@ -2,6 +2,7 @@
 importance and the SHAP summary. The same numbers go to data/plots/ as CSV for `dvc plots`;
 the PNGs are for people reading a run in the MLflow UI.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -10,11 +11,11 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
 
-from core.io import atomic_path  # noqa: E402
+from core.io import atomic_path
 
 
 def _save(fig: plt.Figure, path: Path) -> Path:
@@ -24,12 +25,13 @@ def _save(fig: plt.Figure, path: Path) -> Path:
     return Path(path)
 
 
-def transition_heatmaps(table: pd.DataFrame, names: tuple[str, ...], path: Path,
-                        columns: tuple[str, ...] = ("actual", "model", "baseline")) -> Path:
+def transition_heatmaps(
+    table: pd.DataFrame, names: tuple[str, ...], path: Path, columns: tuple[str, ...] = ("actual", "model", "baseline")
+) -> Path:
     """Side-by-side heatmaps of actual and predicted transition rates on the test window."""
     sources = [n for n in names if n in set(table["from"])]
     fig, axes = plt.subplots(1, len(columns), figsize=(5.2 * len(columns), 4.4), squeeze=False, layout="constrained")
-    for ax, column in zip(axes[0], columns):
+    for ax, column in zip(axes[0], columns, strict=True):
         grid = table.pivot(index="from", columns="to", values=column).reindex(index=sources, columns=list(names))
         image = ax.imshow(grid.to_numpy(), vmin=0.0, vmax=1.0, cmap="viridis")
         ax.set_title(column)
@@ -37,8 +39,15 @@ def transition_heatmaps(table: pd.DataFrame, names: tuple[str, ...], path: Path,
         ax.set_yticks(range(len(sources)), sources, fontsize=7)
         for (i, j), value in np.ndenumerate(grid.to_numpy()):
             if np.isfinite(value) and value >= 0.005:
-                ax.text(j, i, f"{value:.2f}", ha="center", va="center", fontsize=6,
-                        color="white" if value < 0.5 else "black")
+                ax.text(
+                    j,
+                    i,
+                    f"{value:.2f}",
+                    ha="center",
+                    va="center",
+                    fontsize=6,
+                    color="white" if value < 0.5 else "black",
+                )
     fig.colorbar(image, ax=axes[0].tolist(), shrink=0.8)
     fig.suptitle("Next-cycle transition rates, test window (row: bucket now)")
     return _save(fig, path)
@@ -49,7 +58,7 @@ def _per_bucket_axes(buckets: list[str]) -> tuple[plt.Figure, list[plt.Axes]]:
     rows = int(np.ceil(len(buckets) / cols)) or 1
     fig, axes = plt.subplots(rows, cols, figsize=(4 * cols, 3.6 * rows), squeeze=False, layout="constrained")
     flat = list(axes.ravel())
-    for ax in flat[len(buckets):]:
+    for ax in flat[len(buckets) :]:
         ax.axis("off")
     return fig, flat
 
@@ -58,7 +67,7 @@ def calibration_curves(points: pd.DataFrame, path: Path) -> Path:
     """Reliability of P(roll forward) per source bucket: model and baseline against the diagonal."""
     buckets = list(dict.fromkeys(points["bucket"]))
     fig, axes = _per_bucket_axes(buckets)
-    for ax, bucket in zip(axes, buckets):
+    for ax, bucket in zip(axes, buckets, strict=False):  # spare axes stay blank
         for model, part in points[points["bucket"] == bucket].groupby("model", sort=False):
             ax.plot(part["predicted"], part["observed"], marker="o", label=model)
         ax.plot([0, 1], [0, 1], color="grey", linestyle=":")
@@ -73,7 +82,7 @@ def calibration_curves(points: pd.DataFrame, path: Path) -> Path:
 def roc_curves(points: pd.DataFrame, path: Path) -> Path:
     buckets = list(dict.fromkeys(points["bucket"]))
     fig, axes = _per_bucket_axes(buckets)
-    for ax, bucket in zip(axes, buckets):
+    for ax, bucket in zip(axes, buckets, strict=False):  # spare axes stay blank
         for model, part in points[points["bucket"] == bucket].groupby("model", sort=False):
             ax.plot(part["fpr"], part["tpr"], label=model)
         ax.plot([0, 1], [0, 1], color="grey", linestyle=":")

@@ -19,9 +19,8 @@ from __future__ import annotations
 from importlib.metadata import version
 from pathlib import Path
 
-import pandas as pd
-
 import mlflow
+import pandas as pd
 from mlflow.models import infer_signature
 
 #: Pinned from the installed versions, so logging does not spend seconds resolving them.
@@ -32,8 +31,14 @@ def pip_requirements() -> list[str]:
     return [f"{name}=={version(name)}" for name in REQUIREMENTS]
 
 
-def log_code_model(code: Path, artifacts: dict[str, Path], model_config: dict[str, object],
-                   example_input: pd.DataFrame, example_output: pd.DataFrame, name: str = "model"):
+def log_code_model(
+    code: Path,
+    artifacts: dict[str, Path],
+    model_config: dict[str, object],
+    example_input: pd.DataFrame,
+    example_output: pd.DataFrame,
+    name: str = "model",
+):
     """Log a models-from-code pyfunc into the active run; return MLflow's ModelInfo.
 
     `code` is the family's served.py, `artifacts` the folders of fitted-model files it loads,

@@ -98,12 +98,19 @@ def flatten(tree: dict[str, object], prefix: str = "") -> dict[str, object]:
 
 
 def numeric_metrics(metrics: dict[str, object]) -> dict[str, float]:
-    return {k: float(v) for k, v in flatten(metrics).items()
-            if isinstance(v, (int, float)) and not isinstance(v, bool) and v is not None and np.isfinite(v)}
+    return {
+        k: float(v)
+        for k, v in flatten(metrics).items()
+        if isinstance(v, (int, float)) and not isinstance(v, bool) and v is not None and np.isfinite(v)
+    }
 
 
-def log_run(fitted: ModelFamily, data_paths: dict[str, Path], timings: dict[str, float] | None = None,
-            run_name: str | None = None) -> tuple[str, str]:
+def log_run(
+    fitted: ModelFamily,
+    data_paths: dict[str, Path],
+    timings: dict[str, float] | None = None,
+    run_name: str | None = None,
+) -> tuple[str, str]:
     """Log the run (params, metrics, tags, figures and tables, the model); return (run_id, model_uri)."""
     experiment = experiment_id(fitted.experiment)
     with mlflow.start_run(experiment_id=experiment, run_name=run_name) as run:

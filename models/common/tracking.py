@@ -7,6 +7,7 @@ database, so one store never writes into another's folders. Each run is tagged w
 commit and the DVC hash of its input data, so a number in MLflow can always be traced back to
 the code and the data that produced it.
 """
+
 from __future__ import annotations
 
 import os
@@ -14,10 +15,10 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from core.paths import MLFLOW_ARTIFACTS, MLFLOW_DB, PROJECT_ROOT
-
 import mlflow
 from mlflow import MlflowClient
+
+from core.paths import MLFLOW_ARTIFACTS, MLFLOW_DB, PROJECT_ROOT
 
 SQLITE_PREFIX = "sqlite:///"
 
@@ -34,7 +35,7 @@ def artifact_root() -> Path:
     """Artifacts beside the sqlite database in use (the project's own: mlartifacts/)."""
     uri = tracking_uri()
     if uri.startswith(SQLITE_PREFIX):
-        db = Path(uri[len(SQLITE_PREFIX):])
+        db = Path(uri[len(SQLITE_PREFIX) :])
         if db.resolve() != MLFLOW_DB.resolve():
             return db.parent / "mlartifacts"
     return MLFLOW_ARTIFACTS
@@ -61,10 +62,17 @@ def experiment_id(name: str) -> str:
 def git_commit(root: Path = PROJECT_ROOT) -> str:
     """HEAD's commit, with '-dirty' when tracked files differ from it; 'unknown' outside git."""
     try:
-        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True,
-                              check=True, timeout=10).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
-                               capture_output=True, text=True, check=True, timeout=10).stdout.strip()
+        head = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=True, timeout=10
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=10,
+        ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return "unknown"
     return f"{head}-dirty" if dirty else head

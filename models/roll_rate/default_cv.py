@@ -8,6 +8,7 @@ are what the calibration is chosen (cross-fitted) and fitted on; the outer test 
 calibrated mean of the inner models. The Markov baseline is the default rate of the account's
 current bucket, estimated on the outer training fold.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -16,9 +17,9 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import StratifiedKFold
 
+from core.contracts import SOURCE_BUCKET as SOURCE
 from core.params import LightGBMParams
 from models.common.calibration import choose_calibration
-from core.contracts import SOURCE_BUCKET as SOURCE
 from models.common.dataset import FeatureLayout
 from models.roll_rate.markov import MarkovBaseline
 from models.roll_rate.model import fit_submodel
@@ -35,8 +36,15 @@ def _predict_positive(models, X: pd.DataFrame) -> np.ndarray:
     return np.mean([m.predict(X, 2)[:, 1] for m in models], axis=0)
 
 
-def fit_predict_default(train: pd.DataFrame, y: np.ndarray, test: pd.DataFrame, lgbm: LightGBMParams, seed: int,
-                        calibration: str = "auto", inner_folds: int = 4) -> tuple[np.ndarray, str, tuple[int, ...]]:
+def fit_predict_default(
+    train: pd.DataFrame,
+    y: np.ndarray,
+    test: pd.DataFrame,
+    lgbm: LightGBMParams,
+    seed: int,
+    calibration: str = "auto",
+    inner_folds: int = 4,
+) -> tuple[np.ndarray, str, tuple[int, ...]]:
     """Calibrated P(default) for `test` from CV-bagged LightGBM models fitted on `train` only."""
     layout = FeatureLayout.from_frame(train)
     X, Xt = layout.apply(train), layout.apply(test)
@@ -44,8 +52,9 @@ def fit_predict_default(train: pd.DataFrame, y: np.ndarray, test: pd.DataFrame, 
     oof = np.zeros(len(y))
     models = []
     for fit_rows, stop_rows in inner.split(X, y):
-        model = fit_submodel(X.iloc[fit_rows], y[fit_rows], X.iloc[stop_rows], y[stop_rows], lgbm, seed,
-                             classes=np.array([0, 1]))
+        model = fit_submodel(
+            X.iloc[fit_rows], y[fit_rows], X.iloc[stop_rows], y[stop_rows], lgbm, seed, classes=np.array([0, 1])
+        )
         oof[stop_rows] = model.predict(X.iloc[stop_rows], 2)[:, 1]
         models.append(model)
     groups = np.arange(len(y))
@@ -56,9 +65,17 @@ def fit_predict_default(train: pd.DataFrame, y: np.ndarray, test: pd.DataFrame, 
     return proba, calibrator.method, rounds
 
 
-def out_of_fold(features: pd.DataFrame, y: np.ndarray, lgbm: LightGBMParams, n_buckets: int, seed: int = 0,
-                folds: int = 5, calibration: str = "auto", inner_folds: int = 4, smoothing: float = 0.5
-                ) -> tuple[np.ndarray, np.ndarray, list[FoldReport]]:
+def out_of_fold(
+    features: pd.DataFrame,
+    y: np.ndarray,
+    lgbm: LightGBMParams,
+    n_buckets: int,
+    seed: int = 0,
+    folds: int = 5,
+    calibration: str = "auto",
+    inner_folds: int = 4,
+    smoothing: float = 0.5,
+) -> tuple[np.ndarray, np.ndarray, list[FoldReport]]:
     """Out-of-fold P(default) of the model and of the current-bucket baseline, plus per-fold notes."""
     y = np.asarray(y, dtype=np.int64)
     outer = StratifiedKFold(folds, shuffle=True, random_state=0)

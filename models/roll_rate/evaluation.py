@@ -32,7 +32,6 @@ def roll_forward_score(proba: np.ndarray, source: np.ndarray) -> np.ndarray:
     return (proba * above).sum(axis=1)
 
 
-
 def scores(y: np.ndarray, proba: np.ndarray, source: np.ndarray, bins: int) -> dict[str, float]:
     """The four scores of one set of predictions."""
     if len(y) == 0:
@@ -47,8 +46,9 @@ def scores(y: np.ndarray, proba: np.ndarray, source: np.ndarray, bins: int) -> d
     }
 
 
-def evaluate(y: np.ndarray, source: np.ndarray, predictions: dict[str, np.ndarray], bucket_names: tuple[str, ...],
-             bins: int) -> dict[str, object]:
+def evaluate(
+    y: np.ndarray, source: np.ndarray, predictions: dict[str, np.ndarray], bucket_names: tuple[str, ...], bins: int
+) -> dict[str, object]:
     """Overall and per-source-bucket scores for each named set of predictions (model, baseline)."""
     y = np.asarray(y, dtype=np.int64)
     source = np.asarray(source, dtype=np.int64)
@@ -60,8 +60,10 @@ def evaluate(y: np.ndarray, source: np.ndarray, predictions: dict[str, np.ndarra
         rows = source == code
         if not rows.any():
             continue
-        entry: dict[str, object] = {"rows": int(rows.sum()),
-                                    "roll_forward_rate": float(roll_forward(source[rows], y[rows]).mean())}
+        entry: dict[str, object] = {
+            "rows": int(rows.sum()),
+            "roll_forward_rate": float(roll_forward(source[rows], y[rows]).mean()),
+        }
         for name, proba in predictions.items():
             entry[name] = scores(y[rows], proba[rows], source[rows], bins)
         by_bucket[bucket] = entry
@@ -69,8 +71,9 @@ def evaluate(y: np.ndarray, source: np.ndarray, predictions: dict[str, np.ndarra
     return out
 
 
-def transition_matrices(y: np.ndarray, source: np.ndarray, predictions: dict[str, np.ndarray],
-                        bucket_names: tuple[str, ...]) -> pd.DataFrame:
+def transition_matrices(
+    y: np.ndarray, source: np.ndarray, predictions: dict[str, np.ndarray], bucket_names: tuple[str, ...]
+) -> pd.DataFrame:
     """Long table (from, to, actual, <name>...) of actual and mean predicted transition rates."""
     y = np.asarray(y, dtype=np.int64)
     source = np.asarray(source, dtype=np.int64)
@@ -83,8 +86,15 @@ def transition_matrices(y: np.ndarray, source: np.ndarray, predictions: dict[str
         actual = np.bincount(y[mask], minlength=k) / mask.sum()
         predicted = {name: proba[mask].mean(axis=0) for name, proba in predictions.items()}
         for t in range(k):
-            rows.append({"from": bucket_names[s], "to": bucket_names[t], "rows": int(mask.sum()),
-                         "actual": float(actual[t]), **{name: float(p[t]) for name, p in predicted.items()}})
+            rows.append(
+                {
+                    "from": bucket_names[s],
+                    "to": bucket_names[t],
+                    "rows": int(mask.sum()),
+                    "actual": float(actual[t]),
+                    **{name: float(p[t]) for name, p in predicted.items()},
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -99,8 +109,13 @@ def _groups(source: np.ndarray, bucket_names: tuple[str, ...]) -> list[tuple[str
     return out
 
 
-def roc_points(y: np.ndarray, source: np.ndarray, predictions: dict[str, np.ndarray],
-               bucket_names: tuple[str, ...], max_points: int = 101) -> pd.DataFrame:
+def roc_points(
+    y: np.ndarray,
+    source: np.ndarray,
+    predictions: dict[str, np.ndarray],
+    bucket_names: tuple[str, ...],
+    max_points: int = 101,
+) -> pd.DataFrame:
     """ROC curves of the roll-forward probability, all rows and per source bucket, per model
     (thinned to at most `max_points` points each)."""
     parts = []
@@ -115,15 +130,17 @@ def roc_points(y: np.ndarray, source: np.ndarray, predictions: dict[str, np.ndar
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["bucket", "model", "fpr", "tpr"])
 
 
-def calibration_points(y: np.ndarray, source: np.ndarray, predictions: dict[str, np.ndarray],
-                       bucket_names: tuple[str, ...], bins: int) -> pd.DataFrame:
+def calibration_points(
+    y: np.ndarray, source: np.ndarray, predictions: dict[str, np.ndarray], bucket_names: tuple[str, ...], bins: int
+) -> pd.DataFrame:
     """Reliability curves of the roll-forward probability, all rows and per source bucket, per model."""
     parts = []
     for bucket, rows in _groups(source, bucket_names):
         hit = roll_forward(np.asarray(source)[rows], np.asarray(y)[rows])
         for name, proba in predictions.items():
             table = calibration_table(hit, roll_forward_score(proba[rows], np.asarray(source)[rows]), bins)
-            parts.append(table.assign(bucket=bucket, model=name)[["bucket", "model", "bin", "rows", "predicted",
-                                                                   "observed"]])
+            parts.append(
+                table.assign(bucket=bucket, model=name)[["bucket", "model", "bin", "rows", "predicted", "observed"]]
+            )
     columns = ["bucket", "model", "bin", "rows", "predicted", "observed"]
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)

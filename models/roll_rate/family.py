@@ -49,8 +49,11 @@ class RollRateFamily:
 
     def tags(self) -> dict[str, str]:
         model = self.result.model
-        return {"model_form": model.model_form_, "calibration": model.calibration_,
-                **{f"split.{k}": v for k, v in self.result.split.describe().items()}}
+        return {
+            "model_form": model.model_form_,
+            "calibration": model.calibration_,
+            **{f"split.{k}": v for k, v in self.result.split.describe().items()},
+        }
 
     def metrics(self) -> dict[str, object]:
         return self.result.metrics
@@ -68,10 +71,18 @@ class RollRateFamily:
         current = result.test[result.test[SOURCE_BUCKET] == 0].head(self.run_params.roll_rate.shap_sample)
         values, X = model.contributions(current, source=0, target=1)
         if len(X):
-            plots.shap_summary(values, X, folder / "shap_summary.png",
-                               f"SHAP: {names[0]} -> {names[1]} (roll forward from current), raw score")
-        for name, table in (("transitions", result.transitions), ("forecast", result.forecast),
-                            ("roc", result.roc), ("calibration", result.calibration)):
+            plots.shap_summary(
+                values,
+                X,
+                folder / "shap_summary.png",
+                f"SHAP: {names[0]} -> {names[1]} (roll forward from current), raw score",
+            )
+        for name, table in (
+            ("transitions", result.transitions),
+            ("forecast", result.forecast),
+            ("roc", result.roc),
+            ("calibration", result.calibration),
+        ):
             table.to_csv(folder / f"{name}.csv", index=False)
         if self.catalogue_markdown is not None:
             (folder / "feature_catalogue.md").write_text(self.catalogue_markdown)

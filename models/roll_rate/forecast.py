@@ -7,6 +7,7 @@ rolls into charge-off for the next cycles. Holding the matrix fixed beyond the f
 the flow-rate assumption analysts make; balances are conserved (no payments or new spend), so
 the comparison with what happened is about where the money goes, not how much there is.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -41,8 +42,15 @@ def charge_offs(path: np.ndarray, charge_off: int) -> np.ndarray:
     return np.diff(path[:, charge_off])
 
 
-def actual_balances(frame: pd.DataFrame, accounts: np.ndarray, origin_cycle: int, horizons: int,
-                    n_buckets: int, balance: str = "balance", bucket: str = "bucket") -> np.ndarray:
+def actual_balances(
+    frame: pd.DataFrame,
+    accounts: np.ndarray,
+    origin_cycle: int,
+    horizons: int,
+    n_buckets: int,
+    balance: str = "balance",
+    bucket: str = "bucket",
+) -> np.ndarray:
     """(horizons + 1, K) where the cohort's origin balances actually went, cycle by cycle.
 
     Each account of `accounts` carries its balance at `origin_cycle` unchanged into the bucket it
@@ -69,8 +77,14 @@ def actual_balances(frame: pd.DataFrame, accounts: np.ndarray, origin_cycle: int
     return path
 
 
-def forecast_table(frame: pd.DataFrame, predictions: dict[str, np.ndarray], origin_cycle: int, horizons: int,
-                   bucket_names: tuple[str, ...], balance: str = "balance") -> pd.DataFrame:
+def forecast_table(
+    frame: pd.DataFrame,
+    predictions: dict[str, np.ndarray],
+    origin_cycle: int,
+    horizons: int,
+    bucket_names: tuple[str, ...],
+    balance: str = "balance",
+) -> pd.DataFrame:
     """Balances per bucket and charge-off amounts, forecast (per prediction set) vs actual.
 
     `frame` holds every as-of row (all cycles) with keys, `bucket` and `balance`; `predictions`
@@ -84,14 +98,18 @@ def forecast_table(frame: pd.DataFrame, predictions: dict[str, np.ndarray], orig
     start = np.bincount(source, weights=np.nan_to_num(weight), minlength=k)
     last_cycle = int(cycles.max())
     steps = max(0, min(horizons, last_cycle - origin_cycle))
-    paths = {"actual": actual_balances(frame, origin["account_id"].to_numpy(), origin_cycle, steps, k,
-                                       balance=balance)}
+    paths = {"actual": actual_balances(frame, origin["account_id"].to_numpy(), origin_cycle, steps, k, balance=balance)}
     for name, proba in predictions.items():
         paths[name] = roll_forward_balances(start, flow_matrix(proba, source, weight, k), steps)
     rows = []
     for h in range(1, steps + 1):
         for code, bucket in enumerate(bucket_names):
             rows.append({"horizon": h, "bucket": bucket, **{name: float(p[h, code]) for name, p in paths.items()}})
-        rows.append({"horizon": h, "bucket": "charge_off_amount",
-                     **{name: float(charge_offs(p, k - 1)[h - 1]) for name, p in paths.items()}})
+        rows.append(
+            {
+                "horizon": h,
+                "bucket": "charge_off_amount",
+                **{name: float(charge_offs(p, k - 1)[h - 1]) for name, p in paths.items()},
+            }
+        )
     return pd.DataFrame(rows, columns=["horizon", "bucket", *paths])

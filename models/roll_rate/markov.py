@@ -6,14 +6,16 @@ segment row is shrunk towards the pooled row by `segment_prior` pseudo-transitio
 segment falls back smoothly to the pooled matrix instead of jumping at an arbitrary row count.
 The last bucket (charge-off) is absorbing.
 """
+
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
 
-def transition_counts(source: np.ndarray, target: np.ndarray, n_buckets: int, n_targets: int | None = None
-                      ) -> np.ndarray:
+def transition_counts(
+    source: np.ndarray, target: np.ndarray, n_buckets: int, n_targets: int | None = None
+) -> np.ndarray:
     """K x T matrix of observed transitions (row: bucket now, column: outcome, by default the bucket
     next cycle, T = K)."""
     n_targets = n_buckets if n_targets is None else n_targets
@@ -43,8 +45,14 @@ def normalise_rows(counts: np.ndarray, smoothing: float, absorbing: int | None) 
 class MarkovBaseline:
     """Per-account prediction = the transition-matrix row of the account's current bucket."""
 
-    def __init__(self, n_buckets: int, smoothing: float = 0.5, segment_prior: float = 50.0,
-                 absorbing: int | None = None, n_targets: int | None = None) -> None:
+    def __init__(
+        self,
+        n_buckets: int,
+        smoothing: float = 0.5,
+        segment_prior: float = 50.0,
+        absorbing: int | None = None,
+        n_targets: int | None = None,
+    ) -> None:
         self.n_buckets = n_buckets
         #: outcomes per row: the buckets (a transition matrix) or, say, 2 for default / no default
         self.n_targets = n_buckets if n_targets is None else n_targets
@@ -52,8 +60,9 @@ class MarkovBaseline:
         self.segment_prior = segment_prior
         self.absorbing = absorbing
 
-    def fit(self, source: np.ndarray, target: np.ndarray, segment: np.ndarray | pd.Series | None = None
-            ) -> "MarkovBaseline":
+    def fit(
+        self, source: np.ndarray, target: np.ndarray, segment: np.ndarray | pd.Series | None = None
+    ) -> MarkovBaseline:
         k, t = self.n_buckets, self.n_targets
         self.counts_ = transition_counts(source, target, k, t)
         self.matrix_ = normalise_rows(self.counts_, self.smoothing, self.absorbing)

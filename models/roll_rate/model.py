@@ -10,17 +10,18 @@ Fitting ends in a `RollRateScorer` (models/scoring.py): the layout, sub-models a
 that scoring reads, with no trace of how they were chosen. `predict_proba` delegates to it, and
 the registered MLflow model is that scorer saved as files, so both score through the same code.
 """
+
 from __future__ import annotations
 
 import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
+from core.contracts import SOURCE_BUCKET as SOURCE
 from core.params import LightGBMParams, RollRateParams
 from models.common.calibration import Calibrator, choose_calibration
-from models.common.metrics import log_loss
-from core.contracts import SOURCE_BUCKET as SOURCE
 from models.common.dataset import FeatureLayout
+from models.common.metrics import log_loss
 from models.roll_rate.scoring import MULTICLASS, RollRateScorer, SubModel
 
 __all__ = ["RollRateModel", "SubModel", "booster_params", "fit_submodel"]
@@ -46,18 +47,36 @@ def booster_params(p: LightGBMParams, seed: int, n_classes: int) -> dict[str, ob
     }
 
 
-def _fit_booster(params: dict[str, object], lgbm: LightGBMParams, X: pd.DataFrame, y: np.ndarray,
-                 X_valid: pd.DataFrame, y_valid: np.ndarray) -> lgb.Booster:
+def _fit_booster(
+    params: dict[str, object],
+    lgbm: LightGBMParams,
+    X: pd.DataFrame,
+    y: np.ndarray,
+    X_valid: pd.DataFrame,
+    y_valid: np.ndarray,
+) -> lgb.Booster:
     train = lgb.Dataset(X, label=y, free_raw_data=True)
     if len(y_valid) == 0:
         return lgb.train(params, train, num_boost_round=min(lgbm.n_estimators, 100))
     valid = lgb.Dataset(X_valid, label=y_valid, reference=train)
-    return lgb.train(params, train, num_boost_round=lgbm.n_estimators, valid_sets=[valid],
-                     callbacks=[lgb.early_stopping(lgbm.early_stopping_rounds, verbose=False)])
+    return lgb.train(
+        params,
+        train,
+        num_boost_round=lgbm.n_estimators,
+        valid_sets=[valid],
+        callbacks=[lgb.early_stopping(lgbm.early_stopping_rounds, verbose=False)],
+    )
 
 
-def fit_submodel(X: pd.DataFrame, y: np.ndarray, X_valid: pd.DataFrame, y_valid: np.ndarray,
-                 lgbm: LightGBMParams, seed: int, classes: np.ndarray | None = None) -> SubModel:
+def fit_submodel(
+    X: pd.DataFrame,
+    y: np.ndarray,
+    X_valid: pd.DataFrame,
+    y_valid: np.ndarray,
+    lgbm: LightGBMParams,
+    seed: int,
+    classes: np.ndarray | None = None,
+) -> SubModel:
     """A booster over the classes seen in `y` (or `classes`); validation rows of unseen classes are dropped."""
     classes = np.unique(y) if classes is None else np.asarray(classes)
     if len(classes) == 1:
@@ -82,8 +101,14 @@ class RollRateModel:
     def absorbing(self) -> int:
         return self.n_buckets - 1
 
-    def fit(self, train: pd.DataFrame, y_train: np.ndarray, valid: pd.DataFrame, y_valid: np.ndarray,
-            groups_valid: np.ndarray) -> "RollRateModel":
+    def fit(
+        self,
+        train: pd.DataFrame,
+        y_train: np.ndarray,
+        valid: pd.DataFrame,
+        y_valid: np.ndarray,
+        groups_valid: np.ndarray,
+    ) -> RollRateModel:
         """Fit on the training window; early-stop, choose the model form and calibrate on validation.
 
         `groups_valid` (account ids) splits validation rows for the cross-fitted calibration choice.
@@ -100,19 +125,24 @@ class RollRateModel:
             models = {MULTICLASS: fit_submodel(X, y_train, Xv, y_valid, self.params.lightgbm, self.seed, classes)}
             candidates["multiclass"] = RollRateScorer(layout, self.n_buckets, self.absorbing, models, "multiclass")
         if wanted in ("auto", "per_source"):
-            models = {int(s): self._fit_source(X, y_train, Xv, y_valid, src == s, src_v == s)
-                      for s in np.unique(src) if s != self.absorbing}
+            models = {
+                int(s): self._fit_source(X, y_train, Xv, y_valid, src == s, src_v == s)
+                for s in np.unique(src)
+                if s != self.absorbing
+            }
             candidates["per_source"] = RollRateScorer(layout, self.n_buckets, self.absorbing, models, "per_source")
         raw_valid = {name: scorer.raw(Xv, src_v) for name, scorer in candidates.items()}
         self.validation_logloss_ = {name: log_loss(y_valid, raw) for name, raw in raw_valid.items()}
         best = min(self.validation_logloss_, key=self.validation_logloss_.get)
         self.scorer_ = candidates[best]
         self.scorer_.calibrator, self.calibration_logloss_ = choose_calibration(
-            raw_valid[best], y_valid, groups_valid, self.params.calibration)
+            raw_valid[best], y_valid, groups_valid, self.params.calibration
+        )
         return self
 
-    def _fit_source(self, X: pd.DataFrame, y: np.ndarray, Xv: pd.DataFrame, yv: np.ndarray, rows: np.ndarray,
-                    rows_v: np.ndarray) -> SubModel:
+    def _fit_source(
+        self, X: pd.DataFrame, y: np.ndarray, Xv: pd.DataFrame, yv: np.ndarray, rows: np.ndarray, rows_v: np.ndarray
+    ) -> SubModel:
         """The model of one source bucket; with a single outcome seen, its smoothed frequency row
         (as the Markov baseline would have it), never a certainty."""
         if len(np.unique(y[rows])) == 1:
@@ -152,8 +182,11 @@ class RollRateModel:
         """Total gain per feature, summed over the boosters, largest first."""
         total = pd.Series(0.0, index=list(self.layout_.columns))
         for booster in self.boosters().values():
-            total += pd.Series(booster.feature_importance("gain"), index=booster.feature_name()).reindex(
-                total.index, fill_value=0.0).to_numpy()
+            total += (
+                pd.Series(booster.feature_importance("gain"), index=booster.feature_name())
+                .reindex(total.index, fill_value=0.0)
+                .to_numpy()
+            )
         return total.sort_values(ascending=False)
 
     def contributions(self, frame: pd.DataFrame, source: int, target: int) -> tuple[np.ndarray, pd.DataFrame]:
@@ -169,5 +202,5 @@ class RollRateModel:
         if len(model.classes) == 2:
             values = contrib if k == 1 else -contrib
         else:
-            values = contrib[:, k * n_features:(k + 1) * n_features]
+            values = contrib[:, k * n_features : (k + 1) * n_features]
         return values[:, :-1], X

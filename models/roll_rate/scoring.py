@@ -10,6 +10,7 @@ iteration) and one `scorer.json` (layout, sub-model classes and constants, calib
 parameters, bucket count, charge-off code, model form): files a person can read and diff, that
 do not depend on Python object layouts, and whose loading executes no stored code.
 """
+
 from __future__ import annotations
 
 import json
@@ -20,9 +21,9 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
+from core.contracts import SOURCE_BUCKET as SOURCE
 from core.io import atomic_path, write_json
 from models.common.calibration import Calibrator, clip_normalise
-from core.contracts import SOURCE_BUCKET as SOURCE
 from models.common.dataset import FeatureLayout
 
 #: Bumped when the files' meaning changes; `load` refuses other versions instead of guessing.
@@ -121,9 +122,11 @@ class RollRateScorer:
             "n_buckets": int(self.n_buckets),
             "absorbing": int(self.absorbing),
             "strategy": self.model_form,  # the manifest key predates the params rename
-            "layout": {"columns": list(self.layout.columns),
-                       "categories": {c: list(v) for c, v in self.layout.categories.items()},
-                       "flags": list(self.layout.flags)},
+            "layout": {
+                "columns": list(self.layout.columns),
+                "categories": {c: list(v) for c, v in self.layout.categories.items()},
+                "flags": list(self.layout.flags),
+            },
             "submodels": submodels,
             "calibrator": self.calibrator.to_dict(),
         }
@@ -131,13 +134,15 @@ class RollRateScorer:
         return folder / MANIFEST
 
     @classmethod
-    def load(cls, folder: Path) -> "RollRateScorer":
+    def load(cls, folder: Path) -> RollRateScorer:
         """The scorer `save` wrote: boosters from their text files, the rest from `scorer.json`."""
         folder = Path(folder)
         manifest = json.loads((folder / MANIFEST).read_text())
         if manifest.get("format_version") != FORMAT_VERSION:
-            raise ValueError(f"{folder / MANIFEST}: format_version {manifest.get('format_version')!r}, "
-                             f"this code reads {FORMAT_VERSION}")
+            raise ValueError(
+                f"{folder / MANIFEST}: format_version {manifest.get('format_version')!r}, "
+                f"this code reads {FORMAT_VERSION}"
+            )
         layout = manifest["layout"]
         models = {}
         for entry in manifest["submodels"]:
@@ -148,8 +153,9 @@ class RollRateScorer:
             else:
                 models[int(entry["key"])] = SubModel(classes, None, np.asarray(entry["constant"], dtype=np.float64))
         return cls(
-            layout=FeatureLayout(tuple(layout["columns"]), {c: tuple(v) for c, v in layout["categories"].items()},
-                                 tuple(layout["flags"])),
+            layout=FeatureLayout(
+                tuple(layout["columns"]), {c: tuple(v) for c, v in layout["categories"].items()}, tuple(layout["flags"])
+            ),
             n_buckets=int(manifest["n_buckets"]),
             absorbing=int(manifest["absorbing"]),
             models=models,

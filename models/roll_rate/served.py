@@ -8,6 +8,7 @@ bucket names from the model config in `MLmodel`, so nothing is unpickled. Scorin
 Loading needs this project's `models` package importable, as the strategy stage and notebooks
 have it.
 """
+
 from __future__ import annotations
 
 import mlflow
@@ -26,7 +27,7 @@ class RollRatePyfunc(mlflow.pyfunc.PythonModel):
         if len(self.bucket_names) != self.scorer.n_buckets:
             raise ValueError(f"{len(self.bucket_names)} bucket names for a {self.scorer.n_buckets}-bucket model")
 
-    def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:  # noqa: ARG002
+    def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:
         frame = model_input if isinstance(model_input, pd.DataFrame) else pd.DataFrame(model_input)
         proba = self.scorer.predict_proba(frame)
         return pd.DataFrame(proba, columns=list(self.bucket_names), index=frame.index)

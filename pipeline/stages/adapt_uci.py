@@ -3,6 +3,7 @@
 The real-data configuration's first stage, in place of `simulate`: everything after it
 (validate, features, roll_rate) is the default pipeline's code, run on data/uci/.
 """
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -5,6 +5,7 @@ through the partitioned backend (core/partitions.py): memory holds one partition
 never the whole book, and the outputs are published only when every partition has succeeded.
 The feature catalogue is written beside them, for the roll-rate stage to log with its model.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -25,8 +26,9 @@ METRICS_FILE = METRICS_DIR / "features.json"
 OUTPUTS = ("features", "labels", "contact_labels")
 
 
-def run(params: Params, in_dir: Path = VALIDATED_DIR, out_dir: Path = PROCESSED_DIR,
-        metrics_file: Path = METRICS_FILE) -> dict[str, Any]:
+def run(
+    params: Params, in_dir: Path = VALIDATED_DIR, out_dir: Path = PROCESSED_DIR, metrics_file: Path = METRICS_FILE
+) -> dict[str, Any]:
     """Write features.parquet, labels.parquet, contact_labels.parquet and feature_catalogue.md; return metrics."""
     out_dir = Path(out_dir)
     counts = {"rows": 0, "accounts": 0, "contacts": 0, "partitions": 0, "next_bucket_observed": 0}
@@ -57,9 +59,12 @@ def run(params: Params, in_dir: Path = VALIDATED_DIR, out_dir: Path = PROCESSED_
     counts["partitions"] = map_partitions(book, params.features.partition_accounts, compute, outputs, tally)
     with atomic_path(out_dir / "feature_catalogue.md") as tmp:
         tmp.write_text(catalogue_markdown(params.features))
-    metrics = {**counts, "feature_columns": n_features,
-               **{f"{col}_rate": round(p / n, 4) if n else None for col, (p, n) in positives.items()},
-               **{f"{col}_observed": n for col, (p, n) in positives.items()}}
+    metrics = {
+        **counts,
+        "feature_columns": n_features,
+        **{f"{col}_rate": round(p / n, 4) if n else None for col, (p, n) in positives.items()},
+        **{f"{col}_observed": n for col, (p, n) in positives.items()},
+    }
     write_json(metrics, metrics_file)
     return metrics
 
@@ -72,7 +77,8 @@ def command(
 ) -> None:
     """Build point-in-time features and labels for every account and cycle."""
     metrics = run(load_params(params_file), in_dir, out_dir, metrics_file)
-    typer.echo(f"features: {metrics['rows']:,} rows x {metrics['feature_columns']} features for "
-               f"{metrics['accounts']:,} accounts in {metrics['partitions']} partition(s); "
-               f"{metrics['contacts']:,} contacts labelled; outputs in {out_dir}")
-
+    typer.echo(
+        f"features: {metrics['rows']:,} rows x {metrics['feature_columns']} features for "
+        f"{metrics['accounts']:,} accounts in {metrics['partitions']} partition(s); "
+        f"{metrics['contacts']:,} contacts labelled; outputs in {out_dir}"
+    )

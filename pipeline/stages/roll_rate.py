@@ -9,6 +9,7 @@ a clone without it retrains and registers instead of skipping the stage), logs o
 on this run's test window (registration lives in this stage: the run, the model and the
 comparison belong together, and a separate stage would have to reload all three).
 """
+
 from __future__ import annotations
 
 from dataclasses import asdict
@@ -20,8 +21,8 @@ import typer
 from core.io import atomic_path, write_json
 from core.params import Params, load_params
 from core.paths import METRICS_DIR, MODELS_DIR, PARAMS_FILE, PLOTS_DIR, PROCESSED_DIR
-from models.roll_rate.evaluation import ALL
 from models.common.registry import log_run, register
+from models.roll_rate.evaluation import ALL
 from models.roll_rate.family import RollRateFamily
 from models.roll_rate.train import RollRateResult, train_roll_rate
 
@@ -41,8 +42,10 @@ def write_plot_data(result: RollRateResult, plots_dir: Path) -> list[Path]:
     for name in result.predictions:
         roc = result.roc[(result.roc["bucket"] == ALL) & (result.roc["model"] == name)]
         cal = result.calibration[(result.calibration["bucket"] == ALL) & (result.calibration["model"] == name)]
-        for stem, table in ((f"roc_{name}", roc[["fpr", "tpr"]]),
-                            (f"calibration_{name}", cal[["bin", "rows", "predicted", "observed"]])):
+        for stem, table in (
+            (f"roc_{name}", roc[["fpr", "tpr"]]),
+            (f"calibration_{name}", cal[["bin", "rows", "predicted", "observed"]]),
+        ):
             _write_csv(table, plots_dir / f"{stem}.csv")
             written.append(plots_dir / f"{stem}.csv")
     transitions = result.transitions.assign(transition=lambda t: t["from"] + " -> " + t["to"])
@@ -51,9 +54,14 @@ def write_plot_data(result: RollRateResult, plots_dir: Path) -> list[Path]:
     return [*written, plots_dir / "transitions.csv", plots_dir / "forecast.csv"]
 
 
-def run(params: Params, processed_dir: Path = PROCESSED_DIR, metrics_file: Path = METRICS_FILE,
-        plots_dir: Path = PLOTS, track: bool = True, registration_file: Path = REGISTRATION_FILE
-        ) -> dict[str, object]:
+def run(
+    params: Params,
+    processed_dir: Path = PROCESSED_DIR,
+    metrics_file: Path = METRICS_FILE,
+    plots_dir: Path = PLOTS,
+    track: bool = True,
+    registration_file: Path = REGISTRATION_FILE,
+) -> dict[str, object]:
     """Train, evaluate, write metrics and plot data; with `track`, log to MLflow, register, and
     record the registration (without it, the record says the run was not tracked)."""
     processed_dir = Path(processed_dir)
@@ -61,8 +69,7 @@ def run(params: Params, processed_dir: Path = PROCESSED_DIR, metrics_file: Path 
     labels = pd.read_parquet(processed_dir / "labels.parquet")
     catalogue_file = processed_dir / "feature_catalogue.md"
     catalogue_markdown = catalogue_file.read_text(encoding="utf-8") if catalogue_file.exists() else None
-    result = train_roll_rate(features, labels, params.roll_rate, params.buckets.as_buckets(),
-                             params.seeds.training)
+    result = train_roll_rate(features, labels, params.roll_rate, params.buckets.as_buckets(), params.seeds.training)
     write_plot_data(result, Path(plots_dir))
     summary: dict[str, object] = {"metrics": result.metrics}
     if track:
@@ -83,15 +90,18 @@ def command(
     metrics_file: Path = typer.Option(METRICS_FILE, help="Metrics JSON (model vs baseline on the test window)."),
     plots_dir: Path = typer.Option(PLOTS, help="Directory for the plot data (CSV) read by `dvc plots`."),
     track: bool = typer.Option(True, help="Log the run to MLflow and register the model."),
-    registration_file: Path = typer.Option(REGISTRATION_FILE, help="Registration record (JSON): run, model URI, "
-                                                                   "version, champion or not."),
+    registration_file: Path = typer.Option(
+        REGISTRATION_FILE, help="Registration record (JSON): run, model URI, version, champion or not."
+    ),
 ) -> None:
     """Train the roll-rate model against the Markov baseline, out of time; track and register it."""
     summary = run(load_params(params_file), processed_dir, metrics_file, plots_dir, track, registration_file)
     m = summary["metrics"]
-    typer.echo(f"roll-rate test log loss: model {m['model']['logloss']:.4f} vs baseline "
-               f"{m['baseline']['logloss']:.4f} ({m['logloss_reduction']:.1%} lower), roll-forward AUC "
-               f"{m['model']['roll_forward_auc']:.3f}; {m['training']['model_form']}, {m['training']['calibration']}")
+    typer.echo(
+        f"roll-rate test log loss: model {m['model']['logloss']:.4f} vs baseline "
+        f"{m['baseline']['logloss']:.4f} ({m['logloss_reduction']:.1%} lower), roll-forward AUC "
+        f"{m['model']['roll_forward_auc']:.3f}; {m['training']['model_form']}, {m['training']['calibration']}"
+    )
     reg = summary.get("registration")
     if reg is not None:
         verdict = "now champion" if reg.champion else f"champion kept ({reg.champion_score:.4f} on this window)"

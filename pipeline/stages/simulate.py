@@ -4,6 +4,7 @@ The tables are what a lender's systems would have logged under its business-as-u
 contact policy in the simulated world of simulator/ (seeded by params.yaml `seeds.world`, shaped by
 `simulate`). The run's true outcomes go to data/metrics/simulate.json.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -18,8 +19,9 @@ from simulator import Simulation
 METRICS_FILE = METRICS_DIR / "simulate.json"
 
 
-def run(params: Params, out_dir: Path = RAW_DIR, accounts: int | None = None,
-        metrics_file: Path | None = METRICS_FILE) -> list[Path]:
+def run(
+    params: Params, out_dir: Path = RAW_DIR, accounts: int | None = None, metrics_file: Path | None = METRICS_FILE
+) -> list[Path]:
     """Simulate the book under business as usual, write the five tables; returns their paths.
 
     `accounts` overrides params.simulate.accounts (quick runs, benchmarks).

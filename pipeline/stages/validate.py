@@ -4,6 +4,7 @@ Never touches its inputs, and writes all its outputs or none: everything is buil
 targets and swapped in only once the whole run has succeeded, so a fatal data error leaves the
 previous validated data, quarantine, report and metrics in place.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -54,8 +55,13 @@ def run(
         (report / "index.html").write_text(html, encoding="utf-8")
     write_json(metrics, metrics_file)
     if timings is not None:
-        timings.update({"read": round(read_seconds, 3), **outcome.timings,
-                        "write": round(perf_counter() - clock - read_seconds - sum(outcome.timings.values()), 3)})
+        timings.update(
+            {
+                "read": round(read_seconds, 3),
+                **outcome.timings,
+                "write": round(perf_counter() - clock - read_seconds - sum(outcome.timings.values()), 3),
+            }
+        )
     return metrics
 
 
@@ -74,9 +80,11 @@ def command(
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from exc
     metrics = run(load_params(params_file), raw_dir, validated_dir, quarantine_dir, metrics_file, report_dir, gx_root)
-    typer.echo(f"validated {metrics['rows_in']:,} rows (as of {metrics['as_of_date']}): "
-               f"{metrics['rows_valid']:,} valid, {metrics['rows_quarantined']:,} quarantined; "
-               f"report: {Path(report_dir) / 'index.html'}")
+    typer.echo(
+        f"validated {metrics['rows_in']:,} rows (as of {metrics['as_of_date']}): "
+        f"{metrics['rows_valid']:,} valid, {metrics['rows_quarantined']:,} quarantined; "
+        f"report: {Path(report_dir) / 'index.html'}"
+    )
 
 
 def _refuse_overwriting_inputs(raw_dir: Path, outputs: list[Path]) -> None:
@@ -84,5 +92,7 @@ def _refuse_overwriting_inputs(raw_dir: Path, outputs: list[Path]) -> None:
     raw = Path(raw_dir).resolve()
     for out in outputs:
         if out.resolve() == raw or out.resolve() in raw.parents:
-            raise ValueError(f"output directory {out} would replace the input directory {raw_dir}; "
-                             "validation never writes over its inputs")
+            raise ValueError(
+                f"output directory {out} would replace the input directory {raw_dir}; "
+                "validation never writes over its inputs"
+            )
