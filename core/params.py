@@ -174,6 +174,7 @@ class ValidateSeverity(Section):
     unique_key: RuleSeverity = "fatal"
     allowed_values: RuleSeverity = "quarantine"
     min_value: RuleSeverity = "quarantine"
+    max_value: RuleSeverity = "quarantine"
     valid_timezone: RuleSeverity = "quarantine"
     unambiguous_timestamp: RuleSeverity = "quarantine"
     not_after_as_of: RuleSeverity = "quarantine"

@@ -32,6 +32,18 @@ PANDAS_DTYPES: dict[str, str] = {
     "timestamp": "datetime64[ns, UTC]",
 }
 
+#: The largest amount any money column may hold, in currency units (inclusive): 10^12.
+#: Far above any consumer credit in any currency still in use (a million-dollar mortgage is about
+#: 2.5 * 10^10 Vietnamese dong), so only a broken value exceeds it. The bound is set by the
+#: features stage's arithmetic: it sums money as integer cents (exact, order-independent), and
+#: 10^12 units = 10^14 cents keeps every amount exact in float64 (up to 2^53, about 9 * 10^15,
+#: so ninety such amounts still sum exactly) and leaves int64 room (about 9.2 * 10^18) for sums
+#: of 92,000 maximal amounts over one history. Beyond it a value is quarantined (`max_value`).
+MAX_AMOUNT = 1e12
+#: The largest annual_rate (a fraction): 100 = 10,000% a year, beyond any lending rate; a larger
+#: value is a unit error (basis points) or a broken value, not a price.
+MAX_ANNUAL_RATE = 100.0
+
 PRODUCTS = ("instalment", "revolving", "bnpl")
 CHANNELS = ("sms", "email", "call", "letter", "field_visit", "agency", "legal")
 #: Channels a borrower can consent to or opt out of individually.
@@ -70,6 +82,8 @@ class Column:
     description: str
     allowed: tuple[str, ...] | None = None
     min_value: float | None = None
+    #: Inclusive upper bound (MAX_AMOUNT for money columns).
+    max_value: float | None = None
     #: Only for nullable types: when is a missing value legitimate.
     null_meaning: str | None = None
 
@@ -134,6 +148,7 @@ ACCOUNTS = Table(
             "float",
             "Amount lent (instalment and bnpl).",
             min_value=0.0,
+            max_value=MAX_AMOUNT,
             null_meaning="revolving accounts have a credit limit instead",
         ),
         Column(
@@ -141,6 +156,7 @@ ACCOUNTS = Table(
             "float",
             "Credit limit (revolving).",
             min_value=0.0,
+            max_value=MAX_AMOUNT,
             null_meaning="instalment and bnpl accounts have a principal instead",
         ),
         Column(
@@ -150,12 +166,19 @@ ACCOUNTS = Table(
             min_value=1,
             null_meaning="revolving accounts have no term",
         ),
-        Column("annual_rate", "float", "Nominal annual interest rate as a fraction (0.24 = 24%).", min_value=0.0),
+        Column(
+            "annual_rate",
+            "float",
+            "Nominal annual interest rate as a fraction (0.24 = 24%).",
+            min_value=0.0,
+            max_value=MAX_ANNUAL_RATE,
+        ),
         Column(
             "instalment_amount",
             "float",
             "Contractual payment due each cycle (minimum payment for revolving).",
             min_value=0.0,
+            max_value=MAX_AMOUNT,
         ),
         Column(
             "origination_score",
@@ -181,19 +204,27 @@ STATEMENTS = Table(
     columns=(
         Column("account_id", "id", "Account the statement belongs to."),
         Column("cycle_date", "date", "Cycle end (statement) date."),
-        Column("balance", "float", "Outstanding balance at cycle end.", min_value=0.0),
-        Column("amount_due", "float", "Total amount due for the cycle, arrears included.", min_value=0.0),
+        Column("balance", "float", "Outstanding balance at cycle end.", min_value=0.0, max_value=MAX_AMOUNT),
+        Column(
+            "amount_due",
+            "float",
+            "Total amount due for the cycle, arrears included.",
+            min_value=0.0,
+            max_value=MAX_AMOUNT,
+        ),
         Column(
             "past_due_amount",
             "float",
             "Part of the balance that was due at an earlier cycle and is still unpaid.",
             min_value=0.0,
+            max_value=MAX_AMOUNT,
         ),
         Column(
             "amount_paid",
             "float",
             "Sum of payments received during the cycle (previous cycle end, this cycle end].",
             min_value=0.0,
+            max_value=MAX_AMOUNT,
         ),
         Column(
             "days_past_due", "int", "Days since the oldest unpaid due date, at cycle end (0 = current).", min_value=0
@@ -211,7 +242,7 @@ PAYMENTS = Table(
         Column("payment_id", "id", "Unique payment identifier."),
         Column("account_id", "id", "Account credited."),
         Column("paid_at", "timestamp", "When the payment was received (UTC)."),
-        Column("amount", "float", "Amount paid.", min_value=0.0),
+        Column("amount", "float", "Amount paid.", min_value=0.0, max_value=MAX_AMOUNT),
         Column("method", "string", "How it was paid.", allowed=PAYMENT_METHODS),
     ),
 )
@@ -228,7 +259,14 @@ CONTACTS = Table(
         Column("contacted_at", "timestamp", "When the attempt was made (UTC)."),
         Column("channel", "string", "Channel used.", allowed=CHANNELS),
         Column("outcome", "string", "What happened.", allowed=OUTCOMES),
-        Column("promise_amount", "float", "Amount promised.", min_value=0.0, null_meaning="no promise to pay was made"),
+        Column(
+            "promise_amount",
+            "float",
+            "Amount promised.",
+            min_value=0.0,
+            max_value=MAX_AMOUNT,
+            null_meaning="no promise to pay was made",
+        ),
         Column(
             "promise_date",
             "date",
@@ -240,6 +278,7 @@ CONTACTS = Table(
             "float",
             "Probability with which the logging policy chose this action (for off-policy evaluation).",
             min_value=0.0,
+            max_value=1.0,
             null_meaning="the logging policy was not randomised or did not record it",
         ),
     ),
@@ -297,8 +336,21 @@ def schema_markdown() -> str:
             meaning = col.description
             if col.allowed:
                 meaning += " One of: " + ", ".join(f"`{v}`" for v in col.allowed) + "."
+            if col.min_value is not None or col.max_value is not None:
+                meaning += " " + _range_text(col) + "."
             if col.null_meaning:
                 meaning += f" Empty when {col.null_meaning}."
             parts.append(f"| `{col.name}` | {col.type} | {meaning} |")
         parts.append("")
     return "\n".join(parts)
+
+
+def _range_text(col: Column) -> str:
+    """`At least 0, at most 1,000,000,000,000` (the bounds validation enforces)."""
+    fmt = lambda v: f"{v:,.0f}" if float(v).is_integer() else f"{v:g}"  # noqa: E731
+    parts = []
+    if col.min_value is not None:
+        parts.append(f"at least {fmt(col.min_value)}")
+    if col.max_value is not None:
+        parts.append(f"at most {fmt(col.max_value)}")
+    return ", ".join(parts).capitalize()

@@ -31,6 +31,7 @@ def test_every_schema_declaration_becomes_an_expectation():
             assert (("not_null", col.name) in specs) == (not col.nullable), (spec.name, col.name)
             assert (("allowed_values", col.name) in specs) == bool(col.allowed)
             assert (("min_value", col.name) in specs) == (col.min_value is not None)
+            assert (("max_value", col.name) in specs) == (col.max_value is not None)
         assert ("unique_key", "+".join(spec.key)) in specs
 
 

@@ -39,6 +39,7 @@ LOCAL_RULES = (
     "not_null",
     "allowed_values",
     "min_value",
+    "max_value",
     "unique_key",
     "valid_timezone",
     "not_after_as_of",

@@ -1,9 +1,9 @@
 """Great Expectations suites generated from core.schema: the schema is the only source of truth.
 
 The table must have exactly the schema's columns; each column yields its expectations from what
-the schema says about it (not null unless nullable; in the allowed set; at least the minimum);
-the table key yields a uniqueness expectation. Adding a column, an allowed value or a minimum to
-core/schema.py therefore changes the suite with no edit here. Every expectation carries
+the schema says about it (not null unless nullable; in the allowed set; at least the minimum; at
+most the maximum); the table key yields a uniqueness expectation. Adding a column, an allowed
+value or a bound to core/schema.py therefore changes the suite with no edit here. Every expectation carries
 `meta.rule` and `meta.column` so its failures map back to the rule names used by quarantine,
 metrics and messages.
 """
@@ -50,6 +50,15 @@ def expectation_specs(spec: Table) -> list[tuple[str, dict[str, Any], str, str]]
                     "ExpectColumnValuesToBeBetween",
                     {"column": col.name, "min_value": col.min_value},
                     "min_value",
+                    col.name,
+                )
+            )
+        if col.max_value is not None:
+            specs.append(
+                (
+                    "ExpectColumnValuesToBeBetween",
+                    {"column": col.name, "max_value": col.max_value},
+                    "max_value",
                     col.name,
                 )
             )

@@ -142,7 +142,7 @@ def _suite(context, spec: Table):
 
 
 def _for_gx(frame: pd.DataFrame, spec: Table) -> pd.DataFrame:
-    """The frame GX validates: nullable integers with a minimum as float64.
+    """The frame GX validates: nullable integers with a bound as float64.
 
     GX compares extension-dtype columns value by value in Python (seconds per million rows) but
     numpy columns vectorised; floats hold these small counts exactly. Keys stay integers.
@@ -150,7 +150,9 @@ def _for_gx(frame: pd.DataFrame, spec: Table) -> pd.DataFrame:
     cast = {
         c.name: "float64"
         for c in spec.columns
-        if c.min_value is not None and str(frame[c.name].dtype) == "Int64" and c.name not in spec.key
+        if (c.min_value is not None or c.max_value is not None)
+        and str(frame[c.name].dtype) == "Int64"
+        and c.name not in spec.key
     }
     return frame.astype(cast) if cast else frame
 

@@ -41,6 +41,9 @@ RULES: dict[str, Rule] = {
         Rule("not_null", "a required column has a value", cell=True),
         Rule("allowed_values", "the value is one of the schema's allowed values", cell=True),
         Rule("min_value", "the value is at least the schema's minimum (amounts >= 0, ...)", cell=True),
+        Rule(
+            "max_value", "the value is at most the schema's maximum (amounts <= 10^12, propensity <= 1, ...)", cell=True
+        ),
         Rule("unique_key", "the table's key identifies one row"),
         Rule("valid_timezone", "the time zone is an IANA name (e.g. America/Chicago)", cell=True),
         Rule("not_after_as_of", "the record is not dated after the run's as-of date", cell=True),
