@@ -93,10 +93,14 @@ def compute(ctx: Context) -> dict[str, np.ndarray]:
     }
     st, cyc, at = ctx.book.statements, ctx.cycles, ctx.at_statement
     stmt_exposure = exposure_acc[st.index.codes] if len(st.index) else np.zeros(0)
-    balance = cents(st.col("balance"))
+    balance = cents(st.col("balance"), "statements", "balance")
     # spend: what the balance gained besides payments (charges, interest); none for a first statement
     has_prev = cyc.pos > 0
-    spend = (balance - cyc.lag(balance, 1, fill=0).astype(np.int64) + cents(st.col("amount_paid"))) * has_prev
+    spend = (
+        balance
+        - cyc.lag(balance, 1, fill=0).astype(np.int64)
+        + cents(st.col("amount_paid"), "statements", "amount_paid")
+    ) * has_prev
     util = ratio(balance / 100, stmt_exposure)
     out["utilisation"] = at(util).astype(f32)
     out["spend_last"] = at(np.where(has_prev, ratio(spend / 100, stmt_exposure), np.nan)).astype(f32)

@@ -12,7 +12,7 @@ accounts at a time.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import cached_property
@@ -25,7 +25,7 @@ import pyarrow.compute as pc
 from core.buckets import Buckets
 from core.errors import DataError
 from core.params import FeaturesParams
-from core.schema import TABLES
+from core.schema import MAX_AMOUNT, TABLES
 from features.cycles import Cycles
 
 #: Event times are integer seconds since BASE; SPAN seconds (272 years) separate accounts in a key.
@@ -34,6 +34,8 @@ SPAN = np.int64(1 << 33)
 DAY = 86_400
 #: Placeholder seconds for a missing timestamp (beyond any key range): "never".
 NEVER = np.int64(SPAN - 1)
+#: Largest magnitude of integer cents: every integer up to 2^53 is exact in float64 (and int64).
+MAX_CENTS = float(2**53)
 
 #: None (training: every cycle_date + 1 day), one date, several dates, or a frame of
 #: (account_id, as_of_date) pairs for exactly those rows.
@@ -107,7 +109,10 @@ def prefix_sum(values: np.ndarray) -> np.ndarray:
     """Cumulative sums with a leading zero row, so that sum(rows a..b-1) = out[b] - out[a].
 
     Callers pass integers (counts, cents) so that differences are exact and a partition's
-    result never depends on which other accounts share its arrays.
+    result never depends on which other accounts share its arrays. The running total of a large
+    partition's cents may wrap around int64; int64 arithmetic is modular, so a difference is
+    still exact whenever the window's own sum fits (core.schema.MAX_AMOUNT leaves room for
+    92,000 maximal amounts in one window).
     """
     values = np.asarray(values)
     out = np.zeros((len(values) + 1,) + values.shape[1:], dtype=np.int64)
@@ -115,9 +120,29 @@ def prefix_sum(values: np.ndarray) -> np.ndarray:
     return out
 
 
-def cents(amounts: np.ndarray) -> np.ndarray:
-    """Money as integer cents, for exact cumulative sums."""
-    return np.rint(np.nan_to_num(np.asarray(amounts, dtype=np.float64)) * 100).astype(np.int64)
+def cents(amounts: np.ndarray, table: str, columns: str | Sequence[str]) -> np.ndarray:
+    """Money as integer cents (int64), for exact cumulative sums; a missing amount counts 0.
+
+    Refuses, rather than wraps, an amount whose cents a float64 cannot hold exactly (beyond
+    MAX_CENTS = 2^53, or infinite): DataError naming `table` and the column, `columns` being the
+    column of a 1-D array or of each column of a 2-D one. Validation quarantines amounts above
+    core.schema.MAX_AMOUNT (100x below), so this only stops data that bypassed it.
+    """
+    scaled = np.rint(np.asarray(amounts, dtype=np.float64) * 100)
+    beyond = np.abs(scaled) > MAX_CENTS  # NaN compares False: missing, not too large
+    if beyond.any():
+        where = np.unravel_index(np.flatnonzero(beyond)[0], beyond.shape)
+        column = columns if isinstance(columns, str) else columns[where[-1] if beyond.ndim > 1 else 0]
+        values = np.asarray(amounts, dtype=np.float64)[beyond]
+        raise DataError(
+            table,
+            "max_value",
+            f"{values.size} amount(s) beyond the exact range of integer cents (|amount| * 100 <= 2^53 cents, "
+            f"about {MAX_CENTS / 100:.4g}), e.g. {values[0]!r}; validation quarantines amounts above "
+            f"{MAX_AMOUNT:.0e} (core.schema.MAX_AMOUNT)",
+            column=column,
+        )
+    return np.nan_to_num(scaled).astype(np.int64)
 
 
 def category_codes(values: pd.Series, categories: tuple[str, ...]) -> np.ndarray:

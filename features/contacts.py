@@ -224,8 +224,8 @@ def judge_promises(book: Book) -> Promises:
     rows = np.flatnonzero(is_ptp & (promise_secs < NEVER))
     codes, made = idx.codes[rows], idx.seconds[rows]
     resolved_at = np.maximum(promise_secs[rows] + DAY - 1, made)
-    promised = cents(con.col("promise_amount")[rows])
-    pay_cs = prefix_sum(cents(pay.col("amount")))
+    promised = cents(con.col("promise_amount")[rows], "contacts", "promise_amount")
+    pay_cs = prefix_sum(cents(pay.col("amount"), "payments", "amount"))
     lo = pay.index.before(codes, made)
     hi = np.maximum(pay.index.before(codes, resolved_at + 1), lo)
     kept = (pay_cs[hi] - pay_cs[lo]) >= promised - round(TOLERANCE * 100)

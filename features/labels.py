@@ -54,9 +54,9 @@ def roll_and_pay_labels(ctx: Context, observed_until: np.int64) -> dict[str, obj
     }
     out[contracts.NEXT_BUCKET][~has_next] = pd.NA
     out[contracts.NEXT_DAYS_PAST_DUE][~has_next] = pd.NA
-    past_due = cents(ctx.at_statement(st.col("past_due_amount").astype(np.float64), 0))
+    past_due = cents(ctx.at_statement(st.col("past_due_amount").astype(np.float64), 0), "statements", "past_due_amount")
     pay = book.payments
-    pay_cs = prefix_sum(cents(pay.col("amount")))
+    pay_cs = prefix_sum(cents(pay.col("amount"), "payments", "amount"))
     start = pay.index.before(sp.codes, sp.seconds)
     for h in p.ptp_horizons_days:
         end = pay.index.before(sp.codes, sp.seconds + h * DAY)
@@ -75,7 +75,7 @@ def contact_labels(book: Book, p: FeaturesParams, observed_until: np.int64) -> p
     con, pay = book.contacts, book.payments
     idx = con.index
     n = p.contact_response_days
-    pay_cs = prefix_sum(cents(pay.col("amount")))
+    pay_cs = prefix_sum(cents(pay.col("amount"), "payments", "amount"))
     lo = pay.index.before(idx.codes, idx.seconds)
     hi = pay.index.before(idx.codes, idx.seconds + n * DAY)
     amount = pay_cs[hi] - pay_cs[lo]

@@ -134,7 +134,10 @@ def _cycle_features(ctx: Context) -> dict[str, np.ndarray]:
     }
     valid = status >= 0  # a first statement has nothing to pay against
     onehot = status[:, None] == np.arange(len(PAY_STATUSES))[None, :]
-    money = cents(np.column_stack([paid, prev_due, prev_balance])) * valid[:, None]
+    money = cents(
+        np.column_stack([paid, prev_due, prev_balance]), "statements", ("amount_paid", "amount_due", "balance")
+    )
+    money *= valid[:, None]
     series = np.column_stack([money, valid, onehot])
     for k, total in cyc.sums(series, ctx.params.cycle_windows, ctx.last_statement).items():
         out[f"paid_to_due_{k}c"] = ratio(total[:, 0], total[:, 1]).astype(f32)
@@ -149,7 +152,7 @@ def _event_features(ctx: Context) -> dict[str, np.ndarray]:
     pay, sp, f32 = ctx.book.payments, ctx.spine, np.float32
     idx = pay.index
     codes, secs = sp.codes, sp.seconds
-    amount = cents(pay.col("amount"))
+    amount = cents(pay.col("amount"), "payments", "amount")
     amount_cs = prefix_sum(amount)
     first = idx.first(codes)
     end = idx.before(codes, secs)
