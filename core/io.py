@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,6 +16,7 @@ from typing import Any
 
 import pandas as pd
 
+from core import lifecycle
 from core.errors import DataError
 from core.schema import TABLE_NAMES, Table, table
 
@@ -25,21 +25,24 @@ SUPPORTED_SUFFIXES = (".parquet", ".csv")
 
 @contextmanager
 def atomic_path(target: Path) -> Iterator[Path]:
-    """Yield a temporary path beside `target`; rename it over `target` only on success."""
+    """Yield a temporary path for `target`; rename it over `target` only on success.
+
+    The temporary file lives in the hidden `.dunning-tmp/` folder beside the target (core.lifecycle):
+    never part of a declared output, removed on failure, swept by the next run if this one is killed.
+    The rename refuses when the run's parent process is gone (lifecycle.publishing).
+    """
     target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
+    tmp = lifecycle.temp_file(target.parent, target.name)
     try:
         yield tmp
         # mkstemp creates owner-only files; published outputs get the usual umask permissions.
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, target)
+        with lifecycle.publishing():
+            os.replace(tmp, target)
     finally:
-        tmp.unlink(missing_ok=True)
+        lifecycle.release(tmp)
 
 
 def write_json(payload: Mapping[str, Any], target: Path) -> None:

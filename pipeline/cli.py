@@ -1,14 +1,17 @@
 """The command line: a thin typer layer over pipeline.stages.
 
 Data and parameter errors are printed as one clear message with a non-zero exit code,
-never as a traceback, because the nightly job's log is read by people, not debuggers.
+never as a traceback, because the nightly job's log is read by people, not debuggers. So is a run
+stopped by SIGTERM or SIGHUP, or run by DVC and left behind by it (core/lifecycle.py): it publishes
+nothing more, removes its temporary files and exits with EXIT_ABORTED.
 """
 
 from __future__ import annotations
 
+import signal
 import sys
 
-from core import environment
+from core import environment, lifecycle
 
 environment.apply()  # before the stages import DVC, MLflow, Great Expectations and LightGBM
 
@@ -40,12 +43,18 @@ app.command("adapt_uci")(adapt_uci.command)
 
 EXIT_DATA_ERROR = 2
 EXIT_PARAMS_ERROR = 3
+EXIT_ABORTED = 128 + signal.SIGTERM  # as if SIGTERM had ended the process
 
 
 def main() -> None:
+    lifecycle.bind_to_parent()  # python -m pipeline binds earlier (pipeline/__main__.py); the `dunning` script here
     err = Console(stderr=True, soft_wrap=True)  # one line per message, whatever the terminal width
     try:
-        app()
+        with lifecycle.aborting_on_termination():
+            app()
+    except lifecycle.Aborted as exc:
+        err.print(f"aborted: {exc}", style="red", markup=False, highlight=False)
+        sys.exit(EXIT_ABORTED)
     except DataError as exc:
         err.print(f"data error: {exc}", style="red", markup=False, highlight=False)
         sys.exit(EXIT_DATA_ERROR)

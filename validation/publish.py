@@ -1,18 +1,20 @@
 """Publishing a run's output directories all together, or not at all.
 
-Each output directory is built in full in a staging directory beside its target (same file
-system, so renames are atomic); only when every one of them is complete are they swapped in.
-A run that fails anywhere before the swap leaves the previous outputs exactly as they were.
+Each output directory is built in full in a staging directory in the hidden `.dunning-tmp/` folder
+beside its target (same file system, so renames are atomic; never inside a declared output, see
+core.lifecycle); only when every one of them is complete are they swapped in. A run that fails
+anywhere before the swap leaves the previous outputs exactly as they were; one whose parent process
+is gone swaps nothing in; a signal waits until the swap is done.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+
+from core import lifecycle
 
 
 @contextmanager
@@ -22,15 +24,13 @@ def staged_dirs(targets: Sequence[Path]) -> Iterator[list[Path]]:
     try:
         for target in targets:
             target = Path(target)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            stage = Path(tempfile.mkdtemp(prefix=f".{target.name}.staging-", dir=target.parent))
-            stage.chmod(0o777 & ~_umask())  # mkdtemp makes it private; the output is an ordinary directory
-            staged.append(stage)
+            staged.append(lifecycle.temp_dir(target.parent, target.name, "staging"))
         yield staged
-        _swap(list(map(Path, targets)), staged)
+        with lifecycle.publishing():
+            _swap(list(map(Path, targets)), staged)
     finally:
         for path in staged:
-            shutil.rmtree(path, ignore_errors=True)
+            lifecycle.release(path)
 
 
 def _swap(targets: list[Path], staged: list[Path]) -> None:
@@ -39,21 +39,16 @@ def _swap(targets: list[Path], staged: list[Path]) -> None:
     try:
         for target, stage in zip(targets, staged, strict=True):
             if target.exists():
-                old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
+                old = lifecycle.temp_dir(target.parent, target.name, "old")
                 os.replace(target, old / target.name)
                 retired.append((target, old))
             os.replace(stage, target)
-    except OSError:
+    except BaseException:
         for target, old in retired:
             if target.exists():
-                shutil.rmtree(target)
+                lifecycle.release(target)
             os.replace(old / target.name, target)
+            lifecycle.release(old)
         raise
     for _, old in retired:
-        shutil.rmtree(old, ignore_errors=True)
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+        lifecycle.release(old)

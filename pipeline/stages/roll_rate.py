@@ -18,6 +18,7 @@ from pathlib import Path
 import pandas as pd
 import typer
 
+from core import lifecycle
 from core.io import atomic_path, write_json
 from core.params import Params, load_params
 from core.paths import METRICS_DIR, MODELS_DIR, PARAMS_FILE, PLOTS_DIR, PROCESSED_DIR
@@ -73,6 +74,7 @@ def run(
     write_plot_data(result, Path(plots_dir))
     summary: dict[str, object] = {"metrics": result.metrics}
     if track:
+        lifecycle.check_parent()  # a run that DVC left behind registers nothing (core/lifecycle.py)
         # tagged with the md5 that dvc.lock records for each input file
         inputs = {"features": processed_dir / "features.parquet", "labels": processed_dir / "labels.parquet"}
         family = RollRateFamily(result, params, catalogue_markdown)
