@@ -124,6 +124,9 @@ def test_scorer_files_are_text_and_reload_to_the_same_probabilities(fitted, shap
     assert manifest["strategy"] == shape[0] and manifest["calibrator"]["method"] == shape[1]
     assert manifest["n_buckets"] == len(BUCKETS.names) and manifest["absorbing"] == BUCKETS.charge_off
     assert manifest["layout"]["columns"] == list(model.layout_.columns)
+    assert manifest["format_version"] == 2 and manifest["layout"]["dtypes"]["product"] == "category"
+    assert manifest["layout"]["dtypes"]["bucket"] == "int8"
+    assert manifest["layout"]["missing"] == list(model.layout_.missing)
     assert {e["key"] for e in manifest["submodels"]} == set(model.models_)
 
     loaded = RollRateScorer.load(tmp_path / "scorer")
@@ -134,6 +137,7 @@ def test_scorer_files_are_text_and_reload_to_the_same_probabilities(fitted, shap
             assert loaded.models[key].booster.current_iteration() == used
         else:
             np.testing.assert_array_equal(loaded.models[key].constant, sub.constant)
+    assert loaded.layout == model.layout_
     np.testing.assert_allclose(loaded.predict_proba(result.test), model.predict_proba(result.test), rtol=0, atol=1e-12)
     np.testing.assert_array_equal(model.predict_proba(result.test), result.predictions["model"])
 
@@ -176,8 +180,7 @@ def test_logged_model_holds_no_pickle_and_serves_the_in_memory_probabilities(fit
 
     _forbid_unpickling(monkeypatch)
     served = mlflow.pyfunc.load_model(info.model_uri)
-    example = result.model.layout_.example_input(result.test)
-    proba = served.predict(example)
+    proba = served.predict(result.test)  # the feature table's rows as they are: categories, int8, float32
     monkeypatch.undo()
 
     assert list(proba.columns) == list(BUCKETS.names)
@@ -212,3 +215,28 @@ def test_a_pickled_champion_is_never_unpickled_and_its_logged_loss_decides(fitte
     reg = register(family, run.info.run_id, info.model_uri)
     assert reg.champion_score == 10.0 and reg.champion and reg.version == "2"
     assert str(client.get_model_version_by_alias(name, CHAMPION).version) == "2"
+
+
+def test_a_champion_of_an_older_scorer_format_is_refused_and_its_logged_loss_decides(fitted):
+    """A champion logged before the scorer recorded dtypes and missing values (format 1) cannot
+    check its input: loading it fails with what to do, and the registry falls back to its logged loss."""
+    result, name = fitted[SHAPES[0]], "roll_rate_format_1"
+    experiment = experiment_id("pyfunc_test")
+    with mlflow.start_run(experiment_id=experiment):
+        old = log_pyfunc(result.model, BUCKETS.names, result.test.head(5))
+        mlflow.log_metric(RollRateFamily.score_metric, 10.0)
+    client = MlflowClient()
+    client.set_registered_model_alias(name, CHAMPION, mlflow.register_model(old.model_uri, name).version)
+    stored = [p for p in artifact_root().rglob(MANIFEST) if old.model_id in p.as_posix()]
+    assert len(stored) == 1, stored
+    manifest = json.loads(stored[0].read_text())
+    stored[0].write_text(json.dumps({**manifest, "format_version": 1}))
+    with pytest.raises(ValueError, match="format_version 1, this code reads 2") as excinfo:
+        mlflow.pyfunc.load_model(f"models:/{name}@{CHAMPION}")
+    assert "retrain" in str(excinfo.value)
+
+    with mlflow.start_run(experiment_id=experiment) as run:
+        info = log_pyfunc(result.model, BUCKETS.names, result.test.head(5))
+    family = RollRateFamily(result, parse_params({"roll_rate": {"registered_model": name}}))
+    reg = register(family, run.info.run_id, info.model_uri)
+    assert reg.champion_score == 10.0 and reg.champion and reg.version == "2"

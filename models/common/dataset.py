@@ -5,16 +5,18 @@ column except the keys and the labels is a feature. Keys and labels are those of
 core/contracts.py, recognised by name whatever the horizons, so a label joined onto a feature
 frame by a caller (a `paid_30d` next to the features, say) can never become a feature.
 
-`FeatureLayout` records, at fit time, the columns and each category's levels, so that scoring
-frames (tomorrow's rows, the pyfunc input whose categories arrive as strings) are laid out
-exactly as in training.
+`FeatureLayout` records, at fit time, the columns, each column's dtype as the feature table
+stores it, each category's levels and which columns held missing values, so that scoring frames
+(tomorrow's rows, the pyfunc input whose categories arrive as strings) are laid out exactly as
+in training, and `check` refuses, naming column and rows, what the model was never shown.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from core.contracts import FEATURE_KEYS, is_label
@@ -62,12 +64,16 @@ def join_labels(
 
 @dataclass(frozen=True)
 class FeatureLayout:
-    """The columns a fitted model reads, in order, with the levels of each category column."""
+    """The columns a fitted model reads, in order, with their dtypes, category levels and missingness."""
 
     columns: tuple[str, ...]
     categories: dict[str, tuple[str, ...]]
-    #: bool columns: kept bool in the MLflow signature (MLflow will not cast bool to double)
-    flags: tuple[str, ...] = ()
+    #: each column's dtype as the feature table stores it (`int16`, `float32`, `bool`, `category`):
+    #: the served model's signature is derived from it (models/common/pyfunc.py)
+    dtypes: dict[str, str] = field(default_factory=dict)
+    #: columns that held missing values in the table the layout was read from; a missing value
+    #: anywhere else is refused by `check` (LightGBM would score it as if it were 0)
+    missing: tuple[str, ...] = ()
 
     @classmethod
     def from_frame(cls, frame: pd.DataFrame, exclude: Iterable[str] = ()) -> FeatureLayout:
@@ -77,8 +83,9 @@ class FeatureLayout:
             for c in columns
             if isinstance(frame[c].dtype, pd.CategoricalDtype)
         }
-        flags = tuple(c for c in columns if pd.api.types.is_bool_dtype(frame[c].dtype) and not frame[c].hasnans)
-        return cls(tuple(columns), categories, flags)
+        dtypes = {c: str(frame[c].dtype) for c in columns}
+        missing = tuple(c for c in columns if frame[c].isna().any())
+        return cls(tuple(columns), categories, dtypes, missing)
 
     def apply(self, frame: pd.DataFrame) -> pd.DataFrame:
         """`frame` restricted to the layout: categories re-levelled, every other column float32."""
@@ -94,19 +101,79 @@ class FeatureLayout:
                 out[c] = pd.to_numeric(values, errors="coerce").astype("float32").to_numpy()
         return pd.DataFrame(out, index=frame.index)
 
-    def example_input(self, frame: pd.DataFrame) -> pd.DataFrame:
-        """`frame` as a plain table for MLflow signatures: categories as strings, flags as bool,
-        other numbers as float64 (so integer inputs are accepted too)."""
-        out = {}
-        for c in self.columns:
-            values = frame[c]
-            if c in self.categories:
-                out[c] = _as_text(values)
-            elif c in self.flags:
-                out[c] = values.astype(bool).to_numpy()
-            else:
-                out[c] = pd.to_numeric(values, errors="coerce").astype("float64").to_numpy()
-        return pd.DataFrame(out, index=frame.index)
+    def check(self, frame: pd.DataFrame, table: str = "features") -> None:
+        """Refuse (DataError) a frame the model cannot score as it was trained; the message's first
+        line names the problem.
+
+        In this order: missing columns (all of them named), no rows, then per column: category
+        values outside the training levels, values that are not numbers, and missing values in a
+        column that held none in the table the layout was read from (`missing`). A refusal lists
+        every offending column, each with its first rows (index labels), so that no value `apply`
+        would silently turn into NaN, or into "missing" for LightGBM, is ever scored.
+        """
+        absent = [c for c in self.columns if c not in frame.columns]
+        if absent:
+            raise DataError(
+                table,
+                "required_columns",
+                f"missing {len(absent)} of the model's {len(self.columns)} feature column(s): {_listed(absent)}",
+                column=absent[0],
+            )
+        if len(frame) == 0:
+            raise DataError(table, "not_empty", "no rows to score: the frame is empty")
+        problems = [p for c in self.columns if (p := self._column_problem(c, frame[c])) is not None]
+        if problems:
+            (column, rule, detail), *others = problems
+            also = "".join(f"\n  also column '{c}': rule '{r}' failed: {d}" for c, r, d in others)
+            raise DataError(table, rule, detail + also, column=column)
+
+    def _column_problem(self, column: str, values: pd.Series) -> tuple[str, str, str] | None:
+        absent = values.isna().to_numpy()
+        allowed = column in self.missing
+        if column in self.categories:
+            levels = self.categories[column]
+            text = _as_text(values)
+            bad = (~absent & ~text.isin(levels).to_numpy()) | (absent & (not allowed))
+            if bad.any():
+                seen = list(dict.fromkeys(text[bad].tolist()))
+                return (
+                    column,
+                    "known_category",
+                    f"{int(bad.sum())} row(s) hold value(s) not seen in training: {_listed(seen, repr)} "
+                    f"({_rows(values.index, bad)}); training saw {_listed(levels, repr)}"
+                    + ("" if allowed else " and no missing value"),
+                )
+            return None
+        if values.dtype.kind in "biuf":
+            garbled = np.zeros(len(values), dtype=bool)
+        else:  # object or string values: what `apply` would turn into NaN
+            garbled = ~absent & pd.to_numeric(values, errors="coerce").isna().to_numpy()
+        if garbled.any():
+            seen = list(dict.fromkeys(values[garbled].tolist()))
+            return (
+                column,
+                "numeric",
+                f"{int(garbled.sum())} row(s) hold value(s) that are not numbers: {_listed(seen, repr)} "
+                f"({_rows(values.index, garbled)})",
+            )
+        if absent.any() and not allowed:
+            return (
+                column,
+                "not_null",
+                f"{int(absent.sum())} row(s) hold a missing value ({_rows(values.index, absent)}); "
+                "the training table never held one in this column",
+            )
+        return None
+
+
+def _listed(values: Sequence[object], show=str, limit: int = 8) -> str:
+    shown = ", ".join(show(v) for v in values[:limit])
+    return shown if len(values) <= limit else f"{shown} and {len(values) - limit} more"
+
+
+def _rows(index: pd.Index, mask: np.ndarray, limit: int = 5) -> str:
+    labels = index[mask]
+    return f"index {_listed(list(labels), str, limit)}"
 
 
 def _as_text(values: pd.Series) -> pd.Series:

@@ -108,14 +108,20 @@ class RollRateModel:
         valid: pd.DataFrame,
         y_valid: np.ndarray,
         groups_valid: np.ndarray,
+        reference: pd.DataFrame | None = None,
     ) -> RollRateModel:
         """Fit on the training window; early-stop, choose the model form and calibrate on validation.
 
         `groups_valid` (account ids) splits validation rows for the cross-fitted calibration choice.
+        `reference` is the whole feature table the windows were cut from (default: `train`); the
+        layout (columns, dtypes, category levels, and which columns hold missing values, which
+        the served model checks its input against) is read from it, so that every row the
+        features stage writes is accepted: unlabelled rows, such as paid-off accounts' rows
+        whose `past_due_share` is missing (balance 0), never reach the training window.
         """
         y_train = np.asarray(y_train, dtype=np.int64)
         y_valid = np.asarray(y_valid, dtype=np.int64)
-        layout = FeatureLayout.from_frame(train)
+        layout = FeatureLayout.from_frame(train if reference is None else reference)
         X, Xv = layout.apply(train), layout.apply(valid)
         src, src_v = train[SOURCE].to_numpy(np.int64), valid[SOURCE].to_numpy(np.int64)
         wanted = self.params.model_form

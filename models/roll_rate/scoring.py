@@ -9,6 +9,11 @@ model both call it, so the served probabilities come from the same code as the e
 iteration) and one `scorer.json` (layout, sub-model classes and constants, calibration
 parameters, bucket count, charge-off code, model form): files a person can read and diff, that
 do not depend on Python object layouts, and whose loading executes no stored code.
+
+`check_input` is what the served model runs before scoring: it refuses, with the problem on the
+first line of a DataError, a frame lacking feature columns, an empty frame, category values or
+bucket codes the model never saw, and missing values in a column that held none in the feature
+table the model was trained from (layout `missing`).
 """
 
 from __future__ import annotations
@@ -22,12 +27,15 @@ import numpy as np
 import pandas as pd
 
 from core.contracts import SOURCE_BUCKET as SOURCE
+from core.errors import DataError
 from core.io import atomic_path, write_json
 from models.common.calibration import Calibrator, clip_normalise
 from models.common.dataset import FeatureLayout
 
 #: Bumped when the files' meaning changes; `load` refuses other versions instead of guessing.
-FORMAT_VERSION = 1
+#: 2: the layout records each column's dtype and whether it held missing values (1 had neither,
+#: so a version-1 scorer cannot check its input and is refused).
+FORMAT_VERSION = 2
 MANIFEST = "scorer.json"
 #: Sub-model key of the single multiclass model; other keys are source bucket codes.
 MULTICLASS = -1
@@ -88,6 +96,23 @@ class RollRateScorer:
         out[absorbed] = np.eye(self.n_buckets)[self.absorbing]
         return clip_normalise(out)
 
+    def check_input(self, frame: pd.DataFrame) -> None:
+        """Refuse (DataError, the problem on its first line) a frame this scorer cannot score as it
+        was trained: see `FeatureLayout.check`; and bucket codes outside 0..n_buckets-1 (the
+        charge-off rule reads them)."""
+        self.layout.check(frame)
+        codes = pd.to_numeric(frame[SOURCE], errors="coerce").to_numpy(np.float64)
+        bad = ~np.isin(codes, np.arange(self.n_buckets))
+        if bad.any():
+            shown = ", ".join(str(v) for v in frame.index[bad][:5])
+            raise DataError(
+                "features",
+                "bucket_codes",
+                f"{int(bad.sum())} row(s) hold a bucket code outside 0..{self.n_buckets - 1}: "
+                f"{sorted(set(frame[SOURCE][bad].tolist()), key=str)[:8]} (index {shown})",
+                column=SOURCE,
+            )
+
     def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
         if self.calibrator is None:
             raise ValueError("the scorer has no calibrator yet: it is still being fitted")
@@ -125,7 +150,8 @@ class RollRateScorer:
             "layout": {
                 "columns": list(self.layout.columns),
                 "categories": {c: list(v) for c, v in self.layout.categories.items()},
-                "flags": list(self.layout.flags),
+                "dtypes": dict(self.layout.dtypes),
+                "missing": list(self.layout.missing),
             },
             "submodels": submodels,
             "calibrator": self.calibrator.to_dict(),
@@ -138,11 +164,15 @@ class RollRateScorer:
         """The scorer `save` wrote: boosters from their text files, the rest from `scorer.json`."""
         folder = Path(folder)
         manifest = json.loads((folder / MANIFEST).read_text())
-        if manifest.get("format_version") != FORMAT_VERSION:
-            raise ValueError(
-                f"{folder / MANIFEST}: format_version {manifest.get('format_version')!r}, "
-                f"this code reads {FORMAT_VERSION}"
+        found = manifest.get("format_version")
+        if found != FORMAT_VERSION:
+            why = (
+                " (written before the scorer recorded dtypes and missing values, so it cannot check its input;"
+                " retrain, e.g. `dvc repro roll_rate`, to register a model this code serves)"
+                if found == 1
+                else ""
             )
+            raise ValueError(f"{folder / MANIFEST}: format_version {found!r}, this code reads {FORMAT_VERSION}{why}")
         layout = manifest["layout"]
         models = {}
         for entry in manifest["submodels"]:
@@ -154,7 +184,10 @@ class RollRateScorer:
                 models[int(entry["key"])] = SubModel(classes, None, np.asarray(entry["constant"], dtype=np.float64))
         return cls(
             layout=FeatureLayout(
-                tuple(layout["columns"]), {c: tuple(v) for c, v in layout["categories"].items()}, tuple(layout["flags"])
+                tuple(layout["columns"]),
+                {c: tuple(v) for c, v in layout["categories"].items()},
+                dict(layout["dtypes"]),
+                tuple(layout["missing"]),
             ),
             n_buckets=int(manifest["n_buckets"]),
             absorbing=int(manifest["absorbing"]),

@@ -3,8 +3,11 @@
 MLflow copies this file into the model folder (`served.py`) and runs it when the model is
 loaded; it stores no Python objects. `load_context` rebuilds the scorer from the plain files
 logged beside it (`artifacts/scorer/`: LightGBM text boosters and `scorer.json`) and reads the
-bucket names from the model config in `MLmodel`, so nothing is unpickled. Scoring goes through
-`RollRateScorer.predict_proba`, the code that produced the evaluated test probabilities.
+bucket names from the model config in `MLmodel`, so nothing is unpickled. `predict` first runs
+`RollRateScorer.check_input`, which refuses with a DataError whose first line names the problem
+(missing feature columns, no rows, unknown categories or bucket codes, missing values where
+training had none), then scores through `RollRateScorer.predict_proba`, the code that produced
+the evaluated test probabilities.
 Loading needs this project's `models` package importable, as the strategy stage and notebooks
 have it.
 """
@@ -29,6 +32,7 @@ class RollRatePyfunc(mlflow.pyfunc.PythonModel):
 
     def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:
         frame = model_input if isinstance(model_input, pd.DataFrame) else pd.DataFrame(model_input)
+        self.scorer.check_input(frame)
         proba = self.scorer.predict_proba(frame)
         return pd.DataFrame(proba, columns=list(self.bucket_names), index=frame.index)
 

@@ -78,7 +78,7 @@ def train_roll_rate(
     )
     prepared = time.perf_counter()
     model = RollRateModel(params, k, seed).fit(
-        train, y["train"], valid, y["valid"], valid["account_id"].to_numpy(np.int64)
+        train, y["train"], valid, y["valid"], valid["account_id"].to_numpy(np.int64), reference=data
     )
     fitted = time.perf_counter()
     source = test[SOURCE].to_numpy(np.int64)
