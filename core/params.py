@@ -181,6 +181,7 @@ class ValidateSeverity(Section):
     not_before_open_date: RuleSeverity = "quarantine"
     end_after_start: RuleSeverity = "quarantine"
     dpd_growth: RuleSeverity = "quarantine"
+    dpd_cure: RuleSeverity = "quarantine"
     amount_paid_matches_payments: RuleSeverity = "quarantine"
     reference: RuleSeverity = "quarantine"
     account_of_borrower: RuleSeverity = "quarantine"

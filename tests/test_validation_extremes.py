@@ -4,9 +4,11 @@ that fall with nothing to explain it (issue 11)."""
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 from validation_fixtures import Project, clean_tables, project, shared_gx_root, write_raw  # noqa: F401
 
 from core.schema import MAX_AMOUNT, TABLES
+from validation import business
 from validation.expectations import expectation_specs
 
 #: Every column that holds money (limits, principals, instalments, balances, payments, promises).
@@ -63,3 +65,116 @@ def test_max_value_severity_can_be_made_fatal(project: Project, capsys):
     code, output = project.cli(capsys)
     assert code == 2 and "Traceback" not in output
     assert "table 'payments', column 'amount': rule 'max_value' failed" in output
+
+
+# --------------------------------------------------------------------------- days past due along a history
+
+
+def _history(dpd: list[int], paid: list[float] | None = None, zone: str = "America/Chicago"):
+    """One account opened 2023-06-01 with month-end cycles from 2023-12-31."""
+    accounts = pd.DataFrame(
+        {
+            "account_id": [1],
+            "borrower_id": [9],
+            "open_date": pd.to_datetime(["2023-06-01"]),
+            "timezone": [zone],
+        }
+    )
+    cycles = pd.date_range("2023-12-31", periods=len(dpd), freq="ME")
+    statements = pd.DataFrame(
+        {
+            "account_id": 1,
+            "cycle_date": cycles,
+            "amount_paid": paid if paid is not None else [0.0] * len(dpd),
+            "days_past_due": dpd,
+        }
+    )
+    return accounts, statements
+
+
+def _plan(start_at: str, account_id: int | None = 1) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "restriction_id": [1],
+            "borrower_id": [9],
+            "account_id": pd.array([account_id], dtype="Int64"),
+            "kind": ["hardship_plan"],
+            "channel": [None],
+            "start_at": pd.to_datetime([start_at], utc=True),
+            "end_at": pd.to_datetime([None], utc=True),
+        }
+    )
+
+
+def _flagged(findings) -> dict[str, list[int]]:
+    return {f.rule: f.rows.tolist() for f in findings}
+
+
+def test_days_past_due_fall_only_with_a_payment_or_a_hardship_plan():
+    """178 -> 0 with no payment used to pass, and the correct next row (238) was quarantined."""
+    accounts, statements = _history([147, 178, 0, 238])
+    assert _flagged(business.dpd_rules(statements, accounts)) == {"dpd_cure": [2]}
+    # a payment in the cycle cures: then 238 is the impossible one
+    statements.loc[2, "amount_paid"] = 50.0
+    assert _flagged(business.dpd_rules(statements, accounts)) == {"dpd_growth": [3]}
+    # an unknown amount (condemned by a cell rule) gets the benefit of the doubt
+    statements.loc[2, "amount_paid"] = np.nan
+    assert _flagged(business.dpd_rules(statements, accounts)) == {"dpd_growth": [3]}
+    # a partial fall needs a cause too
+    accounts, statements = _history([147, 178, 120, 238])
+    assert _flagged(business.dpd_rules(statements, accounts)) == {"dpd_cure": [2]}
+
+
+def test_a_hardship_plan_cures_by_its_local_date():
+    """A plan agreed on the evening of 29 February in Chicago (1 March in UTC) re-ages February's cycle."""
+    accounts, statements = _history([147, 178, 0, 29])
+    evening = "2024-03-01T03:30:00Z"  # 29 February 21:30 in Chicago
+    assert business.dpd_rules(statements, accounts, _plan(evening)) == []
+    assert business.dpd_rules(statements, accounts, _plan(evening, account_id=None)) == [], "borrower-wide"
+    utc_accounts, _ = _history([147, 178, 0, 29], zone="UTC")
+    assert _flagged(business.dpd_rules(statements, utc_accounts, _plan(evening))) == {"dpd_cure": [2]}
+    # a plan before the cycle explains nothing, and 29 in March is then a fall from 178 too
+    assert _flagged(business.dpd_rules(statements, accounts, _plan("2024-01-15T12:00:00Z"))) == {"dpd_cure": [2, 3]}
+    other = _plan(evening).assign(kind="dispute")
+    assert _flagged(business.dpd_rules(statements, accounts, other)) == {"dpd_cure": [2, 3]}
+
+
+def test_each_row_is_judged_against_the_last_row_kept():
+    accounts, statements = _history([147, 400, 207, 0, 0, 299])
+    # 400 grew too much; 207 is a legal step from 147 (+60 days); 0 fell without cause; the second
+    # 0 too (still judged against 207); 299 = 207 + 92 days is legal
+    assert _flagged(business.dpd_rules(statements, accounts)) == {"dpd_growth": [1], "dpd_cure": [3, 4]}
+    # a payment in a skipped cycle still counts for the next row
+    statements.loc[3, "amount_paid"] = 10.0
+    statements.loc[3, "days_past_due"] = 999
+    assert _flagged(business.dpd_rules(statements, accounts)) == {"dpd_growth": [1, 3, 5]}
+    # a row without DPD is not judged and is no reference
+    accounts, statements = _history([147, 178, 0, 238])
+    statements["days_past_due"] = statements["days_past_due"].astype("Int64")
+    statements.loc[1, "days_past_due"] = pd.NA
+    assert _flagged(business.dpd_rules(statements, accounts)) == {"dpd_cure": [2]}
+
+
+def test_a_cure_without_cause_is_quarantined_alone(project: Project):
+    """Account 102 misses February and March (DPD 29, 60); a March DPD of 0 with no payment goes, April stays."""
+    tables = clean_tables()
+    st = tables["statements"]
+    march = int(np.flatnonzero((st["account_id"] == 102) & (st["cycle_date"] == "2024-03-31"))[0])
+    assert st.loc[march, "days_past_due"] == 60 and st.loc[march, "amount_paid"] == 0
+    st.loc[march, "days_past_due"] = 0
+    write_raw(tables, project.raw)
+    metrics = project.run(max_quarantine_share=1.0)
+    q = project.quarantined("statements")
+    assert list(zip(q["row_number"], q["reason"], strict=True)) == [(march, "dpd_cure:days_past_due")]
+    assert metrics["rows_quarantined"] == 1
+
+
+def test_simulated_books_have_no_impossible_history():
+    """The simulator's cures come with a payment or a hardship plan; its charge-offs keep counting."""
+    from simulator_data import small_tables
+
+    tables = small_tables()
+    st = tables["statements"].sort_values(["account_id", "cycle_date"])
+    fell = st["account_id"].eq(st["account_id"].shift()) & (st["days_past_due"] < st["days_past_due"].shift())
+    assert (fell & (st["amount_paid"] == 0)).sum() > 0, "the book has cures by hardship plans to check"
+    assert business.dpd_rules(tables["statements"], tables["accounts"], tables["restrictions"]) == []

@@ -113,25 +113,160 @@ def not_before_open_date(spec: Table, frame: pd.DataFrame, accounts: pd.DataFram
     return [found] if found else []
 
 
-def dpd_growth(statements: pd.DataFrame, accounts: pd.DataFrame) -> list[Finding]:
-    """Days past due can grow by at most the days elapsed: since the previous cycle, or since
-    open_date at an account's first cycle. Falling (a payment) is always possible.
+def dpd_rules(
+    statements: pd.DataFrame, accounts: pd.DataFrame, restrictions: pd.DataFrame | None = None
+) -> list[Finding]:
+    """Days past due change as the days and the payments allow, judged along each account's history.
+
+    - `dpd_growth`: DPD grows by at most the days elapsed since the previous cycle (since
+      open_date at an account's first cycle): the oldest unpaid due date cannot move earlier.
+    - `dpd_cure`: DPD falls only when something settled or re-aged the oldest due in between: a
+      payment (`amount_paid` > 0, or unknown) or a `hardship_plan` restriction of the account
+      (or borrower-wide) starting then, by its local date in the account's time zone (a plan
+      agreed on the cycle date's evening in Chicago is dated the next day in UTC). A charged-off
+      account keeps counting, and a closed one was closed by a payment, so the simulator
+      produces no other cure.
+
+    Each row is judged against the previous row of its account that passed both rules (or
+    open_date when there is none), so one impossible row is quarantined alone: in 178 -> 0 (no
+    payment) -> 207, the 0 fails `dpd_cure` and 207 is a legal step from 178. A payment or plan
+    in a skipped row's cycle still counts for the next row. Rows without DPD (condemned by a cell
+    rule) are not judged and are no reference, but their payments count. Vectorised: every row
+    is first judged against its predecessor; only accounts with a failure are walked again, one
+    position at a time over all of them.
     """
-    s = statements[["account_id", "cycle_date", "days_past_due"]].dropna()
-    s = s.sort_values(["account_id", "cycle_date"], kind="stable")
+    cols = ["account_id", "cycle_date", "days_past_due"]
+    s = statements[cols + [c for c in ("amount_paid",) if c in statements.columns]]
+    s = s.dropna(subset=["account_id", "cycle_date"]).sort_values(["account_id", "cycle_date"], kind="stable")
+    n = len(s)
+    if n == 0:
+        return []
     account = s["account_id"].to_numpy(dtype="int64")
     cycle = s["cycle_date"].to_numpy(dtype="datetime64[D]").astype("int64")
-    dpd = s["days_past_due"].to_numpy(dtype="int64")
+    dpd = s["days_past_due"].to_numpy(dtype="float64", na_value=np.nan)
+    known = ~np.isnan(dpd)
     opened = s["account_id"].map(_by_account(accounts, "open_date")).astype("datetime64[ns]")
     since_open = (cycle - opened.to_numpy(dtype="datetime64[D]").astype("int64")).astype("float64")
     since_open[opened.isna().to_numpy()] = np.inf
-    same = np.zeros(len(s), dtype=bool)
-    same[1:] = account[1:] == account[:-1]
-    limit = since_open
-    limit[1:] = np.where(same[1:], dpd[:-1] + (cycle[1:] - cycle[:-1]), limit[1:])
-    bad = pd.Series(dpd > limit, index=s.index).reindex(statements.index, fill_value=False)
-    found = finding(STATEMENTS, "dpd_growth", "days_past_due", bad)
-    return [found] if found else []
+    if "amount_paid" in s.columns:
+        paid = s["amount_paid"].to_numpy(dtype="float64", na_value=np.nan)
+        settles = ~(paid <= 0)  # a payment, or an unknown amount: the benefit of the doubt
+    else:
+        settles = np.ones(n, dtype=bool)
+    settled = np.cumsum(settles)  # settled[i] - settled[j]: rows j+1..i with a payment
+    first = np.ones(n, dtype=bool)
+    first[1:] = account[1:] != account[:-1]
+    code = np.cumsum(first) - 1
+    start = np.flatnonzero(first)
+    plans = _plan_days(restrictions, accounts, account[start], cycle)
+
+    def judge(i: np.ndarray, ref: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(grew too much, fell without cause) of rows i against reference rows ref (-1: none)."""
+        has = ref >= 0
+        r = np.maximum(ref, 0)
+        limit = np.where(has, dpd[r] + (cycle[i] - cycle[r]), since_open[i])
+        caused = (settled[i] - settled[r] > 0) | (plans.count(code[i], cycle[r], cycle[i]) > 0)
+        return dpd[i] > limit, has & (dpd[i] < dpd[r]) & ~caused
+
+    # every row against the previous row of its account with a DPD
+    last_known = np.maximum.accumulate(np.where(known, np.arange(n), -1))
+    previous = np.full(n, -1)
+    previous[1:] = last_known[:-1]
+    previous[previous < start[code]] = -1
+    rows = np.flatnonzero(known)
+    grew, fell = np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)
+    grew[rows], fell[rows] = judge(rows, previous[rows])
+    # accounts with a failure: again, each row against the last row that passed
+    redo = np.zeros(len(start), dtype=bool)
+    redo[code[grew | fell]] = True
+    rows = rows[redo[code[rows]]]
+    if rows.size:
+        grew[rows] = fell[rows] = False
+        position = rows - start[code[rows]]
+        rows = rows[np.argsort(position, kind="stable")]
+        bounds = np.searchsorted(np.sort(position), np.arange(position.max() + 2))
+        kept = np.full(len(start), -1)
+        for k in range(position.max() + 1):
+            at = rows[bounds[k] : bounds[k + 1]]
+            g, f = judge(at, kept[code[at]])
+            grew[at], fell[at] = g, f
+            ok = ~(g | f)
+            kept[code[at[ok]]] = at[ok]
+    out = []
+    for rule, mask in (("dpd_growth", grew), ("dpd_cure", fell)):
+        bad = pd.Series(mask, index=s.index).reindex(statements.index, fill_value=False)
+        out.append(finding(STATEMENTS, rule, "days_past_due", bad))
+    return [f for f in out if f]
+
+
+def dpd_growth(
+    statements: pd.DataFrame, accounts: pd.DataFrame, restrictions: pd.DataFrame | None = None
+) -> list[Finding]:
+    """The `dpd_growth` findings of `dpd_rules` (rows judged against the history that was kept)."""
+    return [f for f in dpd_rules(statements, accounts, restrictions) if f.rule == "dpd_growth"]
+
+
+class _PlanDays:
+    """Local start dates of hardship plans per account code, counted in windows (lo, hi]."""
+
+    def __init__(self, codes: np.ndarray, days: np.ndarray, base: int, width: int) -> None:
+        self.base, self.width = base, width
+        self.keys = np.sort(codes * width + (days - base))
+
+    def count(self, code: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+        """Plans of each `code` dated after day `lo` and up to day `hi`."""
+        if self.keys.size == 0:
+            return np.zeros(len(code), dtype=np.int64)
+        left = np.searchsorted(self.keys, code * self.width + (lo - self.base), side="right")
+        return np.searchsorted(self.keys, code * self.width + (hi - self.base), side="right") - left
+
+
+def _plan_days(
+    restrictions: pd.DataFrame | None, accounts: pd.DataFrame, ids: np.ndarray, cycle: np.ndarray
+) -> _PlanDays:
+    """The hardship plans of accounts `ids` (sorted), dated by their local start date, in days."""
+    base, top = int(cycle.min()), int(cycle.max())
+    empty = _PlanDays(np.zeros(0, np.int64), np.zeros(0, np.int64), base, top - base + 2)
+    if restrictions is None or restrictions.empty:
+        return empty
+    r = restrictions[(restrictions["kind"] == "hardship_plan").fillna(False).to_numpy(dtype=bool)]
+    r = r.dropna(subset=["start_at"])
+    wide = r["account_id"].isna().to_numpy()
+    owners = accounts[["borrower_id", "account_id"]].dropna().astype("int64")
+    borrower_wide = r.loc[wide, ["borrower_id", "start_at"]].dropna()
+    fanned = borrower_wide.astype({"borrower_id": "int64"}).merge(owners, on="borrower_id", how="inner")
+    parts = [p for p in (r.loc[~wide, ["account_id", "start_at"]], fanned[["account_id", "start_at"]]) if len(p)]
+    if not parts:
+        return empty
+    plans = pd.concat(parts, ignore_index=True)
+    plan_ids = plans["account_id"].to_numpy(dtype="int64", na_value=-1)
+    codes = np.searchsorted(ids, plan_ids)
+    found = codes < len(ids)
+    found[found] = ids[codes[found]] == plan_ids[found]
+    if not found.any():
+        return empty
+    plans, codes = plans[found], codes[found]
+    zones = plans["account_id"].map(_by_account(accounts, "timezone")) if "timezone" in accounts else None
+    days = _local_days(plans["start_at"], zones)
+    # days outside the statements' range can only fall in no window: clip them just outside it
+    days = np.clip(days, base - 1, top + 1)
+    return _PlanDays(codes.astype(np.int64), days, base - 1, top - base + 4)
+
+
+def _local_days(instants: pd.Series, zones: pd.Series | None) -> np.ndarray:
+    """Calendar day numbers of instants in each row's IANA time zone (UTC where it has none or an unknown one)."""
+    utc = pd.to_datetime(instants, utc=True)
+    days = calendar_date(utc).to_numpy(dtype="datetime64[D]").astype("int64")
+    if zones is None:
+        return days
+    names = zones.to_numpy(dtype=object)
+    for name in pd.unique(names[pd.notna(names)]):
+        if name in ("UTC", "Etc/UTC") or name not in _iana_zones():
+            continue
+        rows = names == name
+        local = utc[rows].dt.tz_convert(str(name)).dt.tz_localize(None).dt.normalize()
+        days[rows] = local.to_numpy(dtype="datetime64[D]").astype("int64")
+    return days
 
 
 def amount_paid_matches_payments(

@@ -137,7 +137,7 @@ def validate_tables(
         check.add(business.account_of_borrower(check.spec, check.clean, clean["accounts"]))
         check.add(business.not_before_open_date(check.spec, check.clean, clean["accounts"]))
         if name == business.STATEMENTS:
-            check.add(business.dpd_growth(check.clean, clean["accounts"]))
+            check.add(business.dpd_rules(check.clean, clean["accounts"], clean["restrictions"]))
             check.add(
                 business.amount_paid_matches_payments(
                     check.clean, clean["payments"], clean["accounts"], params.amount_paid_tolerance

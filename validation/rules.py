@@ -57,8 +57,12 @@ RULES: dict[str, Rule] = {
         Rule("not_before_open_date", "the record is not dated before its account's open_date"),
         Rule(
             "dpd_growth",
-            "days past due grow by at most the days elapsed since the previous cycle "
+            "days past due grow by at most the days elapsed since the previous cycle kept "
             "(or since open_date at the first cycle)",
+        ),
+        Rule(
+            "dpd_cure",
+            "days past due fall only with a payment in the cycle (amount_paid > 0) or a hardship plan starting in it",
         ),
         Rule(
             "amount_paid_matches_payments",
