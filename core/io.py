@@ -7,8 +7,10 @@ run never leaves a half-written or truncated output where the last good one was.
 
 from __future__ import annotations
 
+import csv
 import json
 import os
+import warnings
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -19,6 +21,7 @@ import pandas as pd
 from core import lifecycle
 from core.errors import DataError
 from core.schema import TABLE_NAMES, Table, table
+from core.values import parse_values
 
 SUPPORTED_SUFFIXES = (".parquet", ".csv")
 
@@ -87,55 +90,25 @@ def conform(frame: pd.DataFrame, spec: Table) -> pd.DataFrame:
 
 
 def cast_column(values: pd.Series, logical_type: str, table_name: str, column: str) -> pd.Series:
-    """Cast one column to its logical type; unparseable values raise with their row numbers."""
+    """Cast one column to its logical type; unreadable values raise with their row numbers.
+
+    Values are read by core.values: exactly as written or not at all (integers without floating
+    point, ISO 8601 dates and timestamps, no guessing). Strings are taken as they are: this is the
+    path between stages, whose inputs are typed; validation judges text from outside.
+    """
     from core.schema import PANDAS_DTYPES
 
     dtype = PANDAS_DTYPES[logical_type]
-    if logical_type in ("date", "timestamp"):
-        utc = logical_type == "timestamp"
-        parsed = pd.to_datetime(values, errors="coerce", utc=utc, format="mixed")
-        bad = parsed.isna() & values.notna()
-        _raise_if_bad(bad, values, table_name, column, dtype)
-        if logical_type == "date":
-            if isinstance(parsed.dtype, pd.DatetimeTZDtype):
-                parsed = parsed.dt.tz_localize(None)
-            parsed = parsed.dt.normalize()
-        return parsed.astype(dtype)
     if logical_type == "string":
         return values.astype(dtype)
-    if logical_type == "bool":
-        if pd.api.types.is_bool_dtype(values):
-            return values.astype(dtype)
-        mapped = (
-            values.map(_BOOL_WORDS.get)
-            if not pd.api.types.is_numeric_dtype(values)
-            else values.map({0: False, 1: True})
-        )
-        bad = mapped.isna()
-        _raise_if_bad(bad, values, table_name, column, dtype)
-        return mapped.astype(dtype)
-    numeric = pd.to_numeric(values, errors="coerce")
-    bad = numeric.isna() & values.notna()
-    if logical_type in ("id", "int"):
-        bad |= values.isna()
-    if logical_type in ("id", "int", "nullable_id", "nullable_int"):
-        bad |= numeric.notna() & (numeric != numeric.round())
-    _raise_if_bad(bad, values, table_name, column, dtype)
-    return numeric.astype(dtype)
-
-
-_BOOL_WORDS = {
-    "true": True,
-    "false": False,
-    "True": True,
-    "False": False,
-    "TRUE": True,
-    "FALSE": False,
-    "1": True,
-    "0": False,
-    True: True,
-    False: False,
-}
+    parsed = parse_values(values, logical_type)
+    bad = parsed.bad.copy()
+    if parsed.ambiguous is not None:
+        bad |= parsed.ambiguous
+    if logical_type in ("id", "int", "bool"):
+        bad |= values.isna().to_numpy()
+    _raise_if_bad(pd.Series(bad, index=values.index), values, table_name, column, dtype)
+    return parsed.values.astype(dtype)
 
 
 def _raise_if_bad(bad: pd.Series, values: pd.Series, table_name: str, column: str, dtype: str) -> None:
@@ -146,11 +119,13 @@ def _raise_if_bad(bad: pd.Series, values: pd.Series, table_name: str, column: st
         )
 
 
-def read_raw(path: Path, spec: Table | None = None) -> pd.DataFrame:
+def read_raw(path: Path) -> pd.DataFrame:
     """Read a parquet or CSV file as it is, turning unreadable files into a DataError.
 
-    With `spec`, CSV columns the schema types as strings are read as text, so that codes
-    such as region "01" keep their leading zeros instead of turning into numbers.
+    CSV cells are read as text, every column, and only an empty cell is missing: no value is
+    type-guessed (region "01" stays "01", "NA" and "None" stay text), so that each column can then
+    be read as the schema's type (core.values). A row with more cells than the header, or a header
+    naming a column twice, makes the file unreadable: its cells cannot be matched to columns.
     """
     path = Path(path)
     name = path.stem
@@ -158,17 +133,45 @@ def read_raw(path: Path, spec: Table | None = None) -> pd.DataFrame:
         if path.suffix == ".parquet":
             return pd.read_parquet(path)
         if path.suffix == ".csv":
-            text_columns = {c.name: "str" for c in spec.columns if c.type == "string"} if spec else None
-            return pd.read_csv(path, encoding="utf-8", dtype=text_columns)
+            return _read_csv_text(path, name)
+    except DataError:
+        raise
     except Exception as exc:  # the reader's own error types vary by format and engine
         raise DataError(name, "readable", f"cannot read {path.name}: {type(exc).__name__}: {exc}") from exc
     raise DataError(name, "readable", f"unsupported file type {path.suffix}; use .parquet or .csv")
 
 
+def _read_csv_text(path: Path, name: str) -> pd.DataFrame:
+    text = {"encoding": "utf-8", "dtype": "str", "keep_default_na": False, "na_values": [""]}
+    header = pd.read_csv(path, header=None, nrows=1, **text)
+    names = [str(v) for v in header.iloc[0].tolist()] if len(header) else []
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise DataError(name, "readable", f"{path.name} names column(s) {twice} more than once in its header row")
+    with warnings.catch_warnings():
+        # index_col=False: a first row with one cell too many must not become the index (shifting
+        # every value one column left); pandas warns instead, and that warning is an error here.
+        warnings.simplefilter("error", pd.errors.ParserWarning)
+        try:
+            return pd.read_csv(path, index_col=False, **text)
+        except pd.errors.ParserWarning:
+            raise DataError(
+                name, "readable", f"{path.name}: {_longer_rows(path, len(names))} has more cells than the header row"
+            ) from None
+
+
+def _longer_rows(path: Path, width: int) -> str:
+    """Where the first row with more than `width` cells is (for the message)."""
+    with path.open(newline="", encoding="utf-8") as handle:
+        for number, row in enumerate(csv.reader(handle), start=1):
+            if len(row) > width and any(row[width:]):
+                return f"line {number}"
+    return "a row"
+
+
 def read_table(directory: Path, name: str) -> pd.DataFrame:
     """Read one canonical table from `directory`, conformed to the schema."""
-    spec = table(name)
-    return conform(read_raw(find_table_file(directory, name), spec), spec)
+    return conform(read_raw(find_table_file(directory, name)), table(name))
 
 
 def read_tables(directory: Path) -> dict[str, pd.DataFrame]:

@@ -7,7 +7,7 @@ keys so a misspelt knob is an error rather than silently ignored.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -200,6 +200,10 @@ class ValidateParams(Section):
     may_be_empty: tuple[str, ...] = ("contacts", "restrictions")
     #: Largest absolute difference between statements.amount_paid and the sum of the cycle's payments.
     amount_paid_tolerance: float = Field(0.01, ge=0.0)
+    #: How the input writes dates that are not ISO 8601 (YYYY-MM-DD): a strftime format naming day,
+    #: month and year, e.g. "%d/%m/%Y" (05/03/2024 = 5 March). null: ISO 8601 only, and any other
+    #: date is quarantined (`dtype`), never guessed. Timestamps are always ISO 8601.
+    date_format: str | None = None
     severity: ValidateSeverity = ValidateSeverity()
 
     @model_validator(mode="after")
@@ -207,6 +211,21 @@ class ValidateParams(Section):
         unknown = sorted(set(self.may_be_empty) - set(TABLE_NAMES))
         if unknown:
             raise ValueError(f"may_be_empty names unknown table(s) {unknown}; the schema has {list(TABLE_NAMES)}")
+        return self
+
+    @model_validator(mode="after")
+    def _whole_dates(self) -> ValidateParams:
+        """date_format must read back the day, month and year it writes (5 March 2024 and 31 Dec 1999)."""
+        if self.date_format is not None:
+            for day in (date(2024, 3, 5), date(1999, 12, 31)):
+                try:
+                    back = datetime.strptime(day.strftime(self.date_format), self.date_format).date()
+                except ValueError:
+                    back = None
+                if back != day:
+                    raise ValueError(
+                        f"date_format {self.date_format!r} does not name day, month and year (e.g. '%d/%m/%Y')"
+                    )
         return self
 
 

@@ -109,7 +109,7 @@ def validate_tables(
         if name not in frames:
             raise DataError(name, "file_present", "the table was not supplied")
         raw, dropped = check_structure(frames[name], spec, params)
-        parsed, findings = parse_table(raw, spec)
+        parsed, findings = parse_table(raw, spec, params.date_format)
         checks[name] = TableCheck(spec, raw, parsed, dropped, findings)
 
     clock.lap("structure_and_parsing")
@@ -176,12 +176,18 @@ def _without_unreadable(suite_findings: list[Finding], parse_findings: list[Find
 
 
 def _clean(check: TableCheck) -> pd.DataFrame:
-    """The parsed frame with every value condemned by a cell rule set to missing."""
+    """The parsed frame with every value condemned by a cell rule set to missing.
+
+    Integer columns are nullable Int64 in every table, whether or not a value was condemned, so
+    that the cross-table rules join keys of one dtype (pandas refuses to merge Int64 with int64).
+    """
     clean = check.parsed.copy(deep=False)  # columns are replaced, never modified in place
+    for name in clean.columns:
+        if ptypes.is_integer_dtype(clean[name]) and clean[name].dtype != "Int64":
+            clean[name] = clean[name].astype("Int64")
     for f in check.findings:
         if RULES[f.rule].cell and f.column in clean.columns:
-            column = clean[f.column]
-            column = column.astype("Int64") if ptypes.is_integer_dtype(column) else column.copy()
+            column = clean[f.column].copy()
             column.iloc[f.rows] = None
             clean[f.column] = column
     return clean
