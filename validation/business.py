@@ -164,9 +164,13 @@ def dpd_rules(
         """(grew too much, fell without cause) of rows i against reference rows ref (-1: none)."""
         has = ref >= 0
         r = np.maximum(ref, 0)
-        limit = np.where(has, dpd[r] + (cycle[i] - cycle[r]), since_open[i])
-        caused = (settled[i] - settled[r] > 0) | (plans.count(code[i], cycle[r], cycle[i]) > 0)
-        return dpd[i] > limit, has & (dpd[i] < dpd[r]) & ~caused
+        before, now = dpd[r], dpd[i]
+        limit = np.where(has, before + (cycle[i] - cycle[r]), since_open[i])
+        fell = has & (now < before)
+        j = np.flatnonzero(fell)  # few: look for a cause only where DPD fell
+        i, r = i[j], r[j]
+        fell[j] = (settled[i] - settled[r] == 0) & (plans.count(code[i], cycle[r], cycle[i]) == 0)
+        return now > limit, fell
 
     # every row against the previous row of its account with a DPD
     last_known = np.maximum.accumulate(np.where(known, np.arange(n), -1))
