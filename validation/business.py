@@ -9,6 +9,7 @@ rules are about the statements and payments tables by nature.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Mapping
 from functools import lru_cache
 from zoneinfo import available_timezones
@@ -133,7 +134,7 @@ def dpd_rules(
     in a skipped row's cycle still counts for the next row. Rows without DPD (condemned by a cell
     rule) are not judged and are no reference, but their payments count. Vectorised: every row
     is first judged against its predecessor; only accounts with a failure are walked again, one
-    position at a time over all of them.
+    position at a time over all of them, and the tail of a few long histories in plain Python.
     """
     cols = ["account_id", "cycle_date", "days_past_due"]
     s = statements[cols + [c for c in ("amount_paid",) if c in statements.columns]]
@@ -192,6 +193,9 @@ def dpd_rules(
         kept = np.full(len(start), -1)
         for k in range(position.max() + 1):
             at = rows[bounds[k] : bounds[k + 1]]
+            if len(at) < _FEW_ACCOUNTS:  # a long tail of few accounts: numpy's per-call cost dominates
+                _walk_in_python(rows[bounds[k] :], kept, code, dpd, cycle, since_open, settled, plans, grew, fell)
+                break
             g, f = judge(at, kept[code[at]])
             grew[at], fell[at] = g, f
             ok = ~(g | f)
@@ -201,6 +205,38 @@ def dpd_rules(
         bad = pd.Series(mask, index=s.index).reindex(statements.index, fill_value=False)
         out.append(finding(STATEMENTS, rule, "days_past_due", bad))
     return [f for f in out if f]
+
+
+#: Below this many accounts still being walked, the walk goes on in plain Python (a long history).
+_FEW_ACCOUNTS = 32
+
+
+def _walk_in_python(
+    rows: np.ndarray,
+    kept: np.ndarray,
+    code: np.ndarray,
+    dpd: np.ndarray,
+    cycle: np.ndarray,
+    since_open: np.ndarray,
+    settled: np.ndarray,
+    plans: _PlanDays,
+    grew: np.ndarray,
+    fell: np.ndarray,
+) -> None:
+    """The walk of `dpd_rules`, row by row (`rows` in walking order), with the same judgement."""
+    last = kept.tolist()
+    for i in rows.tolist():
+        c, r = int(code[i]), last[int(code[i])]
+        now = float(dpd[i])
+        if r < 0:
+            g, f = now > since_open[i], False
+        else:
+            before = float(dpd[r])
+            g = now > before + float(cycle[i] - cycle[r])
+            f = now < before and settled[i] == settled[r] and plans.count_one(c, int(cycle[r]), int(cycle[i])) == 0
+        grew[i], fell[i] = g, f
+        if not (g or f):
+            last[c] = i
 
 
 def dpd_growth(
@@ -216,6 +252,15 @@ class _PlanDays:
     def __init__(self, codes: np.ndarray, days: np.ndarray, base: int, width: int) -> None:
         self.base, self.width = base, width
         self.keys = np.sort(codes * width + (days - base))
+
+    def count_one(self, code: int, lo: int, hi: int) -> int:
+        """count() of one window, without numpy's per-call cost."""
+        if self.keys.size == 0:
+            return 0
+        if not hasattr(self, "_list"):
+            self._list = self.keys.tolist()
+        base = code * self.width - self.base
+        return bisect_right(self._list, base + hi) - bisect_right(self._list, base + lo)
 
     def count(self, code: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
         """Plans of each `code` dated after day `lo` and up to day `hi`."""
