@@ -23,6 +23,10 @@ CASES = {
     "simulate": (["--accounts", "300", "--cycles", "4"], {"accounts", "cycles", "seconds", "peak_mib"}),
     "validate_book": (["--accounts", "300", "--cycles", "4"], {"accounts", "seconds", "peak_mib"}),
     "build_features": (["--accounts", "300", "--cycles", "6"], {"accounts", "account_cycles", "seconds", "peak_mib"}),
+    "fuzz_validate": (
+        ["--cases", "6", "--workers", "1"],
+        {"cases", "tracebacks", "rows_lost", "values_altered", "seconds"},
+    ),
     "roll_rate": (
         ["--accounts", "1500"],
         {"model_logloss", "baseline_logloss", "logloss_reduction", "roll_forward_auc"},

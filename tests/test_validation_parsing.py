@@ -294,3 +294,14 @@ def test_a_missing_or_unreadable_account_id_is_quarantined(project: Project, cap
     rule = "not_null" if value is None else "dtype"
     assert (2, f"{rule}:account_id") in _quarantined(project, table)
     _rows_add_up(project, tables)
+
+
+def test_no_readable_account_at_all_quarantines_everything_without_a_crash(project: Project, capsys):
+    """Every account_id unreadable: the account look-ups of the cross-table rules were empty (a TypeError)."""
+    tables = clean_tables()
+    tables["accounts"]["account_id"] = "unknown"
+    write_raw(tables, project.raw, "csv")
+    code, output = _cli(project, capsys)
+    assert code == 0, output
+    for name, frame in tables.items():
+        assert len(project.validated_table(name)) == 0 and len(project.quarantined(name)) == len(frame), name

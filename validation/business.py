@@ -360,7 +360,11 @@ def amount_paid_matches_payments(
 def _by_account(accounts: pd.DataFrame, column: str) -> pd.Series:
     """`column` of accounts indexed by account_id (first row of a duplicated id)."""
     first = accounts.dropna(subset=["account_id"]).drop_duplicates("account_id")
-    return first.set_index("account_id")[column]
+    lookup = first.set_index("account_id")[column]
+    if lookup.empty:  # no readable account: Series.map turns an empty mapping into float64 NaN, which
+        # dates cannot be compared with; one missing key, whose value is missing, keeps the dtype.
+        lookup = pd.Series([None], index=pd.Index([pd.NA], dtype=lookup.index.dtype), dtype=lookup.dtype)
+    return lookup
 
 
 def reference_order() -> list[str]:
