@@ -151,7 +151,7 @@ def _floats(values: pd.Series) -> tuple[pd.Series, np.ndarray]:
         number = np.full(len(values), np.nan)
         if ok.any():
             # Arrow's parser rounds correctly (as Python's float() does) and never raises on range.
-            number[ok] = pc.cast(pa.array(text[ok].tolist(), type=pa.string()), pa.float64()).to_numpy()
+            number[ok] = pc.cast(pa.array(text[ok], type=pa.string()), pa.float64()).to_numpy(zero_copy_only=False)
         ok &= np.isfinite(number)
     return pd.Series(np.where(ok, number, np.nan), index=values.index), present & ~ok
 
