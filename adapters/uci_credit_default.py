@@ -3,25 +3,28 @@
 The CSV holds one row per card account: a credit limit, six monthly repayment statuses
 (PAY_0 = September ... PAY_6 = April 2005), six statement balances and six payments, and the
 target DEFAULT (the October 2005 payment was missed). See ../shared/data/uci-credit-default/
-PROVENANCE.md. The mapping, column by column:
+PROVENANCE.md. It is a monthly-status book, so it goes through the generic adapter
+(adapters.monthly_status) with the coding `CODING`, and adds the amounts the source has:
 
-- accounts: one revolving account per row (borrower = account), credit_limit = LIMIT_BAL.
-  Not in the source and set to documented constants: open_date (early enough for every April
-  status to be reachable), annual_rate, instalment_amount (the minimum payment at full
-  utilisation), time zone Asia/Taipei, region TW, no contact consent on record; no
-  origination score (empty).
-- statements: one per account and month (cycle_date = month end, April..September).
+- accounts: one revolving account per row (borrower = account), credit_limit = LIMIT_BAL,
+  time zone Asia/Taipei, region TW, no contact consent on record. Not in the source, so empty:
+  open_date, annual_rate, instalment_amount, origination_score.
+- statements: one per account and month (cycle_date = month end, April..September), from the
+  status code (`status_to_dpd`, `CODING`): -2, -1, 0 are current (0 days); k >= 1 months late is
+  the band [30(k - 1), 30k - 1] (k = 1: 1-29 days) and days_past_due its lower end, 9 ("nine
+  months and more") the open-ended band from 240; so the common April-August jump 0 -> 2 is a
+  legal 30-day step. September alone uses code 1 (PROVENANCE quirks): it lands in the 1-29
+  bucket, which therefore only exists in the latest month -- a property of the coding, not of
+  borrowers. The source reports no account state: `status` is empty. Validation declares the
+  bands and a 30-day timing (configs/uci/params.yaml): a month's status is taken on an unknown
+  day of the month, and PAY_AMT of a month pays the previous month's bill.
   balance = BILL_AMT clipped at 0 (a credit balance owes nothing); amount_paid = PAY_AMT of the
   same month (paid during the month, the window (previous month end, month end]).
-  days_past_due from the status code (`status_to_dpd`): codes -2, -1, 0 are all current (0 days);
-  k >= 1 months late is 15 days for k = 1 and 30 * (k - 1) days from k = 2 on, the lowest count
-  consistent with k missed monthly due dates, so that the common April-August jump 0 -> 2 stays a
-  legal 30-day step. September alone uses code 1 (PROVENANCE quirks): it lands in the 1-29 bucket,
-  which therefore only exists in the latest month -- a property of the coding, not of borrowers.
   The three current codes stay distinguishable through amount_due (`MIN_PAYMENT_RATE` = r):
   -2 "no consumption" owes nothing (0), -1 "paid in full" owes the whole balance, 0 "revolving"
   owes the minimum r * balance; k months late owes the minimum plus k missed minimums
-  (past_due_amount = min(balance, k * r * balance)).
+  (past_due_amount = min(balance, k * r * balance)). These two are the adapter's documented
+  reading of the status code, not figures from the source.
 - payments: one per account and month with PAY_AMT > 0, on the 15th at 12:00 UTC, method
   bank_transfer (the source does not say).
 - contacts, restrictions: empty (the source has none).
@@ -37,6 +40,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from adapters import monthly_status
 from core.errors import DataError
 from core.io import conform
 from core.paths import UCI_CREDIT_DEFAULT_CSV
@@ -54,12 +58,19 @@ MONTHS = (
 )
 #: The DEFAULT target is the October payment: predicted the morning after the September cycle.
 TARGET_AS_OF = pd.Timestamp("2005-10-01")
-#: Not in the source: early enough that April's worst status (8 months late) is reachable.
-OPEN_DATE = pd.Timestamp("2004-09-01")
+#: The repayment status codes: 1..9 months late in 30-day bands (9: nine months and more), and three
+#: current codes; the source reports no account state.
+CODING = monthly_status.StatusCoding(
+    delinquent_codes=tuple(str(k) for k in range(1, 10)),
+    band_edges=(1, *(30 * k for k in range(1, 9))),
+    delinquent_status=None,
+    written_off_codes=(),
+    current_codes={"-2": None, "-1": None, "0": None},
+    product="revolving",
+    region="TW",
+    timezone="Asia/Taipei",
+)
 MIN_PAYMENT_RATE = 0.05
-ANNUAL_RATE = 0.18
-TIMEZONE = "Asia/Taipei"
-REGION = "TW"
 PROTECTED = ("SEX", "EDUCATION", "MARRIAGE", "AGE")
 REQUIRED = ("ID", "LIMIT_BAL", "DEFAULT") + tuple(c for month in MONTHS for c in month[1:])
 
@@ -80,9 +91,9 @@ def read_csv(path: Path = UCI_CREDIT_DEFAULT_CSV) -> pd.DataFrame:
 
 
 def status_to_dpd(status: np.ndarray | pd.Series) -> np.ndarray:
-    """Days past due for UCI repayment status codes (-2, -1, 0: current; k >= 1: k months late)."""
+    """Days past due (the lower end of the status's band) for UCI repayment status codes."""
     k = np.asarray(status, dtype=np.int64)
-    return np.where(k <= 0, 0, np.where(k == 1, 15, 30 * (k - 1))).astype(np.int64)
+    return np.where(k <= 0, 0, np.where(k == 1, 1, 30 * (k - 1))).astype(np.int64)
 
 
 def _long(frame: pd.DataFrame) -> pd.DataFrame:
@@ -90,71 +101,43 @@ def _long(frame: pd.DataFrame) -> pd.DataFrame:
     parts = [
         pd.DataFrame(
             {
-                "account_id": frame["ID"].to_numpy(np.int64),
-                "cycle_date": pd.Timestamp(cycle),
-                "status": frame[status].to_numpy(np.int64),
+                "account": frame["ID"].to_numpy(np.int64),
+                "month": cycle,
+                "status": frame[status].astype("int64").astype("str").to_numpy(),
                 "bill": frame[bill].to_numpy(np.float64),
                 "paid": frame[paid].to_numpy(np.float64),
             }
         )
         for cycle, status, bill, paid in MONTHS
     ]
-    return pd.concat(parts, ignore_index=True).sort_values(["account_id", "cycle_date"], kind="stable")
+    return pd.concat(parts, ignore_index=True).sort_values(["account", "month"], kind="stable", ignore_index=True)
 
 
 def _accounts(frame: pd.DataFrame) -> pd.DataFrame:
-    ids = frame["ID"].to_numpy(np.int64)
-    limit = frame["LIMIT_BAL"].to_numpy(np.float64)
-    n = len(frame)
-    return pd.DataFrame(
-        {
-            "account_id": ids,
-            "borrower_id": ids,
-            "product": "revolving",
-            "open_date": OPEN_DATE,
-            "principal": np.nan,
-            "credit_limit": limit,
-            "term_months": pd.array([pd.NA] * n, dtype="Int64"),
-            "annual_rate": ANNUAL_RATE,
-            "instalment_amount": MIN_PAYMENT_RATE * limit,
-            "origination_score": np.nan,
-            "timezone": TIMEZONE,
-            "region": REGION,
-            "consent_sms": False,
-            "consent_email": False,
-            "consent_call": False,
-        }
-    )
+    out = monthly_status.accounts(frame["ID"].to_numpy(np.int64), CODING)
+    limit = frame.set_index("ID")["LIMIT_BAL"].astype("float64")
+    return out.assign(credit_limit=out["account_id"].map(limit).to_numpy())
 
 
 def _statements(long: pd.DataFrame) -> pd.DataFrame:
-    status = long["status"].to_numpy()
+    out = monthly_status.statements(long[["account", "month", "status"]], CODING)
+    status = long["status"].astype("int64").to_numpy()
     balance = np.clip(long["bill"].to_numpy(), 0.0, None)
     minimum = MIN_PAYMENT_RATE * balance
     late = np.clip(status, 0, None)
     past_due = np.minimum(balance, late * minimum)
     due = np.select([status == -2, status == -1], [0.0, balance], default=np.minimum(balance, minimum + past_due))
-    return pd.DataFrame(
-        {
-            "account_id": long["account_id"].to_numpy(),
-            "cycle_date": long["cycle_date"].to_numpy(),
-            "balance": balance,
-            "amount_due": due,
-            "past_due_amount": past_due,
-            "amount_paid": long["paid"].to_numpy(),
-            "days_past_due": status_to_dpd(status),
-        }
-    )
+    return out.assign(balance=balance, amount_due=due, past_due_amount=past_due, amount_paid=long["paid"].to_numpy())
 
 
 def _payments(long: pd.DataFrame) -> pd.DataFrame:
     paid = long[long["paid"] > 0]
-    cycle = pd.DatetimeIndex(paid["cycle_date"])
+    cycle = pd.DatetimeIndex(pd.to_datetime(paid["month"]))
     paid_at = (cycle.to_period("M").to_timestamp() + pd.Timedelta(days=14, hours=12)).tz_localize("UTC")
     return pd.DataFrame(
         {
             "payment_id": np.arange(1, len(paid) + 1, dtype=np.int64),
-            "account_id": paid["account_id"].to_numpy(),
+            "account_id": paid["account"].to_numpy(),
             "paid_at": paid_at,
             "amount": paid["paid"].to_numpy(),
             "method": "bank_transfer",

@@ -78,13 +78,17 @@ def conform(frame: pd.DataFrame, spec: Table) -> pd.DataFrame:
 
     Raises DataError naming the column and the offending rows when a value cannot be cast,
     so this is the strict path used between stages; validation has its own lenient path
-    that quarantines rows instead.
+    that quarantines rows instead. An optional column (core.schema.Column.optional) left out of
+    `frame` comes back empty throughout.
     """
-    missing = [c for c in spec.column_names if c not in frame.columns]
+    missing = [c for c in spec.required_columns if c not in frame.columns]
     if missing:
         raise DataError(spec.name, "required_columns", f"missing column(s) {missing}", column=missing[0])
     out = {}
     for col in spec.columns:
+        if col.name not in frame.columns:
+            out[col.name] = pd.Series(None, index=frame.index, dtype=col.dtype)
+            continue
         out[col.name] = cast_column(frame[col.name], col.type, spec.name, col.name)
     return pd.DataFrame(out, index=frame.index).reset_index(drop=True)
 

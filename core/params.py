@@ -18,7 +18,7 @@ from core.buckets import Buckets
 from core.compliance import ComplianceParams
 from core.errors import ParamsError
 from core.paths import PARAMS_FILE
-from core.schema import TABLE_NAMES
+from core.schema import TABLE_NAMES, table
 
 
 class Section(BaseModel):
@@ -180,6 +180,8 @@ class ValidateSeverity(Section):
     not_after_as_of: RuleSeverity = "quarantine"
     not_before_open_date: RuleSeverity = "quarantine"
     end_after_start: RuleSeverity = "quarantine"
+    dpd_band: RuleSeverity = "quarantine"
+    status_owes_nothing: RuleSeverity = "quarantine"
     dpd_growth: RuleSeverity = "quarantine"
     dpd_cure: RuleSeverity = "quarantine"
     amount_paid_matches_payments: RuleSeverity = "quarantine"
@@ -196,21 +198,46 @@ class ValidateParams(Section):
     #: Columns the schema does not know: `fatal` (the default: often a misspelt column) or
     #: `drop` (ignored, listed in the report).
     extra_columns: Literal["fatal", "drop"] = "fatal"
-    #: Tables that may hold no rows (a source without contact history); any other empty table is fatal.
-    may_be_empty: tuple[str, ...] = ("contacts", "restrictions")
     #: Largest absolute difference between statements.amount_paid and the sum of the cycle's payments.
     amount_paid_tolerance: float = Field(0.01, ge=0.0)
+    #: A status-coded source (a monthly status or band instead of exact days): the lower edges of its
+    #: bands in days, starting at 0, e.g. [0, 1, 30, 60, 90, 120, 150]. days_past_due is then a band's
+    #: lower end; the band runs to the next edge minus one day, the last one open-ended. null: exact days.
+    dpd_bands: tuple[int, ...] | None = None
+    #: How many days before its cycle_date a statement's days past due may have been measured: 0 when
+    #: the count is as at the cycle date; a monthly status taken on an unknown day of its month: 30.
+    #: DPD may then grow by that much more, and a payment or plan that many days earlier explains a fall.
+    dpd_timing_days: int = Field(0, ge=0, le=366)
+    #: The first day the extract covers (payments and statements from that date on); null: the whole
+    #: history since each account opened. A statement whose cycle window opens earlier is a boundary:
+    #: its amount_paid may include payments the extract lacks, so it must only cover those present.
+    extract_start: date | None = None
+    #: Which calendar day a payment is posted on, for the cycle windows: `utc` (the UTC date of
+    #: paid_at) or `local` (the date in the account's time zone: books that close at local midnight).
+    posting_day: Literal["utc", "local"] = "utc"
     #: How the input writes dates that are not ISO 8601 (YYYY-MM-DD): a strftime format naming day,
     #: month and year, e.g. "%d/%m/%Y" (05/03/2024 = 5 March). null: ISO 8601 only, and any other
     #: date is quarantined (`dtype`), never guessed. Timestamps are always ISO 8601.
     date_format: str | None = None
     severity: ValidateSeverity = ValidateSeverity()
 
+    @model_validator(mode="before")
+    @classmethod
+    def _removed_keys(cls, raw: Any) -> Any:
+        """`may_be_empty` is gone: which tables a source may lack is the schema's declaration."""
+        if isinstance(raw, dict) and "may_be_empty" in raw:
+            optional = [name for name in TABLE_NAMES if table(name).optional]
+            raise ValueError(
+                "may_be_empty was removed: the schema declares which tables a source may lack or leave "
+                f"empty ({', '.join(optional)}; core/schema.py, docs/schema.md); delete the key"
+            )
+        return raw
+
     @model_validator(mode="after")
-    def _known_tables(self) -> ValidateParams:
-        unknown = sorted(set(self.may_be_empty) - set(TABLE_NAMES))
-        if unknown:
-            raise ValueError(f"may_be_empty names unknown table(s) {unknown}; the schema has {list(TABLE_NAMES)}")
+    def _bands(self) -> ValidateParams:
+        edges = self.dpd_bands
+        if edges is not None and (len(edges) < 2 or edges[0] != 0 or list(edges) != sorted(set(edges))):
+            raise ValueError("dpd_bands must start at 0 and strictly increase, with at least two bands")
         return self
 
     @model_validator(mode="after")

@@ -5,6 +5,11 @@ declared here once. The simulator writes these tables, adapters map public data 
 them, validation derives its expectations from them and docs/schema.md documents them from
 them, so adding a column here is the only change needed to carry it everywhere.
 
+Real sources lack some of it, so the schema says what may be missing and what that means:
+a column whose `null_meaning` says so may be empty, an `optional` column may be left out of
+the file (then it is empty throughout), and an `optional` table may be left out or have no rows.
+Nothing is ever invented in its place.
+
 Delinquency buckets are *not* stored: they are derived from days past due with the edges
 configured in params.yaml (see core.buckets).
 """
@@ -60,6 +65,19 @@ OUTCOMES = (
     "dispute_raised",  # borrower disputes the debt (a restriction follows)
     "cease_request",  # borrower asked to stop contact (a restriction follows)
 )
+#: The account's state at a statement (statements.status). Empty: the source does not report it.
+ACCOUNT_STATUSES = (
+    "active",  # open, with a balance or an amount due
+    "inactive",  # open, no balance and nothing due (a card not used that cycle)
+    "paid_off",  # repaid in full: nothing owed, the account left the book
+    "closed",  # closed with nothing owed (by the borrower or the lender)
+    "written_off",  # the lender wrote the balance off (charge-off); recoveries may follow
+)
+#: Statuses of an account that has left the book: no longer at risk of rolling (the features'
+#: spine leaves it out after such a statement, until a later statement of another status).
+LEFT_BOOK_STATUSES = ("paid_off", "closed", "written_off")
+#: Statuses that owe nothing: 0 days past due and, where reported, no balance, due or past-due amount.
+OWES_NOTHING_STATUSES = ("inactive", "paid_off", "closed")
 PAYMENT_METHODS = ("direct_debit", "bank_transfer", "card", "cash", "agency")
 RESTRICTION_KINDS = (
     "do_not_contact",
@@ -86,6 +104,13 @@ class Column:
     max_value: float | None = None
     #: Only for nullable types: when is a missing value legitimate.
     null_meaning: str | None = None
+    #: The column may be left out of the file (a source that does not have it): it is then empty
+    #: throughout, with `null_meaning`'s reading. Only for nullable columns.
+    optional: bool = False
+
+    def __post_init__(self) -> None:
+        if self.optional and not self.nullable:
+            raise ValueError(f"column '{self.name}' is optional but not nullable: say what empty means")
 
     @property
     def dtype(self) -> str:
@@ -114,6 +139,19 @@ class Table:
     references: tuple[Reference, ...] = field(default_factory=tuple)
     #: The column that dates a record, used for point-in-time cuts and "not in the future" rules.
     event_time: str | None = None
+    #: What it means when a source has no such table (file left out, or no rows); None: the
+    #: table is required and must have rows.
+    absent_meaning: str | None = None
+
+    @property
+    def optional(self) -> bool:
+        """A source may lack the table: its file may be left out or hold no rows."""
+        return self.absent_meaning is not None
+
+    @property
+    def required_columns(self) -> list[str]:
+        """Columns the file must have (every column but the optional ones)."""
+        return [c.name for c in self.columns if not c.optional]
 
     @property
     def column_names(self) -> list[str]:
@@ -134,6 +172,8 @@ class Table:
         return pd.DataFrame({c.name: pd.Series([], dtype=c.dtype) for c in self.columns})
 
 
+_NOT_REPORTED = "the source does not report it (features that need it are empty, never guessed)"
+
 ACCOUNTS = Table(
     name="accounts",
     description="One row per credit account (loan, card or buy-now-pay-later plan).",
@@ -142,14 +182,21 @@ ACCOUNTS = Table(
         Column("account_id", "id", "Unique account identifier."),
         Column("borrower_id", "id", "The borrower who owns the account; one borrower may hold several accounts."),
         Column("product", "string", "Product type.", allowed=PRODUCTS),
-        Column("open_date", "date", "Date the account was opened; no record of the account may be older."),
+        Column(
+            "open_date",
+            "date",
+            "Date the account was opened; no record of the account may be older.",
+            null_meaning="the source does not say (nothing is checked against it; months on book are unknown)",
+            optional=True,
+        ),
         Column(
             "principal",
             "float",
             "Amount lent (instalment and bnpl).",
             min_value=0.0,
             max_value=MAX_AMOUNT,
-            null_meaning="revolving accounts have a credit limit instead",
+            null_meaning="revolving accounts have a credit limit instead, or the source does not report it",
+            optional=True,
         ),
         Column(
             "credit_limit",
@@ -157,14 +204,16 @@ ACCOUNTS = Table(
             "Credit limit (revolving).",
             min_value=0.0,
             max_value=MAX_AMOUNT,
-            null_meaning="instalment and bnpl accounts have a principal instead",
+            null_meaning="instalment and bnpl accounts have a principal instead, or the source does not report it",
+            optional=True,
         ),
         Column(
             "term_months",
             "nullable_int",
             "Contractual term in months.",
             min_value=1,
-            null_meaning="revolving accounts have no term",
+            null_meaning="revolving accounts have no term, or the source does not report it",
+            optional=True,
         ),
         Column(
             "annual_rate",
@@ -172,6 +221,8 @@ ACCOUNTS = Table(
             "Nominal annual interest rate as a fraction (0.24 = 24%).",
             min_value=0.0,
             max_value=MAX_ANNUAL_RATE,
+            null_meaning=_NOT_REPORTED,
+            optional=True,
         ),
         Column(
             "instalment_amount",
@@ -179,6 +230,8 @@ ACCOUNTS = Table(
             "Contractual payment due each cycle (minimum payment for revolving).",
             min_value=0.0,
             max_value=MAX_AMOUNT,
+            null_meaning=_NOT_REPORTED,
+            optional=True,
         ),
         Column(
             "origination_score",
@@ -186,6 +239,7 @@ ACCOUNTS = Table(
             "Borrower's credit score when the account was opened (bureau or application score, higher is "
             "safer; the lender's own scale). Fixed at origination.",
             null_meaning="not recorded (the source has no score)",
+            optional=True,
         ),
         Column("timezone", "string", "Borrower's IANA time zone (e.g. America/Chicago); contact hours are local."),
         Column("region", "string", "Jurisdiction code (e.g. US-TX, TW); selects the compliance profile."),
@@ -204,13 +258,23 @@ STATEMENTS = Table(
     columns=(
         Column("account_id", "id", "Account the statement belongs to."),
         Column("cycle_date", "date", "Cycle end (statement) date."),
-        Column("balance", "float", "Outstanding balance at cycle end.", min_value=0.0, max_value=MAX_AMOUNT),
+        Column(
+            "balance",
+            "float",
+            "Outstanding balance at cycle end.",
+            min_value=0.0,
+            max_value=MAX_AMOUNT,
+            null_meaning=_NOT_REPORTED,
+            optional=True,
+        ),
         Column(
             "amount_due",
             "float",
             "Total amount due for the cycle, arrears included.",
             min_value=0.0,
             max_value=MAX_AMOUNT,
+            null_meaning=_NOT_REPORTED,
+            optional=True,
         ),
         Column(
             "past_due_amount",
@@ -218,6 +282,8 @@ STATEMENTS = Table(
             "Part of the balance that was due at an earlier cycle and is still unpaid.",
             min_value=0.0,
             max_value=MAX_AMOUNT,
+            null_meaning=_NOT_REPORTED,
+            optional=True,
         ),
         Column(
             "amount_paid",
@@ -225,9 +291,26 @@ STATEMENTS = Table(
             "Sum of payments received during the cycle (previous cycle end, this cycle end].",
             min_value=0.0,
             max_value=MAX_AMOUNT,
+            null_meaning="the source does not report it (a fall in days past due then gets the benefit of the doubt)",
+            optional=True,
         ),
         Column(
-            "days_past_due", "int", "Days since the oldest unpaid due date, at cycle end (0 = current).", min_value=0
+            "days_past_due",
+            "int",
+            "Days since the oldest unpaid due date, at cycle end (0 = current). A status-coded source gives "
+            "the lower end of the status's band and declares the bands (validate.dpd_bands).",
+            min_value=0,
+        ),
+        Column(
+            "status",
+            "string",
+            "The account's state at the statement: `active` (a balance or an amount due), `inactive` (open, no "
+            "balance, nothing due), `paid_off` (repaid in full, left the book), `closed` (closed with nothing "
+            "owed), `written_off` (the lender wrote the balance off). After `paid_off`, `closed` or "
+            "`written_off` the account is off the book until a statement of another status reopens it.",
+            allowed=ACCOUNT_STATUSES,
+            null_meaning="the source does not report it (the account counts as on the book)",
+            optional=True,
         ),
     ),
 )
@@ -236,6 +319,8 @@ PAYMENTS = Table(
     name="payments",
     description="Every payment received.",
     key=("payment_id",),
+    absent_meaning="the source has no payment records: statements.amount_paid is not reconciled with payments, "
+    "and features from payments are empty",
     event_time="paid_at",
     references=(Reference("account_id", "accounts", "account_id"),),
     columns=(
@@ -251,6 +336,7 @@ CONTACTS = Table(
     name="contacts",
     description="Every collection contact attempt and its outcome.",
     key=("contact_id",),
+    absent_meaning="the source has no contact history: features from contacts are empty",
     event_time="contacted_at",
     references=(Reference("account_id", "accounts", "account_id"),),
     columns=(
@@ -288,6 +374,8 @@ RESTRICTIONS = Table(
     name="restrictions",
     description="Rules that limit contact: requests, legal states and opt-outs, each over a period.",
     key=("restriction_id",),
+    absent_meaning="the source has no record of restrictions: features from restrictions are empty (unknown, "
+    "not 'none in force'), and no hardship plan explains a fall in days past due",
     event_time="start_at",
     references=(
         Reference("borrower_id", "accounts", "borrower_id"),
@@ -331,6 +419,10 @@ def schema_markdown() -> str:
     parts: list[str] = []
     for tbl in TABLES.values():
         parts.append(f"#### `{tbl.name}`\n\n{tbl.description} Key: `{', '.join(tbl.key)}`.\n")
+        if tbl.optional:
+            parts.append(f"Optional table: the file may be left out or have no rows when {tbl.absent_meaning}.\n")
+        else:
+            parts.append("Required: the file must be present and have rows.\n")
         parts.append("| column | type | meaning |\n|---|---|---|")
         for col in tbl.columns:
             meaning = col.description
@@ -340,6 +432,8 @@ def schema_markdown() -> str:
                 meaning += " " + _range_text(col) + "."
             if col.null_meaning:
                 meaning += f" Empty when {col.null_meaning}."
+            if col.optional:
+                meaning += " *Optional column* (may be left out of the file)."
             parts.append(f"| `{col.name}` | {col.type} | {meaning} |")
         parts.append("")
     return "\n".join(parts)

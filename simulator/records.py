@@ -167,6 +167,9 @@ def table_frames(rec: Recorder, cal: Calendar, zones: tuple[str, ...]) -> Iterat
                 "past_due_amount": s.pop("past_due")[order],
                 "amount_paid": s.pop("paid")[order],
                 "days_past_due": s.pop("dpd")[order].astype(np.int64),
+                # the simulated book reports no account state (core.schema: empty = not reported);
+                # a closed account simply has no more statements, a charged-off one keeps counting
+                "status": pd.Series(None, index=range(len(order)), dtype="str"),
             }
         ),
     )

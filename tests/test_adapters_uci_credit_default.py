@@ -71,11 +71,11 @@ def test_protected_attributes_never_leave_the_adapter(source):
 
 def test_status_codes_map_to_days_past_due_and_stay_distinguishable(source):
     np.testing.assert_array_equal(
-        uci.status_to_dpd(np.array([-2, -1, 0, 1, 2, 3, 7, 8])), [0, 0, 0, 15, 30, 60, 180, 210]
+        uci.status_to_dpd(np.array([-2, -1, 0, 1, 2, 3, 7, 8])), [0, 0, 0, 1, 30, 60, 180, 210]
     )
     st = uci.to_canonical(source)["statements"]
     september = st[st["cycle_date"] == pd.Timestamp("2005-09-30")].set_index("account_id")
-    assert september.loc[1, "days_past_due"] == 15  # code 1 (September only) -> 1-29 bucket
+    assert september.loc[1, "days_past_due"] == 1  # code 1 (September only) -> 1-29 bucket
     april = st[st["cycle_date"] == pd.Timestamp("2005-04-30")].set_index("account_id")
     # -2 owes nothing, -1 owes the whole balance, 0 owes the minimum: three different current states
     due_share = (april["amount_due"] / april["balance"].where(april["balance"] > 0)).fillna(0.0)

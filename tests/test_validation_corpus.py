@@ -93,7 +93,7 @@ def _zero_bytes(raw: Path) -> None:
 
 def header_only(t):
     t["statements"] = t["statements"].iloc[0:0]
-    return Fatal("statements", "not_empty", None, says="may_be_empty")
+    return Fatal("statements", "not_empty", None, says="statements is required")
 
 
 def truncated_parquet(t):
@@ -125,11 +125,11 @@ def _latin1(raw: Path) -> None:
 
 
 def missing_file(t):
-    return Fatal("contacts", "file_present", None, says="no contacts.parquet or contacts.csv")
+    return Fatal("statements", "file_present", None, says="no statements.parquet or statements.csv")
 
 
-def _delete_contacts(raw: Path) -> None:
-    (raw / "contacts.parquet").unlink()
+def _delete_statements(raw: Path) -> None:
+    (raw / "statements.parquet").unlink()
 
 
 def parquet_and_csv(t):
@@ -354,7 +354,7 @@ CASES = [
     Case("truncated_parquet", truncated_parquet, post_write=_truncate_payments),
     Case("csv_wrong_delimiter", semicolon_csv, fmt="csv", post_write=_semicolons),
     Case("csv_wrong_encoding", latin1_csv, fmt="csv", post_write=_latin1),
-    Case("missing_file", missing_file, post_write=_delete_contacts),
+    Case("missing_file", missing_file, post_write=_delete_statements),
     Case("parquet_and_csv", parquet_and_csv, post_write=_second_copy),
     Case("duplicate_key", duplicate_payment_id),
     Case("duplicate_compound_key", duplicate_statement_key),

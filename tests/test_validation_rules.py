@@ -74,8 +74,10 @@ def test_severity_params_are_checked():
         parse_params({"validate": {"severity": {"dtype": "warn"}}})
     with pytest.raises(ParamsError, match=r"validate\.severity\.no_such_rule"):
         parse_params({"validate": {"severity": {"no_such_rule": "fatal"}}})
-    with pytest.raises(ParamsError, match="unknown table"):
-        parse_params({"validate": {"may_be_empty": ["contacts", "contact"]}})
+    with pytest.raises(ParamsError, match="may_be_empty was removed"):  # the schema declares optional tables
+        parse_params({"validate": {"may_be_empty": ["contacts", "restrictions"]}})
+    with pytest.raises(ParamsError, match="dpd_bands"):
+        parse_params({"validate": {"dpd_bands": [1, 30, 60]}})
     assert parse_params({"validate": {"severity": {"dtype": "fatal"}}}).validate_.severity.unique_key == "fatal"
 
 

@@ -128,7 +128,7 @@ def test_extra_columns_can_be_dropped_and_are_reported(project: Project):
     assert "channel_code" in (project.report / "index.html").read_text()
 
 
-def test_tables_listed_in_may_be_empty_can_be_header_only(project: Project):
+def test_optional_tables_can_be_header_only(project: Project):
     tables = clean_tables()
     tables["contacts"] = tables["contacts"].iloc[0:0]
     write_raw(tables, project.raw, fmt="csv")

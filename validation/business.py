@@ -11,13 +11,15 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections.abc import Mapping
+from datetime import date
 from functools import lru_cache
+from typing import NamedTuple
 from zoneinfo import available_timezones
 
 import numpy as np
 import pandas as pd
 
-from core.schema import TABLES, Table
+from core.schema import OWES_NOTHING_STATUSES, TABLES, Table
 from validation.rules import Finding, finding
 
 ACCOUNTS = "accounts"
@@ -114,19 +116,67 @@ def not_before_open_date(spec: Table, frame: pd.DataFrame, accounts: pd.DataFram
     return [found] if found else []
 
 
+def dpd_band(spec: Table, frame: pd.DataFrame, bands: tuple[int, ...] | None) -> list[Finding]:
+    """With declared bands (a status-coded source), days past due are the lower end of one of them."""
+    if bands is None or spec.name != STATEMENTS:
+        return []
+    dpd = frame["days_past_due"]
+    found = finding(STATEMENTS, "dpd_band", "days_past_due", dpd.notna() & ~dpd.isin(list(bands)))
+    return [found] if found else []
+
+
+def band_top(dpd: np.ndarray, bands: tuple[int, ...] | None) -> np.ndarray:
+    """The largest days past due each value may stand for: itself when exact (no bands), else the top of
+    the band it opens (the next edge minus one day; infinite for the last, open-ended band)."""
+    dpd = np.asarray(dpd, dtype=np.float64)
+    if bands is None:
+        return dpd.copy()
+    edges = np.asarray(bands, dtype=np.float64)
+    tops = np.append(edges[1:] - 1, np.inf)
+    at = np.clip(np.searchsorted(edges, np.nan_to_num(dpd), side="right") - 1, 0, len(edges) - 1)
+    return np.where(np.isnan(dpd), np.nan, tops[at])
+
+
+def status_owes_nothing(statements: pd.DataFrame) -> list[Finding]:
+    """An inactive, paid-off or closed statement owes nothing: 0 days past due and, where the amounts are
+    given, no balance, amount due or past-due amount (half a cent or more is something)."""
+    if "status" not in statements.columns:
+        return []
+    quiet = statements["status"].isin(OWES_NOTHING_STATUSES).to_numpy(dtype=bool)
+    owes = (statements["days_past_due"].to_numpy(dtype="float64", na_value=np.nan) > 0).copy()
+    for column in ("balance", "amount_due", "past_due_amount"):
+        if column in statements.columns:
+            owes |= statements[column].to_numpy(dtype="float64", na_value=np.nan) >= 0.005
+    found = finding(STATEMENTS, "status_owes_nothing", "status", quiet & owes)
+    return [found] if found else []
+
+
 def dpd_rules(
-    statements: pd.DataFrame, accounts: pd.DataFrame, restrictions: pd.DataFrame | None = None
+    statements: pd.DataFrame,
+    accounts: pd.DataFrame,
+    restrictions: pd.DataFrame | None = None,
+    bands: tuple[int, ...] | None = None,
+    timing_days: int = 0,
 ) -> list[Finding]:
     """Days past due change as the days and the payments allow, judged along each account's history.
 
     - `dpd_growth`: DPD grows by at most the days elapsed since the previous cycle (since
       open_date at an account's first cycle): the oldest unpaid due date cannot move earlier.
     - `dpd_cure`: DPD falls only when something settled or re-aged the oldest due in between: a
-      payment (`amount_paid` > 0, or unknown) or a `hardship_plan` restriction of the account
-      (or borrower-wide) starting then, by its local date in the account's time zone (a plan
-      agreed on the cycle date's evening in Chicago is dated the next day in UTC). A charged-off
-      account keeps counting, and a closed one was closed by a payment, so the simulator
-      produces no other cure.
+      payment (`amount_paid` > 0, or unknown), a pay-off (`status` paid_off) or a `hardship_plan`
+      restriction of the account (or borrower-wide) starting then, by its local date in the
+      account's time zone (a plan agreed on the cycle date's evening in Chicago is dated the next
+      day in UTC). A charged-off account keeps counting, and a closed one was closed by a
+      payment, so the simulator produces no other cure.
+
+    Status-coded sources declare `bands` (validate.dpd_bands): DPD is then a band's lower end and
+    may stand for anything up to the band's top, so DPD grows too much only when even the top of
+    the earlier band could not have reached the later band's lower end, and falls only when the
+    later band lies wholly below the earlier one. `timing_days` (validate.dpd_timing_days) is how
+    long before its cycle date a count may have been taken (a monthly status measured on an unknown
+    day of its month): growth may be that much larger, and a payment or plan that many days before
+    the earlier statement's cycle date explains a fall. A `written_off` statement is the lender's
+    decision, which may come at any count, so its growth is not judged (what follows it is).
 
     Each row is judged against the previous row of its account that passed both rules (or
     open_date when there is none), so one impossible row is quarantined alone: in 178 -> 0 (no
@@ -137,14 +187,16 @@ def dpd_rules(
     position at a time over all of them, and the tail of a few long histories in plain Python.
     """
     cols = ["account_id", "cycle_date", "days_past_due"]
-    s = statements[cols + [c for c in ("amount_paid",) if c in statements.columns]]
+    s = statements[cols + [c for c in ("amount_paid", "status") if c in statements.columns]]
     s = s.dropna(subset=["account_id", "cycle_date"]).sort_values(["account_id", "cycle_date"], kind="stable")
     n = len(s)
     if n == 0:
         return []
+    tol = int(timing_days)
     account = s["account_id"].to_numpy(dtype="int64")
     cycle = s["cycle_date"].to_numpy(dtype="datetime64[D]").astype("int64")
     dpd = s["days_past_due"].to_numpy(dtype="float64", na_value=np.nan)
+    top = band_top(dpd, bands)
     known = ~np.isnan(dpd)
     opened = s["account_id"].map(_by_account(accounts, "open_date")).astype("datetime64[ns]")
     since_open = (cycle - opened.to_numpy(dtype="datetime64[D]").astype("int64")).astype("float64")
@@ -154,24 +206,36 @@ def dpd_rules(
         settles = ~(paid <= 0)  # a payment, or an unknown amount: the benefit of the doubt
     else:
         settles = np.ones(n, dtype=bool)
-    settled = np.cumsum(settles)  # settled[i] - settled[j]: rows j+1..i with a payment
+    if "status" in s.columns:
+        status = s["status"]
+        settles |= (status == "paid_off").fillna(False).to_numpy(dtype=bool)
+        decided = (status == "written_off").fillna(False).to_numpy(dtype=bool)
+    else:
+        decided = np.zeros(n, dtype=bool)
+    settled = np.zeros(n + 1, dtype=np.int64)  # settled[b] - settled[a]: rows a..b-1 with a cause
+    np.cumsum(settles, out=settled[1:])
     first = np.ones(n, dtype=bool)
     first[1:] = account[1:] != account[:-1]
     code = np.cumsum(first) - 1
     start = np.flatnonzero(first)
-    plans = _plan_days(restrictions, accounts, account[start], cycle)
+    # causes of a fall after reference row r count from row since[r]: the first row of r's account whose
+    # cycle window reaches past cycle_date[r] - tol (r + 1 when tol = 0)
+    base, width = int(cycle.min()) - tol - 1, int(cycle.max() - cycle.min()) + tol + 3
+    keys = code * width + (cycle - base)
+    since = np.searchsorted(keys, keys - tol, side="right")
+    plans = _plan_days(restrictions, accounts, account[start], cycle, tol)
 
     def judge(i: np.ndarray, ref: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(grew too much, fell without cause) of rows i against reference rows ref (-1: none)."""
         has = ref >= 0
         r = np.maximum(ref, 0)
-        before, now = dpd[r], dpd[i]
-        limit = np.where(has, before + (cycle[i] - cycle[r]), since_open[i])
-        fell = has & (now < before)
+        limit = np.where(has, top[r] + (cycle[i] - cycle[r]), since_open[i]) + tol
+        fell = has & (top[i] < dpd[r])
         j = np.flatnonzero(fell)  # few: look for a cause only where DPD fell
-        i, r = i[j], r[j]
-        fell[j] = (settled[i] - settled[r] == 0) & (plans.count(code[i], cycle[r], cycle[i]) == 0)
-        return now > limit, fell
+        i_, r_ = i[j], r[j]
+        cause = settled[i_ + 1] - settled[since[r_]]
+        fell[j] = (cause == 0) & (plans.count(code[i_], cycle[r_] - tol, cycle[i_]) == 0)
+        return (dpd[i] > limit) & ~decided[i], fell
 
     # every row against the previous row of its account with a DPD
     last_known = np.maximum.accumulate(np.where(known, np.arange(n), -1))
@@ -194,7 +258,8 @@ def dpd_rules(
         for k in range(position.max() + 1):
             at = rows[bounds[k] : bounds[k + 1]]
             if len(at) < _FEW_ACCOUNTS:  # a long tail of few accounts: numpy's per-call cost dominates
-                _walk_in_python(rows[bounds[k] :], kept, code, dpd, cycle, since_open, settled, plans, grew, fell)
+                history = _History(code, dpd, top, cycle, since_open, settled, since, decided, plans, tol)
+                _walk_in_python(rows[bounds[k] :], kept, history, grew, fell)
                 break
             g, f = judge(at, kept[code[at]])
             grew[at], fell[at] = g, f
@@ -211,39 +276,52 @@ def dpd_rules(
 _FEW_ACCOUNTS = 32
 
 
-def _walk_in_python(
-    rows: np.ndarray,
-    kept: np.ndarray,
-    code: np.ndarray,
-    dpd: np.ndarray,
-    cycle: np.ndarray,
-    since_open: np.ndarray,
-    settled: np.ndarray,
-    plans: _PlanDays,
-    grew: np.ndarray,
-    fell: np.ndarray,
-) -> None:
+class _History(NamedTuple):
+    """The arrays `dpd_rules` judges with (sorted statements of the accounts)."""
+
+    code: np.ndarray
+    dpd: np.ndarray
+    top: np.ndarray
+    cycle: np.ndarray
+    since_open: np.ndarray
+    settled: np.ndarray
+    since: np.ndarray
+    decided: np.ndarray
+    plans: _PlanDays
+    tol: int
+
+
+def _walk_in_python(rows: np.ndarray, kept: np.ndarray, h: _History, grew: np.ndarray, fell: np.ndarray) -> None:
     """The walk of `dpd_rules`, row by row (`rows` in walking order), with the same judgement."""
     last = kept.tolist()
+    tol = h.tol
     for i in rows.tolist():
-        c, r = int(code[i]), last[int(code[i])]
-        now = float(dpd[i])
+        c, r = int(h.code[i]), last[int(h.code[i])]
+        now = float(h.dpd[i])
         if r < 0:
-            g, f = now > since_open[i], False
+            g, f = now > h.since_open[i] + tol, False
         else:
-            before = float(dpd[r])
-            g = now > before + float(cycle[i] - cycle[r])
-            f = now < before and settled[i] == settled[r] and plans.count_one(c, int(cycle[r]), int(cycle[i])) == 0
+            g = now > float(h.top[r]) + float(h.cycle[i] - h.cycle[r]) + tol
+            f = (
+                float(h.top[i]) < float(h.dpd[r])
+                and h.settled[i + 1] == h.settled[h.since[r]]
+                and h.plans.count_one(c, int(h.cycle[r]) - tol, int(h.cycle[i])) == 0
+            )
+        g = g and not h.decided[i]
         grew[i], fell[i] = g, f
         if not (g or f):
             last[c] = i
 
 
 def dpd_growth(
-    statements: pd.DataFrame, accounts: pd.DataFrame, restrictions: pd.DataFrame | None = None
+    statements: pd.DataFrame,
+    accounts: pd.DataFrame,
+    restrictions: pd.DataFrame | None = None,
+    bands: tuple[int, ...] | None = None,
+    timing_days: int = 0,
 ) -> list[Finding]:
     """The `dpd_growth` findings of `dpd_rules` (rows judged against the history that was kept)."""
-    return [f for f in dpd_rules(statements, accounts, restrictions) if f.rule == "dpd_growth"]
+    return [f for f in dpd_rules(statements, accounts, restrictions, bands, timing_days) if f.rule == "dpd_growth"]
 
 
 class _PlanDays:
@@ -271,10 +349,11 @@ class _PlanDays:
 
 
 def _plan_days(
-    restrictions: pd.DataFrame | None, accounts: pd.DataFrame, ids: np.ndarray, cycle: np.ndarray
+    restrictions: pd.DataFrame | None, accounts: pd.DataFrame, ids: np.ndarray, cycle: np.ndarray, before: int = 0
 ) -> _PlanDays:
-    """The hardship plans of accounts `ids` (sorted), dated by their local start date, in days."""
-    base, top = int(cycle.min()), int(cycle.max())
+    """The hardship plans of accounts `ids` (sorted), dated by their local start date, in days; windows
+    may open up to `before` days ahead of the first cycle."""
+    base, top = int(cycle.min()) - before, int(cycle.max())
     empty = _PlanDays(np.zeros(0, np.int64), np.zeros(0, np.int64), base, top - base + 2)
     if restrictions is None or restrictions.empty:
         return empty
@@ -319,21 +398,34 @@ def _local_days(instants: pd.Series, zones: pd.Series | None) -> np.ndarray:
 
 
 def amount_paid_matches_payments(
-    statements: pd.DataFrame, payments: pd.DataFrame, accounts: pd.DataFrame, tolerance: float
+    statements: pd.DataFrame,
+    payments: pd.DataFrame,
+    accounts: pd.DataFrame,
+    tolerance: float,
+    extract_start: date | None = None,
+    posting_day: str = "utc",
 ) -> list[Finding]:
-    """amount_paid equals the payments whose UTC date falls in the cycle: previous cycle_date < date <= cycle_date.
+    """amount_paid equals the payments posted in the cycle: previous cycle_date < posting date <= cycle_date.
 
-    The first cycle's window opens at the account's open_date: a payment dated earlier is
-    reported by not_before_open_date and must not also spoil the first statement. Payments dated
-    after an account's last cycle belong to no statement yet and are not compared.
+    A payment's posting date is its UTC date, or with `posting_day` "local" its date in the account's
+    time zone (books that close at local midnight). The first cycle's window opens at the account's
+    open_date: a payment dated earlier is reported by not_before_open_date and must not also spoil
+    the first statement. Payments dated after an account's last cycle belong to no statement yet and
+    are not compared. With `extract_start` (validate.extract_start), a window that opens before it
+    is a boundary of the extract: its amount_paid may include payments the extract lacks, so it must
+    only cover the payments present (be at least their sum, within the tolerance).
     """
     cycles = statements[["account_id", "cycle_date"]].dropna()
     cycles = cycles.assign(row=cycles.index.to_numpy(), cycle_date=cycles["cycle_date"].astype("datetime64[ns]"))
     cycles = cycles.sort_values("cycle_date", kind="stable")
     paid = payments[["account_id", "paid_at", "amount"]].dropna()
-    paid = pd.DataFrame(
-        {"account_id": paid["account_id"], "paid_on": calendar_date(paid["paid_at"]), "amount": paid["amount"]}
-    )
+    if posting_day == "local":
+        zones = paid["account_id"].map(_by_account(accounts, "timezone")) if "timezone" in accounts else None
+        paid_on = pd.Series(_local_days(paid["paid_at"], zones).astype("datetime64[D]"), index=paid.index)
+        paid_on = paid_on.astype("datetime64[ns]")
+    else:
+        paid_on = calendar_date(paid["paid_at"])
+    paid = pd.DataFrame({"account_id": paid["account_id"], "paid_on": paid_on, "amount": paid["amount"]})
     paid = paid[~(paid["paid_on"] < paid["account_id"].map(_by_account(accounts, "open_date")))]
     paid = paid.sort_values("paid_on", kind="stable")
     matched = pd.merge_asof(
@@ -352,9 +444,23 @@ def amount_paid_matches_payments(
     comparable = np.zeros(len(statements), dtype=bool)
     comparable[cycles["row"].to_numpy()] = True
     gap = statements["amount_paid"].to_numpy(dtype="float64", na_value=np.nan) - expected
-    gap = pd.Series(np.where(comparable, np.abs(gap), np.nan), index=statements.index)
-    found = finding(STATEMENTS, "amount_paid_matches_payments", "amount_paid", gap > tolerance + 1e-9)
+    boundary = np.zeros(len(statements), dtype=bool)
+    if extract_start is not None:
+        boundary[cycles["row"].to_numpy()] = _window_opens_before(cycles, accounts, pd.Timestamp(extract_start))
+    wrong = np.where(boundary, -gap, np.abs(gap)) > tolerance + 1e-9  # NaN (no amount_paid) compares False
+    found = finding(STATEMENTS, "amount_paid_matches_payments", "amount_paid", comparable & wrong)
     return [found] if found else []
+
+
+def _window_opens_before(cycles: pd.DataFrame, accounts: pd.DataFrame, day: pd.Timestamp) -> np.ndarray:
+    """For each row of `cycles` (account_id, cycle_date), whether its cycle window opens before `day`:
+    the previous cycle_date of the account, or open_date for its first (an unknown open_date: before)."""
+    ordered = cycles.sort_values(["account_id", "cycle_date"], kind="stable")
+    previous = ordered.groupby("account_id", sort=False)["cycle_date"].shift(1)
+    opened = ordered["account_id"].map(_by_account(accounts, "open_date")).astype("datetime64[ns]")
+    opens = previous.where(previous.notna(), opened)
+    before = (opens < day) | opens.isna()
+    return before.reindex(cycles.index).to_numpy(dtype=bool)
 
 
 def _by_account(accounts: pd.DataFrame, column: str) -> pd.Series:

@@ -29,7 +29,7 @@ from core.schema import TABLES, Table
 from validation import business
 from validation.coercion import parse_table
 from validation.quarantine import fatal_error, quarantine_frame, reasons, share_error
-from validation.reading import check_structure
+from validation.reading import absent_table, check_structure
 from validation.rules import RULES, Finding
 
 #: Rules decided before the cross-table rules run (a fatal one stops the run there).
@@ -44,6 +44,7 @@ LOCAL_RULES = (
     "valid_timezone",
     "not_after_as_of",
     "end_after_start",
+    "dpd_band",
 )
 
 
@@ -106,9 +107,10 @@ def validate_tables(
     clock.lap("gx_import_and_context")
     checks: dict[str, TableCheck] = {}
     for name, spec in TABLES.items():
-        if name not in frames:
+        if name not in frames and not spec.optional:
             raise DataError(name, "file_present", "the table was not supplied")
-        raw, dropped = check_structure(frames[name], spec, params)
+        frame = frames[name] if name in frames else absent_table(spec)  # an optional table the source lacks
+        raw, dropped = check_structure(frame, spec, params)
         parsed, findings = parse_table(raw, spec, params.date_format)
         checks[name] = TableCheck(spec, raw, parsed, dropped, findings)
 
@@ -121,6 +123,7 @@ def validate_tables(
     for check in checks.values():
         check.add(business.valid_timezone(check.spec, check.parsed))
         check.add(business.end_after_start(check.spec, check.parsed))
+        check.add(business.dpd_band(check.spec, check.parsed, params.dpd_bands))
 
     as_of, source = _as_of(run_date, _clean(checks["statements"]))
     for check in checks.values():
@@ -137,12 +140,23 @@ def validate_tables(
         check.add(business.account_of_borrower(check.spec, check.clean, clean["accounts"]))
         check.add(business.not_before_open_date(check.spec, check.clean, clean["accounts"]))
         if name == business.STATEMENTS:
-            check.add(business.dpd_rules(check.clean, clean["accounts"], clean["restrictions"]))
+            check.add(business.status_owes_nothing(check.clean))
             check.add(
-                business.amount_paid_matches_payments(
-                    check.clean, clean["payments"], clean["accounts"], params.amount_paid_tolerance
+                business.dpd_rules(
+                    check.clean, clean["accounts"], clean["restrictions"], params.dpd_bands, params.dpd_timing_days
                 )
             )
+            if len(clean["payments"]) or not TABLES["payments"].optional:  # no payments table: nothing to reconcile
+                check.add(
+                    business.amount_paid_matches_payments(
+                        check.clean,
+                        clean["payments"],
+                        clean["accounts"],
+                        params.amount_paid_tolerance,
+                        params.extract_start,
+                        params.posting_day,
+                    )
+                )
         kept[name] = ~check.failing
     _raise_fatal(checks, params, tuple(r for r in RULES if r not in LOCAL_RULES))
     clock.lap("cross_table_rules")

@@ -2,7 +2,9 @@
 
 Everything here is fatal: a missing file or column, an unreadable file, an empty table. The
 messages name the likely cause (a ';'-delimited or Latin-1 CSV, a truncated parquet) because
-those are the mistakes people make when they bring their own data.
+those are the mistakes people make when they bring their own data. What the schema declares
+optional is no error: a table a source may lack (core.schema.Table.optional) may be left out or
+have no rows, and an optional column may be left out (it is then empty throughout).
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from core.errors import DataError
-from core.io import find_table_file, read_raw
+from core.io import SUPPORTED_SUFFIXES, find_table_file, read_raw
 from core.params import ValidateParams
 from core.schema import TABLES, Table
 
@@ -25,7 +27,12 @@ def read_inputs(raw_dir: Path) -> dict[str, pd.DataFrame]:
 
 
 def read_input(raw_dir: Path, name: str) -> pd.DataFrame:
+    spec = TABLES[name]
+    if spec.optional and not any((Path(raw_dir) / f"{name}{suffix}").exists() for suffix in SUPPORTED_SUFFIXES):
+        return absent_table(spec)
     path = find_table_file(Path(raw_dir), name)
+    if path.stat().st_size == 0 and spec.optional:
+        return absent_table(spec)
     if path.stat().st_size == 0:
         raise DataError(
             name,
@@ -45,13 +52,19 @@ def read_input(raw_dir: Path, name: str) -> pd.DataFrame:
         raise
 
 
+def absent_table(spec: Table) -> pd.DataFrame:
+    """What a table a source lacks reads as: no rows, every column (as text, like an empty CSV)."""
+    return pd.DataFrame({name: pd.Series([], dtype="str") for name in spec.column_names})
+
+
 def check_structure(frame: pd.DataFrame, spec: Table, params: ValidateParams) -> tuple[pd.DataFrame, list[str]]:
     """The schema's columns of `frame` in schema order with a 0..n-1 index, and the extra columns dropped.
 
-    The index becomes the row number every finding and every quarantined row refers to.
+    The index becomes the row number every finding and every quarantined row refers to. An optional
+    column the frame lacks is added, empty.
     """
     columns = [str(c) for c in frame.columns]
-    missing = [c for c in spec.column_names if c not in columns]
+    missing = [c for c in spec.required_columns if c not in columns]
     if missing:
         raise DataError(spec.name, "required_columns", _missing_message(missing, columns), column=missing[0])
     extra = [c for c in columns if c not in spec.column_names]
@@ -62,14 +75,17 @@ def check_structure(frame: pd.DataFrame, spec: Table, params: ValidateParams) ->
             f"column(s) {extra} are not in the schema; rename them, remove them, or set validate.extra_columns: drop",
             column=extra[0],
         )
-    if len(frame) == 0 and spec.name not in params.may_be_empty:
+    if len(frame) == 0 and not spec.optional:
+        optional = [name for name, t in TABLES.items() if t.optional]
         raise DataError(
             spec.name,
             "not_empty",
-            "the table has no rows (only tables listed in "
-            f"validate.may_be_empty may be empty: {list(params.may_be_empty)})",
+            f"the table has no rows; {spec.name} is required (a source may lack only {', '.join(optional)})",
         )
-    out = frame.loc[:, spec.column_names]  # copy-on-write: the caller's frame is never modified
+    out = frame.loc[:, [c for c in spec.column_names if c in columns]]  # copy-on-write: the caller's frame is kept
+    for position, name in enumerate(spec.column_names):
+        if name not in columns:  # an optional column the source does not have: empty throughout
+            out.insert(position, name, pd.Series(None, index=out.index, dtype="str"))
     return out.reset_index(drop=True), extra
 
 

@@ -30,8 +30,16 @@ RULES: dict[str, Rule] = {
     for r in (
         Rule("file_present", "NAME.parquet or NAME.csv exists, exactly one of them", structural=True),
         Rule("readable", "the file can be read (parquet, or UTF-8 comma-separated CSV)", structural=True),
-        Rule("not_empty", "the table has rows (unless listed in validate.may_be_empty)", structural=True),
-        Rule("required_columns", "every column of the schema is present", structural=True),
+        Rule(
+            "not_empty",
+            "a required table (accounts, statements) has rows; the optional ones may be left out or empty",
+            structural=True,
+        ),
+        Rule(
+            "required_columns",
+            "every column of the schema is present (optional columns may be left out)",
+            structural=True,
+        ),
         Rule("extra_columns", "no column the schema does not know (validate.extra_columns)", structural=True),
         Rule(
             "max_quarantine_share", "no more than validate.max_quarantine_share of a table quarantined", structural=True
@@ -56,17 +64,30 @@ RULES: dict[str, Rule] = {
         Rule("account_of_borrower", "the referenced account belongs to the referenced borrower"),
         Rule("not_before_open_date", "the record is not dated before its account's open_date"),
         Rule(
+            "dpd_band",
+            "with declared bands (validate.dpd_bands), days past due are the lower end of one of them",
+            cell=True,
+        ),
+        Rule(
+            "status_owes_nothing",
+            "an inactive, paid_off or closed statement has 0 days past due and, where given, no balance, "
+            "amount due or past-due amount",
+        ),
+        Rule(
             "dpd_growth",
-            "days past due grow by at most the days elapsed since the previous cycle kept "
-            "(or since open_date at the first cycle)",
+            "days past due grow by at most the days elapsed since the previous cycle kept (or since open_date "
+            "at the first cycle), plus validate.dpd_timing_days; with bands, from the top of the earlier band; "
+            "a write-off is the lender's decision and not judged",
         ),
         Rule(
             "dpd_cure",
-            "days past due fall only with a payment in the cycle (amount_paid > 0) or a hardship plan starting in it",
+            "days past due fall only with a payment in the cycle (amount_paid > 0, or unknown), a pay-off or a "
+            "hardship plan starting in it (or up to validate.dpd_timing_days before the earlier statement)",
         ),
         Rule(
             "amount_paid_matches_payments",
-            "amount_paid equals the sum of the payments dated in the cycle, within validate.amount_paid_tolerance",
+            "amount_paid equals the sum of the payments posted in the cycle, within validate.amount_paid_tolerance "
+            "(covers at least them where the window opens before validate.extract_start)",
         ),
     )
 }
