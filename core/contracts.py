@@ -25,10 +25,16 @@ FEATURE_KEYS = ("account_id", "as_of_date")
 CONTACT_KEY = "contact_id"
 #: Columns of contact_labels.parquet that describe the contact (neither key nor label).
 CONTACT_COLUMNS = ("account_id", "contacted_at", "as_of_date", "channel", "outcome")
-#: The roll-rate target: the bucket (code) of the next statement on or after D.
+#: The roll-rate target: the bucket (code) of the next statement on or after D, when it is the next
+#: cycle's: empty when there is none yet, or when a statement is missing (or was quarantined) between
+#: the last statement before D and it (features.max_cycle_days), since it would describe a later cycle.
 NEXT_BUCKET = "next_bucket"
 #: Days past due of that next statement.
 NEXT_DAYS_PAST_DUE = "next_days_past_due"
+#: The account state (statements.status) at that next statement: one of core.schema.ACCOUNT_STATUSES,
+#: empty when the source does not report it. `paid_off`, `closed` or `written_off` mean the account
+#: left the book in that cycle (its `next_bucket` is then the bucket of that last statement).
+NEXT_STATUS = "next_status"
 #: The feature a roll-rate model conditions on: the bucket (code) at the latest statement before D.
 SOURCE_BUCKET = "bucket"
 #: Whether a promise made in a contact was kept.
@@ -57,7 +63,7 @@ def response_amount_label(days: int) -> str:
 
 def label_columns(ptp_horizons_days: Iterable[int]) -> list[str]:
     """Label columns of labels.parquet after the keys, in order."""
-    out = [NEXT_BUCKET, NEXT_DAYS_PAST_DUE]
+    out = [NEXT_BUCKET, NEXT_DAYS_PAST_DUE, NEXT_STATUS]
     for days in ptp_horizons_days:
         out += [paid_label(days), paid_amount_label(days)]
     return out
@@ -70,7 +76,7 @@ def contact_label_columns(contact_response_days: int) -> list[str]:
 
 #: Every name a label column can take, whatever the horizons in params.yaml.
 _LABEL_PATTERN = re.compile(
-    rf"^(?:{NEXT_BUCKET}|{NEXT_DAYS_PAST_DUE}|{PROMISE_KEPT}|paid_\d+d|paid_amount_next_\d+d"
+    rf"^(?:{NEXT_BUCKET}|{NEXT_DAYS_PAST_DUE}|{NEXT_STATUS}|{PROMISE_KEPT}|paid_\d+d|paid_amount_next_\d+d"
     r"|paid_within_\d+d|paid_amount_within_\d+d)$"
 )
 

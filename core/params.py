@@ -273,6 +273,10 @@ class FeaturesParams(Section):
     contact_response_days: int = Field(7, ge=1, le=365)
     #: Accounts per partition: the stage holds one partition's histories in memory at a time.
     partition_accounts: int = Field(50_000, ge=1)
+    #: The longest a billing cycle lasts, in days: a statement further than this after the one before
+    #: follows a gap (a statement missing or quarantined), and the label of the row before the gap,
+    #: which would describe two cycles ahead, is empty.
+    max_cycle_days: int = Field(45, ge=1, le=400)
 
     @model_validator(mode="after")
     def _windows(self) -> FeaturesParams:

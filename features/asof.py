@@ -25,8 +25,9 @@ import pyarrow.compute as pc
 from core.buckets import Buckets
 from core.errors import DataError
 from core.params import FeaturesParams
-from core.schema import MAX_AMOUNT, TABLES
+from core.schema import LEFT_BOOK_STATUSES, MAX_AMOUNT, TABLES
 from features.cycles import Cycles
+from features.spec import Inputs
 
 #: Event times are integer seconds since BASE; SPAN seconds (272 years) separate accounts in a key.
 BASE = np.datetime64("1900-01-01T00:00:00", "ns")
@@ -209,16 +210,23 @@ class Spine:
         return np.where(seconds >= NEVER, np.nan, out).astype(np.float32)
 
 
-def _require(frame: pd.DataFrame, name: str) -> None:
-    missing = [c for c in TABLES[name].column_names if c not in frame.columns]
+def _require(frame: pd.DataFrame, name: str) -> pd.DataFrame:
+    """`frame` with every column of the table: a required one missing is an error, an optional one
+    (core.schema.Column.optional) is added empty."""
+    spec = TABLES[name]
+    missing = [c for c in spec.required_columns if c not in frame.columns]
     if missing:
         raise DataError(name, "required_columns", f"missing column(s) {missing}", column=missing[0])
+    absent = [c for c in spec.columns if c.name not in frame.columns]
+    if absent:
+        frame = frame.assign(**{c.name: pd.Series(None, index=frame.index, dtype=c.dtype) for c in absent})
+    return frame
 
 
 def _events(
     frame: pd.DataFrame, name: str, time_column: str, account_ids: np.ndarray, time_missing: np.int64 = NEVER
 ) -> Table:
-    _require(frame, name)
+    frame = _require(frame, name)
     ids = frame["account_id"].to_numpy(dtype=np.int64)
     codes = np.searchsorted(account_ids, ids)
     known = codes < len(account_ids)
@@ -232,7 +240,7 @@ def _events(
 
 def expand_restrictions(restrictions: pd.DataFrame, accounts: pd.DataFrame) -> pd.DataFrame:
     """One row per (restriction, account covered): borrower-wide rows fan out to the borrower's accounts."""
-    _require(restrictions, "restrictions")
+    restrictions = _require(restrictions, "restrictions")
     wide = restrictions["account_id"].isna()
     if not wide.any():
         return restrictions
@@ -251,9 +259,8 @@ def empty_table(name: str) -> pd.DataFrame:
 
 
 def make_book(tables: Mapping[str, pd.DataFrame]) -> Book:
-    """Index a partition's tables; contacts and restrictions may be absent (e.g. card data sets)."""
-    accounts = tables["accounts"]
-    _require(accounts, "accounts")
+    """Index a partition's tables; payments, contacts and restrictions may be absent (e.g. card data sets)."""
+    accounts = _require(tables["accounts"], "accounts")
     accounts = accounts.sort_values("account_id", kind="stable").reset_index(drop=True)
     ids = accounts["account_id"].to_numpy(dtype=np.int64)
     if len(ids) > 1 and (np.diff(ids) == 0).any():
@@ -269,15 +276,24 @@ def make_book(tables: Mapping[str, pd.DataFrame]) -> Book:
     )
 
 
+def left_book(statements: pd.DataFrame) -> np.ndarray:
+    """Per statement row, whether the account left the book there (status paid_off, closed or written_off)."""
+    return statements["status"].isin(LEFT_BOOK_STATUSES).to_numpy(dtype=bool)
+
+
 def make_spine(book: Book, as_of_dates: AsOfDates, buckets: Buckets) -> Spine:
     """Training rows (every cycle_date + 1 day) when `as_of_dates` is None, else scoring rows.
 
-    Scoring rows are the accounts open at each date: opened before it and not charged off
-    at their last statement before it.
+    Both are the accounts at risk: an account is off the book after a statement whose status says it
+    left (paid_off, closed, written_off) until a later statement of another status reopens it, so
+    no row follows such a statement. Scoring rows are the accounts open at each date: opened before
+    it (or of unknown open date) and neither charged off nor off the book at their last statement
+    before it.
     """
     st = book.statements.index
     if isinstance(as_of_dates, pd.DataFrame):
         return _pairs_spine(book, as_of_dates)
+    gone = left_book(book.statements.frame)
     if as_of_dates is None:
         codes = st.codes
         seconds = st.seconds + DAY
@@ -285,17 +301,22 @@ def make_spine(book: Book, as_of_dates: AsOfDates, buckets: Buckets) -> Spine:
         keep = np.ones(len(codes), dtype=bool)
         keep[1:] = (codes[1:] != codes[:-1]) | (seconds[1:] != seconds[:-1])
         codes, seconds = codes[keep], seconds[keep]
+        if gone.any():
+            on_book = ~gone[st.last_before(codes, seconds)]
+            codes, seconds = codes[on_book], seconds[on_book]
     else:
         dates = normalise_dates(as_of_dates)
         date_secs = to_seconds(dates)
         n_acc = len(book.accounts)
         codes = np.repeat(np.arange(n_acc, dtype=np.int64), len(dates))
         seconds = np.tile(date_secs, n_acc)
-        opened = np.repeat(to_seconds(book.accounts["open_date"]), len(dates)) < seconds
+        opened_at = to_seconds(book.accounts["open_date"], missing=np.int64(-1))  # unknown: open all along
+        opened = np.repeat(opened_at, len(dates)) < seconds
         last = st.last_before(codes, seconds)
         dpd = book.statements.col("days_past_due")
         bucket = take(buckets.code(dpd), last, fill=0) if len(dpd) else np.zeros(len(codes), np.int8)
-        keep = opened & (bucket != buckets.charge_off)
+        off = take(gone, last, fill=False).astype(bool) if len(dpd) else np.zeros(len(codes), bool)
+        keep = opened & (bucket != buckets.charge_off) & ~off
         codes, seconds = codes[keep], seconds[keep]
     return Spine(codes=codes, as_of=from_seconds(seconds), seconds=seconds)
 
@@ -368,11 +389,15 @@ class Context:
     buckets: Buckets
     #: per spine row, the index of the last statement before the as-of date (-1: none yet)
     last_statement: np.ndarray
+    #: what the source lacks (tables, columns empty throughout): features from them are empty
+    inputs: Inputs = Inputs()
 
     @classmethod
-    def create(cls, book: Book, spine: Spine, params: FeaturesParams, buckets: Buckets) -> Context:
+    def create(
+        cls, book: Book, spine: Spine, params: FeaturesParams, buckets: Buckets, inputs: Inputs | None = None
+    ) -> Context:
         last = book.statements.index.last_before(spine.codes, spine.seconds)
-        return cls(book, spine, params, buckets, last)
+        return cls(book, spine, params, buckets, last, inputs or Inputs())
 
     @cached_property
     def cycles(self) -> Cycles:

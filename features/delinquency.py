@@ -8,13 +8,18 @@ statement before the as-of date; an account with no statement yet is current (bu
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
 from core.params import FeaturesParams
-from features.asof import DAY, Context
+from core.schema import ACCOUNT_STATUSES
+from features.asof import DAY, Context, category_codes
 from features.cycles import ratio
 from features.spec import Feature
 
 SRC = "statements"
+#: Statement columns a source may not report (core.schema), which some features need.
+STATUS, BALANCE = "statements.status", "statements.balance"
+DUE, PAST_DUE = "statements.amount_due", "statements.past_due_amount"
 
 
 def specs(p: FeaturesParams) -> list[Feature]:
@@ -22,15 +27,25 @@ def specs(p: FeaturesParams) -> list[Feature]:
     out = [
         Feature("days_past_due", "Days past due at the last statement (0 when there is none yet).", last, SRC),
         Feature("bucket", "Delinquency bucket code (params `buckets`) of `days_past_due`; 0 = current.", last, SRC),
-        Feature("past_due_amount", "Amount past due at the last statement.", last, SRC),
-        Feature("balance", "Outstanding balance at the last statement.", last, SRC),
-        Feature("amount_due", "Total amount due at the last statement, arrears included.", last, SRC),
-        Feature("past_due_share", "past_due_amount / balance.", last, SRC),
+        Feature(
+            "account_status",
+            "Account state at the last statement (category: " + ", ".join(ACCOUNT_STATUSES) + "; empty when "
+            "the source does not report it). No row follows paid_off, closed or written_off: the account left the "
+            "book.",
+            last,
+            SRC,
+            needs=(STATUS,),
+        ),
+        Feature("past_due_amount", "Amount past due at the last statement.", last, SRC, needs=(PAST_DUE,)),
+        Feature("balance", "Outstanding balance at the last statement.", last, SRC, needs=(BALANCE,)),
+        Feature("amount_due", "Total amount due at the last statement, arrears included.", last, SRC, needs=(DUE,)),
+        Feature("past_due_share", "past_due_amount / balance.", last, SRC, needs=(PAST_DUE, BALANCE)),
         Feature(
             "due_share",
             "amount_due / balance: how much of the balance the lender asks for now (nothing, a minimum, everything).",
             last,
             SRC,
+            needs=(DUE, BALANCE),
         ),
         Feature("days_since_statement", "Days from the last statement's cycle date to D.", last, SRC),
         Feature("cycles_on_book", "Number of statements before D.", "all history", SRC),
@@ -90,6 +105,10 @@ def compute(ctx: Context) -> dict[str, np.ndarray]:
     out: dict[str, np.ndarray] = {
         "days_past_due": at(dpd, 0).astype(np.int32),
         "bucket": at(bucket, 0).astype(np.int8),
+        "account_status": pd.Categorical.from_codes(
+            at(category_codes(st.frame["status"], ACCOUNT_STATUSES), -1).astype(np.int64),
+            categories=list(ACCOUNT_STATUSES),
+        ),
         "past_due_amount": at(past_due).astype(f32),
         "balance": at(balance).astype(f32),
         "amount_due": at(st.col("amount_due").astype(np.float64)).astype(f32),

@@ -24,30 +24,66 @@ TOLERANCE = 1.0
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
+#: Statement columns the per-cycle payment features are computed from.
+PAID, DUE, BALANCE = "statements.amount_paid", "statements.amount_due", "statements.balance"
+
+
 def specs(p: FeaturesParams) -> list[Feature]:
     st, pay = "statements", "payments"
+    status_needs = (PAID, DUE, BALANCE)
     out = [
-        Feature("amount_paid_last", "Amount paid during the last cycle.", "last cycle", st),
+        Feature("amount_paid_last", "Amount paid during the last cycle.", "last cycle", st, needs=(PAID,)),
         Feature(
             "pay_status_last",
             "Last cycle's payment against the previous statement: "
             + ", ".join(PAY_STATUSES)
             + " (no_balance: nothing was owed; minimum: at least the amount "
-            "due but not the balance).",
+            "due but not the balance; empty when an amount is not reported).",
             "last cycle",
             st,
+            needs=status_needs,
         ),
-        Feature("paid_to_due_last", "Paid in the last cycle / amount due at the statement before.", "last cycle", st),
-        Feature("paid_to_balance_last", "Paid in the last cycle / balance at the statement before.", "last cycle", st),
+        Feature(
+            "paid_to_due_last",
+            "Paid in the last cycle / amount due at the statement before.",
+            "last cycle",
+            st,
+            needs=(PAID, DUE),
+        ),
+        Feature(
+            "paid_to_balance_last",
+            "Paid in the last cycle / balance at the statement before.",
+            "last cycle",
+            st,
+            needs=(PAID, BALANCE),
+        ),
     ]
     for k in p.cycle_windows:
         w = f"last {k} cycles"
         out += [
-            Feature(f"paid_to_due_{k}c", "Sum paid / sum of amounts due at the statements before.", w, st),
-            Feature(f"paid_to_balance_{k}c", "Sum paid / sum of balances at the statements before.", w, st),
+            Feature(
+                f"paid_to_due_{k}c",
+                "Sum paid / sum of amounts due at the statements before (cycles with both reported).",
+                w,
+                st,
+                needs=(PAID, DUE),
+            ),
+            Feature(
+                f"paid_to_balance_{k}c",
+                "Sum paid / sum of balances at the statements before (cycles with both reported).",
+                w,
+                st,
+                needs=(PAID, BALANCE),
+            ),
         ]
         out += [
-            Feature(f"pay_{s}_share_{k}c", f"Share of cycles whose payment status was `{s}`.", w, st)
+            Feature(
+                f"pay_{s}_share_{k}c",
+                f"Share of cycles whose payment status was `{s}` (among those with one).",
+                w,
+                st,
+                needs=status_needs,
+            )
             for s in PAY_STATUSES
         ]
     out.append(
@@ -56,6 +92,7 @@ def specs(p: FeaturesParams) -> list[Feature]:
             "Cycles since the last cycle with a payment (0 = last cycle; empty when none).",
             "all history",
             st,
+            needs=(PAID,),
         )
     )
     for w in p.payment_windows_days:
@@ -93,14 +130,15 @@ def specs(p: FeaturesParams) -> list[Feature]:
 
 
 def pay_status(ctx: Context) -> np.ndarray:
-    """Per statement row, the PAY_STATUSES code of its cycle (-1 for an account's first statement)."""
+    """Per statement row, the PAY_STATUSES code of its cycle (-1 for an account's first statement, or
+    where the amount paid, the previous balance or the previous amount due is not reported)."""
     st, cyc = ctx.book.statements, ctx.cycles
     paid = st.col("amount_paid").astype(np.float64)
-    prev_balance = cyc.lag(st.col("balance"), 1)
-    prev_due = cyc.lag(st.col("amount_due"), 1)
+    prev_balance = cyc.lag(st.col("balance").astype(np.float64), 1)
+    prev_due = cyc.lag(st.col("amount_due").astype(np.float64), 1)
     status = np.select(
         [
-            np.isnan(prev_balance),
+            np.isnan(prev_balance) | np.isnan(paid) | (np.isnan(prev_due) & (prev_balance >= TOLERANCE)),
             prev_balance < TOLERANCE,
             paid >= prev_balance - TOLERANCE,
             paid >= prev_due - TOLERANCE,
@@ -121,8 +159,8 @@ def compute(ctx: Context) -> dict[str, np.ndarray]:
 def _cycle_features(ctx: Context) -> dict[str, np.ndarray]:
     st, cyc, at, f32 = ctx.book.statements, ctx.cycles, ctx.at_statement, np.float32
     paid = st.col("amount_paid").astype(np.float64)
-    prev_due = cyc.lag(st.col("amount_due"), 1)
-    prev_balance = cyc.lag(st.col("balance"), 1)
+    prev_due = cyc.lag(st.col("amount_due").astype(np.float64), 1)
+    prev_balance = cyc.lag(st.col("balance").astype(np.float64), 1)
     status = pay_status(ctx)
     paid_after_prev = np.where(np.isnan(prev_balance), np.nan, paid)  # a first cycle has nothing to pay against
     last_status = at(status, -1).astype(np.int8)
@@ -132,18 +170,24 @@ def _cycle_features(ctx: Context) -> dict[str, np.ndarray]:
         "paid_to_due_last": at(ratio(paid_after_prev, prev_due)).astype(f32),
         "paid_to_balance_last": at(ratio(paid_after_prev, prev_balance)).astype(f32),
     }
-    valid = status >= 0  # a first statement has nothing to pay against
+    valid = status >= 0  # a first statement has nothing to pay against; an unreported amount, nothing known
     onehot = status[:, None] == np.arange(len(PAY_STATUSES))[None, :]
+    # window ratios over the cycles where both amounts are reported (a missing one is never read as 0)
+    has_prev = ~np.isnan(prev_balance)
+    due_known = has_prev & ~np.isnan(paid) & ~np.isnan(prev_due)
+    balance_known = has_prev & ~np.isnan(paid)
     money = cents(
         np.column_stack([paid, prev_due, prev_balance]), "statements", ("amount_paid", "amount_due", "balance")
     )
-    money *= valid[:, None]
-    series = np.column_stack([money, valid, onehot])
+    series = np.column_stack(
+        [money[:, 0] * due_known, money[:, 1] * due_known, money[:, 0] * balance_known, money[:, 2] * balance_known]
+    )
+    series = np.column_stack([series, valid, onehot])
     for k, total in cyc.sums(series, ctx.params.cycle_windows, ctx.last_statement).items():
         out[f"paid_to_due_{k}c"] = ratio(total[:, 0], total[:, 1]).astype(f32)
-        out[f"paid_to_balance_{k}c"] = ratio(total[:, 0], total[:, 2]).astype(f32)
+        out[f"paid_to_balance_{k}c"] = ratio(total[:, 2], total[:, 3]).astype(f32)
         for code, name in enumerate(PAY_STATUSES):
-            out[f"pay_{name}_share_{k}c"] = ratio(total[:, 4 + code], total[:, 3]).astype(f32)
+            out[f"pay_{name}_share_{k}c"] = ratio(total[:, 5 + code], total[:, 4]).astype(f32)
     out["cycles_since_payment"] = at(cyc.since_last(paid > 0)).astype(f32)
     return out
 

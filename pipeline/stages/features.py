@@ -3,6 +3,9 @@
 The book is processed one partition of accounts at a time (`features.partition_accounts`)
 through the partitioned backend (core/partitions.py): memory holds one partition's histories,
 never the whole book, and the outputs are published only when every partition has succeeded.
+What the source lacks (a table it has no records of, a column it never reports) is found once
+over the whole book: the features that need it are empty in every partition, and features.json
+lists them with the reason (`features_not_computable`).
 The feature catalogue is written beside them, for the roll-rate stage to log with its model.
 """
 
@@ -19,8 +22,11 @@ from core.io import atomic_path, write_json
 from core.params import Params, load_params
 from core.partitions import PartitionedBook, map_partitions
 from core.paths import METRICS_DIR, PARAMS_FILE, PROCESSED_DIR, VALIDATED_DIR
+from core.schema import TABLES
 from features import build_all, catalogue_markdown
+from features.build import not_computable
 from features.labels import observation_end
+from features.spec import Inputs
 
 METRICS_FILE = METRICS_DIR / "features.json"
 OUTPUTS = ("features", "labels", "contact_labels")
@@ -35,11 +41,14 @@ def run(
     positives: dict[str, list[int]] = {}
     n_features = 0
     book = PartitionedBook(Path(in_dir))
-    # every partition judges "fully observed" against the whole book's end of data
+    # every partition judges "fully observed" against the whole book's end of data, and what the
+    # source lacks against the whole book
     end = observation_end(book.column("statements", "cycle_date").to_frame())
+    inputs = book_inputs(book)
+    missing = not_computable(params.features, inputs)
 
     def compute(part: dict[str, pd.DataFrame]) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-        return build_all(part, params.features, params.buckets, observed_until=end)
+        return build_all(part, params.features, params.buckets, observed_until=end, inputs=inputs)
 
     def tally(frames) -> None:
         nonlocal n_features
@@ -62,11 +71,33 @@ def run(
     metrics = {
         **counts,
         "feature_columns": n_features,
+        # what the source lacks, and the features left empty for it (never filled with a guess)
+        "tables_absent": sorted(inputs.absent_tables),
+        "columns_empty": sorted(inputs.empty_columns),
+        "features_not_computable": {
+            why: sorted(n for n, w in missing.items() if w == why) for why in sorted(set(missing.values()))
+        },
         **{f"{col}_rate": round(p / n, 4) if n else None for col, (p, n) in positives.items()},
         **{f"{col}_observed": n for col, (p, n) in positives.items()},
     }
     write_json(metrics, metrics_file)
     return metrics
+
+
+def book_inputs(book: PartitionedBook) -> Inputs:
+    """What the validated book lacks: optional tables with no rows (a source without them), and optional
+    columns empty in every row of a table that has rows (a source that does not report them)."""
+    absent, empty = set(), set()
+    for name, spec in TABLES.items():
+        rows = len(book.column(name, spec.key[0]))
+        if rows == 0:
+            if spec.optional:
+                absent.add(name)
+            continue
+        for col in spec.columns:
+            if col.optional and book.column(name, col.name).isna().all():
+                empty.add(f"{name}.{col.name}")
+    return Inputs(frozenset(absent), frozenset(empty))
 
 
 def command(
