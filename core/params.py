@@ -273,10 +273,9 @@ class FeaturesParams(Section):
     contact_response_days: int = Field(7, ge=1, le=365)
     #: Accounts per partition: the stage holds one partition's histories in memory at a time.
     partition_accounts: int = Field(50_000, ge=1)
-    #: The longest a billing cycle lasts, in days: a statement further than this after the one before
-    #: follows a gap (a statement missing or quarantined), and the label of the row before the gap,
-    #: which would describe two cycles ahead, is empty.
-    max_cycle_days: int = Field(45, ge=1, le=400)
+    #: Raw statement values of the last `raw_lags` statements before D, one column per value and lag
+    #: (features/raw.py): what the source said, beside the engineered summaries.
+    raw_lags: int = Field(3, ge=1, le=24)
 
     @model_validator(mode="after")
     def _windows(self) -> FeaturesParams:
@@ -308,18 +307,39 @@ class LightGBMParams(Section):
     num_threads: int = Field(2, ge=1)
 
 
-class RollRateParams(Section):
-    """The `roll_rate` stage: out-of-time split, model shape, calibration, baseline and tracking."""
+class SplitParams(Section):
+    """How the labelled rows are split into training and test parts (models/common/split.py)."""
 
-    #: Out-of-time split by as-of month: the latest `test_cycles` labelled months are the test
+    #: `time`: out of time (the windows `valid_cycles`, `test_cycles`, `max_train_cycles`): test on the
+    #: latest months. `account`: grouped k-fold by account: every account is predicted by the model of
+    #: the fold that never saw it, trained on the whole rest (inner folds early-stop and calibrate),
+    #: for short histories where holding months out leaves too little (UCI: six months).
+    method: Literal["time", "account"] = "time"
+    #: account: outer folds; accounts are dealt to folds at random, seeded by `seeds.training`.
+    folds: int = Field(5, ge=2, le=50)
+    #: account: inner folds (by account) inside each training part: one LightGBM per inner fold,
+    #: early-stopped on it; their out-of-fold predictions choose the model form and fit the
+    #: calibration, and the model scores with their mean.
+    inner_folds: int = Field(4, ge=2, le=20)
+
+
+class RollRateParams(Section):
+    """The `roll_rate` stage: split, model shape, calibration, baselines and tracking."""
+
+    split: SplitParams = SplitParams()
+    #: Time split by as-of month: the latest `test_cycles` labelled months are the test
     #: window, the `valid_cycles` before them the validation window, earlier months train.
     valid_cycles: int = Field(3, ge=1)
     test_cycles: int = Field(3, ge=1)
-    #: Train on at most this many of the latest training months (null: all of them).
+    #: Time split: train on at most this many of the latest training months (null: all of them).
     max_train_cycles: int | None = Field(None, ge=1)
-    #: Ignore as-of dates after this one (null: use everything). For data whose coding changes in
-    #: the latest months, e.g. the UCI September status codes (configs/uci/params.yaml).
+    #: Ignore as-of dates before `first_as_of_date` or after `last_as_of_date` (null: no bound). For
+    #: data whose coding changes between months, e.g. the UCI September status codes.
+    first_as_of_date: date | None = None
     last_as_of_date: date | None = None
+    #: The last bucket is absorbing (charge-off: an account there stays there, is never scored and
+    #: trains nothing). false: it is an ordinary bucket that can cure, e.g. "3+ months late".
+    absorbing_last_bucket: bool = True
     #: The model's form: one multiclass model, one model per source bucket, or `auto` (the better
     #: on validation). Not to be confused with the contact strategy.
     model_form: Literal["auto", "multiclass", "per_source"] = "auto"
@@ -340,6 +360,12 @@ class RollRateParams(Section):
     experiment: str = Field("roll_rate", min_length=1)
     registered_model: str = Field("roll_rate", min_length=1)
     lightgbm: LightGBMParams = LightGBMParams()
+
+    @model_validator(mode="after")
+    def _dates(self) -> RollRateParams:
+        if self.first_as_of_date and self.last_as_of_date and self.first_as_of_date > self.last_as_of_date:
+            raise ValueError("first_as_of_date must not be after last_as_of_date")
+        return self
 
 
 class Seeds(Section):

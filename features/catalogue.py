@@ -9,12 +9,12 @@ code was checked against.
 
 from __future__ import annotations
 
-from dataclasses import asdict, replace
+from dataclasses import asdict
 
 import pandas as pd
 
 from core.params import FeaturesParams
-from features import account, contacts, delinquency, payments, restrictions
+from features import account, contacts, delinquency, payments, raw, restrictions
 from features.spec import Feature
 
 KEY_COLUMNS = (
@@ -36,6 +36,7 @@ FAMILIES = (
     ("contacts", contacts),
     ("restrictions", restrictions),
     ("account", account),
+    ("raw", raw),
 )
 
 
@@ -44,13 +45,13 @@ def feature_specs(params: FeaturesParams | None = None) -> list[Feature]:
     params = params or FeaturesParams()
     out = list(KEY_COLUMNS)
     for family, module in FAMILIES:
-        out += [replace(f, family=family) for f in module.specs(params)]
+        out += [Feature(f.name, f.description, f.window, f.source, family) for f in module.specs(params)]
     return out
 
 
 def feature_catalogue(params: FeaturesParams | None = None) -> pd.DataFrame:
     """The catalogue as a frame: name, family, description, window, source."""
-    rows = [{k: v for k, v in asdict(f).items() if k != "needs"} for f in feature_specs(params)]
+    rows = [asdict(f) for f in feature_specs(params)]
     return pd.DataFrame(rows, columns=["name", "family", "description", "window", "source"])
 
 

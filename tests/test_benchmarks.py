@@ -31,7 +31,21 @@ CASES = {
         ["--accounts", "1500"],
         {"model_logloss", "baseline_logloss", "logloss_reduction", "roll_forward_auc"},
     ),
+    "real_data": (
+        ["--uci-sample", "600", "--quick", "--accounts", "300", "--cycles", "8"],
+        {
+            "uci_sept_logloss",
+            "uci_sept_roll_forward_auc",
+            "uci_plain_lgbm_logloss",
+            "uci_plain_lgbm_roll_forward_auc",
+            "statuses_quarantined",
+            "million_rows_seconds",
+            "million_rows_peak_mib",
+        },
+    ),
 }
+#: Figures a benchmark reports as null until what they measure exists (never an invented number).
+NOT_YET = {"statuses_quarantined"}
 #: Scripts too slow for the suite (a real data set): they must at least import and parse arguments.
 HELP_ONLY = {"uci_credit_default"}
 SYS_PATH_EDIT = re.compile(r"sys\.path\s*(\[|=|\+=|\.(insert|append|extend|remove|pop|clear)\b)")
@@ -57,7 +71,7 @@ def test_benchmark_ends_with_its_json_figures(name):
     assert len(lines) >= 2, "a benchmark prints readable lines before its JSON"
     figures = json.loads(lines[-1])
     assert keys <= set(figures), f"missing {keys - set(figures)}"
-    assert all(figures[k] is not None for k in keys)
+    assert all(figures[k] is not None for k in keys - NOT_YET)
 
 
 @pytest.mark.parametrize("name", sorted(HELP_ONLY))

@@ -124,7 +124,7 @@ def test_scorer_files_are_text_and_reload_to_the_same_probabilities(fitted, shap
     assert manifest["strategy"] == shape[0] and manifest["calibrator"]["method"] == shape[1]
     assert manifest["n_buckets"] == len(BUCKETS.names) and manifest["absorbing"] == BUCKETS.charge_off
     assert manifest["layout"]["columns"] == list(model.layout_.columns)
-    assert manifest["format_version"] == 2 and manifest["layout"]["dtypes"]["product"] == "category"
+    assert manifest["format_version"] == 3 and manifest["layout"]["dtypes"]["product"] == "category"
     assert manifest["layout"]["dtypes"]["bucket"] == "int8"
     assert manifest["layout"]["missing"] == list(model.layout_.missing)
     assert {e["key"] for e in manifest["submodels"]} == set(model.models_)

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from core.errors import DataError
-from models.common.split import cycle_index, out_of_time_split
+from models.common.split import account_folds, account_split, cycle_index, out_of_time_split
 
 
 @settings(max_examples=50, deadline=None)
@@ -45,3 +45,28 @@ def test_rows_of_one_month_share_a_window():
     )
     split = out_of_time_split(dates, valid_cycles=1, test_cycles=1)
     assert list(split.window(dates)) == ["train", "train", "train", "valid", "valid", "test"]
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(5, 60), st.integers(2, 5), st.integers(0, 3), st.integers(1, 4))
+def test_account_folds_keep_every_account_in_one_fold(accounts, folds, seed, rows_each):
+    ids = np.repeat(np.arange(100, 100 + accounts), rows_each)
+    np.random.default_rng(seed).shuffle(ids)
+    fold = account_folds(ids, folds, seed)
+    per_account = pd.Series(fold).groupby(ids).nunique()
+    assert (per_account == 1).all()
+    sizes = np.bincount(pd.Series(fold).groupby(ids).first().to_numpy(), minlength=folds)
+    assert sizes.max() - sizes.min() <= 1  # accounts dealt round robin
+    np.testing.assert_array_equal(fold, account_folds(ids, folds, seed))  # seeded
+
+
+def test_account_folds_need_an_account_per_fold():
+    with pytest.raises(DataError, match="enough_accounts"):
+        account_folds(np.array([1, 1, 2]), 3, 0)
+
+
+def test_every_split_names_its_method():
+    dates = pd.Series(pd.date_range("2024-01-01", periods=6, freq="MS"))
+    assert out_of_time_split(dates, 1, 1).describe()["method"] == "time"
+    split = account_split(np.arange(6), dates, folds=3, inner_folds=2, seed=0)
+    assert split.describe()["method"] == "account" and split.describe()["folds"] == "3"

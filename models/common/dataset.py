@@ -15,9 +15,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from core.contracts import FEATURE_KEYS, is_label
 from core.errors import DataError
@@ -39,6 +42,17 @@ def feature_columns(frame: pd.DataFrame, exclude: Iterable[str] = ()) -> list[st
     return out
 
 
+def read_frame(path: Path, columns: Sequence[str] | None = None) -> pd.DataFrame:
+    """A parquet table as a DataFrame (only `columns`, when given), read with about one copy of the
+    data in memory: Arrow's buffers are freed column by column as pandas takes them over
+    (`self_destruct`), and what Arrow's memory pool kept is handed back to the system."""
+    table = pq.read_table(path, columns=None if columns is None else list(columns))
+    frame = table.to_pandas(self_destruct=True, split_blocks=True)
+    del table
+    pa.default_memory_pool().release_unused()
+    return frame
+
+
 def join_labels(
     features: pd.DataFrame, labels: pd.DataFrame, target: str, required: Iterable[str] = ()
 ) -> pd.DataFrame:
@@ -56,9 +70,11 @@ def join_labels(
     keys = list(FEATURE_KEYS)
     right = labels[[*keys, target]]
     if len(features) == len(right) and features[keys].reset_index(drop=True).equals(right[keys].reset_index(drop=True)):
-        out = features.reset_index(drop=True).copy()
-        out[target] = right[target].to_numpy()
-        return out
+        # concat, not a column insert (a frame read in many blocks would warn); copy on write
+        # (pandas 3): the feature columns are not copied, and the caller's frame is not touched
+        column = pd.Series(right[target].array, name=target)
+        base = features.drop(columns=[target]) if target in features.columns else features
+        return pd.concat([base.reset_index(drop=True), column], axis=1)
     return features.merge(right, on=keys, how="left", validate="one_to_one")
 
 
@@ -87,19 +103,51 @@ class FeatureLayout:
         missing = tuple(c for c in columns if frame[c].isna().any())
         return cls(tuple(columns), categories, dtypes, missing)
 
-    def apply(self, frame: pd.DataFrame) -> pd.DataFrame:
-        """`frame` restricted to the layout: categories re-levelled, every other column float32."""
+    def apply(self, frame: pd.DataFrame, rows: np.ndarray | None = None) -> pd.DataFrame:
+        """`frame` (or its `rows`, positions) restricted to the layout: categories re-levelled, every
+        other column float32. Only the layout's columns of those rows are copied, once."""
         missing = [c for c in self.columns if c not in frame.columns]
         if missing:
             raise DataError("features", "required_columns", f"missing feature column(s) {missing}", column=missing[0])
         out = {}
         for c in self.columns:
-            values = frame[c]
+            values = frame[c] if rows is None else frame[c].iloc[rows]
             if c in self.categories:
-                out[c] = pd.Categorical(_as_text(values), categories=list(self.categories[c]))
+                levels = list(self.categories[c])
+                dtype = values.dtype
+                if isinstance(dtype, pd.CategoricalDtype) and [str(v) for v in dtype.categories] == levels:
+                    out[c] = pd.Categorical.from_codes(values.cat.codes.to_numpy(), categories=levels)
+                else:
+                    out[c] = pd.Categorical(_as_text(values), categories=levels)
+            elif values.dtype.kind in "biuf":
+                out[c] = values.to_numpy(dtype=np.float32, na_value=np.nan)
             else:
                 out[c] = pd.to_numeric(values, errors="coerce").astype("float32").to_numpy()
-        return pd.DataFrame(out, index=frame.index)
+        return pd.DataFrame(out, index=values.index if self.columns else frame.index, copy=False)
+
+    def matrix(self, frame: pd.DataFrame, rows: np.ndarray | None = None, block: int = 1 << 16) -> np.ndarray:
+        """`apply` as one row-major float32 matrix (what LightGBM bins without another copy): a
+        category column holds its code among the layout's levels (NaN: missing or unknown).
+        Filled `block` rows at a time, so the only full-size allocation is the result."""
+        n = len(frame) if rows is None else len(rows)
+        out = np.empty((n, len(self.columns)), dtype=np.float32)
+        for start in range(0, n, block):
+            part = slice(start, min(start + block, n))
+            laid = self.apply(frame, np.arange(part.start, part.stop) if rows is None else rows[part])
+            for j, c in enumerate(self.columns):
+                values = laid[c]
+                if c in self.categories:
+                    codes = values.cat.codes.to_numpy().astype(np.float32)
+                    codes[codes < 0] = np.nan
+                    out[part, j] = codes
+                else:
+                    out[part, j] = values.to_numpy()
+        return out
+
+    @property
+    def categorical(self) -> list[int]:
+        """Positions of the category columns (for LightGBM's `categorical_feature`)."""
+        return [j for j, c in enumerate(self.columns) if c in self.categories]
 
     def check(self, frame: pd.DataFrame, table: str = "features") -> None:
         """Refuse (DataError) a frame the model cannot score as it was trained; the message's first

@@ -3,9 +3,10 @@
 The protocol the issue fixes: outer 5-fold stratified cross-validation (seed 0), every account
 predicted by models that never saw it. Inside each outer training fold nothing is tuned on the
 outer test fold: `inner_folds` LightGBM models are each early-stopped on their own inner fold
-(CV bagging); their inner out-of-fold predictions, made on rows each model did not train on,
-are what the calibration is chosen (cross-fitted) and fitted on; the outer test fold gets the
-calibrated mean of the inner models. The Markov baseline is the default rate of the account's
+(CV bagging, `models.roll_rate.model.cv_bag`, which the roll-rate model's account split uses
+too); their inner out-of-fold predictions, made on rows each model did not train on, are what
+the calibration is chosen (cross-fitted) and fitted on; the outer test fold gets the calibrated
+mean of the inner models. The Markov baseline is the default rate of the account's
 current bucket, estimated on the outer training fold.
 """
 
@@ -22,7 +23,7 @@ from core.params import LightGBMParams
 from models.common.calibration import choose_calibration
 from models.common.dataset import FeatureLayout
 from models.roll_rate.markov import MarkovBaseline
-from models.roll_rate.model import fit_submodel
+from models.roll_rate.model import cv_bag, fit_submodel, merge_submodels
 
 
 @dataclass(frozen=True)
@@ -30,10 +31,6 @@ class FoldReport:
     fold: int
     rounds: tuple[int, ...]
     calibration: str
-
-
-def _predict_positive(models, X: pd.DataFrame) -> np.ndarray:
-    return np.mean([m.predict(X, 2)[:, 1] for m in models], axis=0)
 
 
 def fit_predict_default(
@@ -45,23 +42,24 @@ def fit_predict_default(
     calibration: str = "auto",
     inner_folds: int = 4,
 ) -> tuple[np.ndarray, str, tuple[int, ...]]:
-    """Calibrated P(default) for `test` from CV-bagged LightGBM models fitted on `train` only."""
+    """Calibrated P(default) for `test` from CV-bagged LightGBM models fitted on `train` only
+    (`cv_bag`, as the roll-rate model's account split fits)."""
     layout = FeatureLayout.from_frame(train)
     X, Xt = layout.apply(train), layout.apply(test)
-    inner = StratifiedKFold(inner_folds, shuffle=True, random_state=seed + 1)
-    oof = np.zeros(len(y))
-    models = []
-    for fit_rows, stop_rows in inner.split(X, y):
-        model = fit_submodel(
-            X.iloc[fit_rows], y[fit_rows], X.iloc[stop_rows], y[stop_rows], lgbm, seed, classes=np.array([0, 1])
-        )
-        oof[stop_rows] = model.predict(X.iloc[stop_rows], 2)[:, 1]
-        models.append(model)
+    fold = np.zeros(len(y), dtype=np.int64)
+    for j, (_, stop_rows) in enumerate(StratifiedKFold(inner_folds, shuffle=True, random_state=seed + 1).split(X, y)):
+        fold[stop_rows] = j
+    binary = np.array([0, 1])
+    parts, oof = cv_bag(
+        fold,
+        lambda rows, stop: fit_submodel(X[rows], y[rows], X[stop], y[stop], lgbm, seed, classes=binary),
+        lambda model, stop: model.predict(X[stop], 2),
+    )
     groups = np.arange(len(y))
-    calibrator, _ = choose_calibration(np.column_stack([1 - oof, oof]), y, groups, calibration)
-    raw = _predict_positive(models, Xt)
-    proba = calibrator.transform(np.column_stack([1 - raw, raw]))[:, 1]
-    rounds = tuple(int(m.booster.best_iteration or m.booster.current_iteration()) for m in models)
+    calibrator, _ = choose_calibration(oof, y, groups, calibration)
+    model = merge_submodels(parts)
+    proba = calibrator.transform(model.predict(Xt, 2))[:, 1]
+    rounds = tuple(int(b.best_iteration or b.current_iteration()) for b in model.boosters)
     return proba, calibrator.method, rounds
 
 

@@ -14,6 +14,7 @@ from core.params import Params
 from models.common import plots
 from models.common.metrics import log_loss
 from models.common.registry import flatten
+from models.common.split import AccountSplit
 from models.roll_rate.pyfunc import log_pyfunc
 from models.roll_rate.train import RollRateResult
 
@@ -91,6 +92,10 @@ class RollRateFamily:
         return log_pyfunc(self.result.model, tuple(self.run_params.buckets.names), self.result.test.head(5))
 
     def score(self, model: PyFuncModel) -> float:
+        if isinstance(self.result.split, AccountSplit):
+            # out of fold, every labelled row is a test row, and a champion fitted on this data has
+            # trained on all of them: its score here would be in sample. The logged scores decide.
+            raise ValueError("the account split has no rows a previous champion never saw")
         test = self.result.test
         columns = model.metadata.get_input_schema().input_names()
         inputs = test[columns].copy()

@@ -3,8 +3,17 @@
 Two shapes are tried (params `roll_rate.model_form`): one multiclass model over all buckets, with
 the current bucket as a feature, or one model per source bucket over the next buckets seen
 from it (most rows are current accounts with two possible outcomes, so that model is binary
-and cheap). `auto` keeps whichever has the lower validation log loss. Early stopping and
-calibration use the validation window, which lies after the training months.
+and cheap). `auto` keeps whichever has the lower validation log loss.
+
+Two ways to fit, one per split (params `roll_rate.split.method`):
+
+- `fit` (time split): early stopping and calibration use the validation window, which lies after
+  the training months;
+- `fit_cv` (account split): the whole training part trains. Inner folds by account each
+  early-stop one booster (`cv_bag`, the CV bagging of the next-month default benchmark,
+  models/roll_rate/default_cv.py, which uses the same function); their out-of-fold predictions,
+  each made by a booster that never saw the row, choose the model form and the calibration and
+  fit it; the model scores with the mean of the fold boosters.
 
 Fitting ends in a `RollRateScorer` (models/scoring.py): the layout, sub-models and calibrator
 that scoring reads, with no trace of how they were chosen. `predict_proba` delegates to it, and
@@ -12,6 +21,9 @@ the registered MLflow model is that scorer saved as files, so both score through
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeVar
 
 import lightgbm as lgb
 import numpy as np
@@ -22,9 +34,18 @@ from core.params import LightGBMParams, RollRateParams
 from models.common.calibration import Calibrator, choose_calibration
 from models.common.dataset import FeatureLayout
 from models.common.metrics import log_loss
+from models.common.split import account_folds
 from models.roll_rate.scoring import MULTICLASS, RollRateScorer, SubModel
 
-__all__ = ["RollRateModel", "SubModel", "booster_params", "fit_submodel"]
+__all__ = ["Binned", "RollRateModel", "SubModel", "booster_params", "cv_bag", "fit_submodel", "merge_submodels"]
+T = TypeVar("T")
+#: `auto` fits only the per-source form when every modelled source bucket has at least this many
+#: minimum leaves (`lightgbm.min_child_samples`) of training rows.
+SHARE_BELOW = 10
+
+
+def _rows(values: pd.Series, rows: np.ndarray | None) -> pd.Series:
+    return values if rows is None else values.iloc[rows]
 
 
 def booster_params(p: LightGBMParams, seed: int, n_classes: int) -> dict[str, object]:
@@ -47,15 +68,45 @@ def booster_params(p: LightGBMParams, seed: int, n_classes: int) -> dict[str, ob
     }
 
 
+class Binned:
+    """Training rows binned once for LightGBM, shared by every sub-model trained on them.
+
+    The rows' features are laid out as one row-major float32 matrix (`FeatureLayout.matrix`, the
+    only full-size copy), binned by LightGBM without a further copy (bin edges from all the
+    training rows) and freed; the multiclass model trains on the binned rows, and each source
+    bucket's model on a subset of them (`Dataset.subset`: binned bytes, no float copy and no
+    re-binning). Category columns are binned from their codes among the layout's levels, which
+    is how a frame laid out by `FeatureLayout.apply` is scored.
+    """
+
+    def __init__(
+        self, layout: FeatureLayout, frame: pd.DataFrame, rows: np.ndarray | None, lgbm: LightGBMParams, seed: int
+    ) -> None:
+        params = {k: v for k, v in booster_params(lgbm, seed, 2).items() if k != "objective"}
+        matrix = layout.matrix(frame, rows)
+        self.dataset = lgb.Dataset(
+            matrix,
+            label=np.zeros(len(matrix)),
+            feature_name=list(layout.columns),
+            categorical_feature=layout.categorical,
+            params=params,
+            free_raw_data=True,
+        ).construct()
+
+    def take(self, rows: np.ndarray | None, label: np.ndarray) -> lgb.Dataset:
+        """The binned rows (boolean mask; None: all of them) with `label`."""
+        data = self.dataset if rows is None else self.dataset.subset(np.flatnonzero(rows)).construct()
+        data.set_label(label)
+        return data
+
+
 def _fit_booster(
     params: dict[str, object],
     lgbm: LightGBMParams,
-    X: pd.DataFrame,
-    y: np.ndarray,
+    train: lgb.Dataset,
     X_valid: pd.DataFrame,
     y_valid: np.ndarray,
 ) -> lgb.Booster:
-    train = lgb.Dataset(X, label=y, free_raw_data=True)
     if len(y_valid) == 0:
         return lgb.train(params, train, num_boost_round=min(lgbm.n_estimators, 100))
     valid = lgb.Dataset(X_valid, label=y_valid, reference=train)
@@ -69,24 +120,61 @@ def _fit_booster(
 
 
 def fit_submodel(
-    X: pd.DataFrame,
+    X: pd.DataFrame | Binned,
     y: np.ndarray,
     X_valid: pd.DataFrame,
     y_valid: np.ndarray,
     lgbm: LightGBMParams,
     seed: int,
     classes: np.ndarray | None = None,
+    rows: np.ndarray | None = None,
 ) -> SubModel:
-    """A booster over the classes seen in `y` (or `classes`); validation rows of unseen classes are dropped."""
+    """A booster over the classes seen in `y` (or `classes`), trained on `X` (or its `rows`, a
+    boolean mask, with `y` given for all of `X`); validation rows of unseen classes are dropped."""
+    y = y if rows is None else y[rows]
     classes = np.unique(y) if classes is None else np.asarray(classes)
     if len(classes) == 1:
-        return SubModel(classes, None, np.ones(1))
+        return SubModel(classes, (), np.ones(1))
     local = np.searchsorted(classes, y)
     known = np.isin(y_valid, classes)
     local_valid = np.searchsorted(classes, y_valid[known])
     params = booster_params(lgbm, seed, len(classes))
-    booster = _fit_booster(params, lgbm, X, local, X_valid[known], local_valid)
-    return SubModel(classes, booster)
+    if isinstance(X, Binned):
+        train = X.take(rows, local)
+    else:
+        train = lgb.Dataset(X if rows is None else X[rows], label=local, free_raw_data=True)
+    booster = _fit_booster(params, lgbm, train, X_valid[known], local_valid)
+    return SubModel(classes, (booster,))
+
+
+def cv_bag(
+    fold: np.ndarray, fit: Callable[[np.ndarray, np.ndarray], T], predict: Callable[[T, np.ndarray], np.ndarray]
+) -> tuple[list[T], np.ndarray]:
+    """CV bagging: for each inner fold j, `fit(fit_rows, stop_rows)` (boolean masks: fold != j, fold
+    == j; early stopping on the stop rows), then `predict(fitted, stop_rows)`. Returns the fitted
+    models and their out-of-fold predictions: every row predicted by the model that did not train on it."""
+    fitted, oof = [], None
+    for j in np.unique(fold):
+        stop = fold == j
+        model = fit(~stop, stop)
+        part = predict(model, stop)
+        if oof is None:
+            oof = np.zeros((len(fold), *part.shape[1:]))
+        oof[stop] = part
+        fitted.append(model)
+    return fitted, oof
+
+
+def merge_submodels(parts: list[SubModel]) -> SubModel:
+    """One sub-model scoring with the mean of the parts' boosters (all over the same classes)."""
+    classes = parts[0].classes
+    if any(not np.array_equal(p.classes, classes) for p in parts):
+        raise ValueError("only sub-models over the same classes can be merged")
+    if all(not p.boosters for p in parts):
+        return SubModel(classes, (), np.mean([p.constant for p in parts], axis=0))
+    if any(not p.boosters for p in parts):
+        raise ValueError("cannot merge boosters with constants")
+    return SubModel(classes, tuple(b for p in parts for b in p.boosters))
 
 
 class RollRateModel:
@@ -98,8 +186,26 @@ class RollRateModel:
         self.seed = seed
 
     @property
-    def absorbing(self) -> int:
-        return self.n_buckets - 1
+    def absorbing(self) -> int | None:
+        """The absorbing bucket (the last one, charge-off), or None (`absorbing_last_bucket: false`)."""
+        return self.n_buckets - 1 if self.params.absorbing_last_bucket else None
+
+    def _forms(self, plan: dict[int, np.ndarray | None], src: np.ndarray) -> tuple[str, ...]:
+        """The model forms to fit. `auto` fits both and keeps the better on held-out rows, unless
+        every source bucket with a model of its own has at least `SHARE_BELOW` minimum leaves of
+        rows: then each can grow its own trees, sharing them (the multiclass form) buys nothing,
+        and only the per-source form is fitted."""
+        wanted = self.params.model_form
+        if wanted != "auto":
+            return (wanted,)
+        modelled = [s for s, classes in plan.items() if classes is not None]
+        least = min((int((src == s).sum()) for s in modelled), default=0)
+        if modelled and least >= SHARE_BELOW * self.params.lightgbm.min_child_samples:
+            return ("per_source",)
+        return ("multiclass", "per_source")
+
+    def _scorer(self, layout: FeatureLayout, models: dict[int, SubModel], form: str) -> RollRateScorer:
+        return RollRateScorer(layout, self.n_buckets, self.absorbing, models, form)
 
     def fit(
         self,
@@ -109,6 +215,8 @@ class RollRateModel:
         y_valid: np.ndarray,
         groups_valid: np.ndarray,
         reference: pd.DataFrame | None = None,
+        train_rows: np.ndarray | None = None,
+        valid_rows: np.ndarray | None = None,
     ) -> RollRateModel:
         """Fit on the training window; early-stop, choose the model form and calibrate on validation.
 
@@ -118,43 +226,108 @@ class RollRateModel:
         the served model checks its input against) is read from it, so that every row the
         features stage writes is accepted: unlabelled rows, such as paid-off accounts' rows
         whose `past_due_share` is missing (balance 0), never reach the training window.
+
+        `train_rows` and `valid_rows` (positions) pick the windows' rows out of `train` and `valid`
+        (then both may be the whole table): only the layout's columns of those rows are copied.
+        The training matrix is binned once (`Binned`) and freed before any booster trains.
         """
         y_train = np.asarray(y_train, dtype=np.int64)
         y_valid = np.asarray(y_valid, dtype=np.int64)
         layout = FeatureLayout.from_frame(train if reference is None else reference)
-        X, Xv = layout.apply(train), layout.apply(valid)
-        src, src_v = train[SOURCE].to_numpy(np.int64), valid[SOURCE].to_numpy(np.int64)
-        wanted = self.params.model_form
-        candidates: dict[str, RollRateScorer] = {}
-        if wanted in ("auto", "multiclass"):
-            classes = np.arange(self.n_buckets)
-            models = {MULTICLASS: fit_submodel(X, y_train, Xv, y_valid, self.params.lightgbm, self.seed, classes)}
-            candidates["multiclass"] = RollRateScorer(layout, self.n_buckets, self.absorbing, models, "multiclass")
-        if wanted in ("auto", "per_source"):
-            models = {
-                int(s): self._fit_source(X, y_train, Xv, y_valid, src == s, src_v == s)
-                for s in np.unique(src)
-                if s != self.absorbing
-            }
-            candidates["per_source"] = RollRateScorer(layout, self.n_buckets, self.absorbing, models, "per_source")
+        src = _rows(train[SOURCE], train_rows).to_numpy(np.int64)
+        src_v = _rows(valid[SOURCE], valid_rows).to_numpy(np.int64)
+        binned = Binned(layout, train, train_rows, self.params.lightgbm, self.seed)
+        Xv = layout.apply(valid, valid_rows)
+        plan = self._plan(src, y_train)
+        candidates = {
+            form: self._scorer(layout, self._fit_form(form, plan, binned, y_train, src, Xv, y_valid, src_v), form)
+            for form in self._forms(plan, src)
+        }
+        del binned
         raw_valid = {name: scorer.raw(Xv, src_v) for name, scorer in candidates.items()}
-        self.validation_logloss_ = {name: log_loss(y_valid, raw) for name, raw in raw_valid.items()}
+        return self._choose(candidates, raw_valid, y_valid, groups_valid)
+
+    def fit_cv(
+        self, train: pd.DataFrame, y_train: np.ndarray, groups: np.ndarray, reference: pd.DataFrame | None = None
+    ) -> RollRateModel:
+        """Fit on the whole of `train` (the account split's training part), by inner folds of
+        accounts (`groups`, params `split.inner_folds`): each inner fold early-stops one booster per
+        sub-model trained on the other folds; the boosters' out-of-fold predictions choose the model
+        form and the calibration (cross-fitted by account) and fit it; scoring takes their mean.
+        `reference` as in `fit`."""
+        y_train = np.asarray(y_train, dtype=np.int64)
+        groups = np.asarray(groups, dtype=np.int64)
+        layout = FeatureLayout.from_frame(train if reference is None else reference)
+        X = layout.apply(train)
+        src = train[SOURCE].to_numpy(np.int64)
+        fold = account_folds(groups, self.params.split.inner_folds, self.seed + 1)
+        candidates, raw_oof = {}, {}
+        plan = self._plan(src, y_train, fold)
+        for form in self._forms(plan, src):
+
+            def fit(rows: np.ndarray, stop: np.ndarray, form: str = form, plan: dict = plan) -> dict[int, SubModel]:
+                return self._fit_form(form, plan, X[rows], y_train[rows], src[rows], X[stop], y_train[stop], src[stop])
+
+            def predict(models: dict[int, SubModel], stop: np.ndarray, form: str = form) -> np.ndarray:
+                return self._scorer(layout, models, form).raw(X[stop], src[stop])
+
+            parts, raw_oof[form] = cv_bag(fold, fit, predict)
+            merged = {key: merge_submodels([p[key] for p in parts]) for key in parts[0]}
+            candidates[form] = self._scorer(layout, merged, form)
+        return self._choose(candidates, raw_oof, y_train, groups)
+
+    def _choose(
+        self, candidates: dict[str, RollRateScorer], raw: dict[str, np.ndarray], y: np.ndarray, groups: np.ndarray
+    ) -> RollRateModel:
+        """Keep the form with the lower log loss on `raw` (held-out predictions) and calibrate it on them."""
+        self.validation_logloss_ = {name: log_loss(y, p) for name, p in raw.items()}
         best = min(self.validation_logloss_, key=self.validation_logloss_.get)
         self.scorer_ = candidates[best]
         self.scorer_.calibrator, self.calibration_logloss_ = choose_calibration(
-            raw_valid[best], y_valid, groups_valid, self.params.calibration
+            raw[best], y, groups, self.params.calibration
         )
         return self
 
-    def _fit_source(
-        self, X: pd.DataFrame, y: np.ndarray, Xv: pd.DataFrame, yv: np.ndarray, rows: np.ndarray, rows_v: np.ndarray
-    ) -> SubModel:
-        """The model of one source bucket; with a single outcome seen, its smoothed frequency row
-        (as the Markov baseline would have it), never a certainty."""
-        if len(np.unique(y[rows])) == 1:
-            counts = np.bincount(y[rows], minlength=self.n_buckets) + self.params.smoothing
-            return SubModel(np.arange(self.n_buckets), None, counts / counts.sum())
-        return fit_submodel(X[rows], y[rows], Xv[rows_v], yv[rows_v], self.params.lightgbm, self.seed)
+    def _plan(self, src: np.ndarray, y: np.ndarray, fold: np.ndarray | None = None) -> dict[int, np.ndarray | None]:
+        """Per source bucket to model (per-source form): the classes its boosters predict, or None for
+        a constant row: when a single outcome is seen from it (or, with inner folds, when some
+        fold's training rows see fewer than two), its smoothed frequency row, never a certainty."""
+        plan: dict[int, np.ndarray | None] = {}
+        for s in np.unique(src):
+            if s == self.absorbing:
+                continue
+            rows = src == s
+            classes = np.unique(y[rows])
+            enough = len(classes) > 1
+            if enough and fold is not None:
+                enough = all(len(np.unique(y[rows & (fold != j)])) > 1 for j in np.unique(fold))
+            plan[int(s)] = classes if enough else None
+        return plan
+
+    def _fit_form(
+        self,
+        form: str,
+        plan: dict[int, np.ndarray | None],
+        X: pd.DataFrame | Binned,
+        y: np.ndarray,
+        src: np.ndarray,
+        Xv: pd.DataFrame,
+        yv: np.ndarray,
+        src_v: np.ndarray,
+    ) -> dict[int, SubModel]:
+        """The sub-models of one form trained on (X, y), early-stopped on (Xv, yv)."""
+        lgbm, seed = self.params.lightgbm, self.seed
+        if form == "multiclass":
+            return {MULTICLASS: fit_submodel(X, y, Xv, yv, lgbm, seed, np.arange(self.n_buckets))}
+        out: dict[int, SubModel] = {}
+        for s, classes in plan.items():
+            rows, rows_v = src == s, src_v == s
+            if classes is None:
+                counts = np.bincount(y[rows], minlength=self.n_buckets) + self.params.smoothing
+                out[s] = SubModel(np.arange(self.n_buckets), (), counts / counts.sum())
+            else:
+                out[s] = fit_submodel(X, y, Xv[rows_v], yv[rows_v], lgbm, seed, classes, rows=rows)
+        return out
 
     # The fitted parts, as the scorer holds them (read-only views kept for callers and plots).
     @property
@@ -180,19 +353,20 @@ class RollRateModel:
     def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
         return self.scorer_.predict_proba(frame)
 
-    def boosters(self) -> dict[int, lgb.Booster]:
-        """Fitted boosters by source bucket (-1: the multiclass model)."""
-        return {s: m.booster for s, m in self.models_.items() if m.booster is not None}
+    def boosters(self) -> dict[int, tuple[lgb.Booster, ...]]:
+        """Fitted boosters by source bucket (-1: the multiclass model); several per key when trained by inner folds."""
+        return {s: m.boosters for s, m in self.models_.items() if m.boosters}
 
     def feature_importance(self) -> pd.Series:
-        """Total gain per feature, summed over the boosters, largest first."""
+        """Total gain per feature, summed over the boosters (inner-fold boosters averaged), largest first."""
         total = pd.Series(0.0, index=list(self.layout_.columns))
-        for booster in self.boosters().values():
-            total += (
-                pd.Series(booster.feature_importance("gain"), index=booster.feature_name())
-                .reindex(total.index, fill_value=0.0)
-                .to_numpy()
-            )
+        for members in self.boosters().values():
+            for booster in members:
+                total += (
+                    pd.Series(booster.feature_importance("gain"), index=booster.feature_name())
+                    .reindex(total.index, fill_value=0.0)
+                    .to_numpy()
+                ) / len(members)
         return total.sort_values(ascending=False)
 
     def contributions(self, frame: pd.DataFrame, source: int, target: int) -> tuple[np.ndarray, pd.DataFrame]:
@@ -200,9 +374,13 @@ class RollRateModel:
         rows = frame[frame[SOURCE].to_numpy(np.int64) == source]
         X = self.layout_.apply(rows)
         model = self.models_.get(MULTICLASS, self.models_.get(source))
-        if model is None or model.booster is None or target not in model.classes:
+        if model is None or not model.boosters or target not in model.classes:
             return np.zeros((len(X), len(X.columns))), X
-        contrib = model.booster.predict(X, pred_contrib=True, num_iteration=model.booster.best_iteration or None)
+        # the scorer's mean of the boosters' probabilities is not a sum of raw scores; the mean of
+        # their contributions explains the mean raw score, which ranks the same way
+        contrib = np.mean(
+            [b.predict(X, pred_contrib=True, num_iteration=b.best_iteration or None) for b in model.boosters], axis=0
+        )
         n_features = len(X.columns) + 1
         k = int(np.flatnonzero(model.classes == target)[0])
         if len(model.classes) == 2:

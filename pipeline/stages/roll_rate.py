@@ -19,9 +19,11 @@ import pandas as pd
 import typer
 
 from core import lifecycle
+from core.contracts import FEATURE_KEYS, NEXT_BUCKET
 from core.io import atomic_path, write_json
 from core.params import Params, load_params
 from core.paths import METRICS_DIR, MODELS_DIR, PARAMS_FILE, PLOTS_DIR, PROCESSED_DIR
+from models.common.dataset import read_frame
 from models.common.registry import log_run, register
 from models.roll_rate.evaluation import ALL
 from models.roll_rate.family import RollRateFamily
@@ -66,8 +68,9 @@ def run(
     """Train, evaluate, write metrics and plot data; with `track`, log to MLflow, register, and
     record the registration (without it, the record says the run was not tracked)."""
     processed_dir = Path(processed_dir)
-    features = pd.read_parquet(processed_dir / "features.parquet")
-    labels = pd.read_parquet(processed_dir / "labels.parquet")
+    # the labels' keys and the roll-rate target only; both read without a second copy in memory
+    features = read_frame(processed_dir / "features.parquet")
+    labels = read_frame(processed_dir / "labels.parquet", [*FEATURE_KEYS, NEXT_BUCKET])
     catalogue_file = processed_dir / "feature_catalogue.md"
     catalogue_markdown = catalogue_file.read_text(encoding="utf-8") if catalogue_file.exists() else None
     result = train_roll_rate(features, labels, params.roll_rate, params.buckets.as_buckets(), params.seeds.training)
