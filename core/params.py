@@ -276,6 +276,10 @@ class FeaturesParams(Section):
     #: Raw statement values of the last `raw_lags` statements before D, one column per value and lag
     #: (features/raw.py): what the source said, beside the engineered summaries.
     raw_lags: int = Field(3, ge=1, le=24)
+    #: The longest a billing cycle lasts, in days: a statement further than this after the one before
+    #: follows a gap (a statement missing or quarantined), and the label of the row before the gap,
+    #: which would describe two cycles ahead, is empty.
+    max_cycle_days: int = Field(45, ge=1, le=400)
 
     @model_validator(mode="after")
     def _windows(self) -> FeaturesParams:

@@ -14,10 +14,12 @@ import pandas as pd
 
 from core.buckets import Buckets
 from core.params import BucketParams, FeaturesParams, Params
+from core.schema import TABLES
 from features import account, contacts, delinquency, payments, raw, restrictions
 from features.asof import AsOfDates, Book, Context, make_book, make_spine
 from features.catalogue import feature_specs
 from features.labels import contact_label_columns, contact_labels, label_columns, observation_end, roll_and_pay_labels
+from features.spec import Inputs
 
 FAMILIES = (delinquency, payments, contacts, restrictions, account, raw)
 Tables = Mapping[str, pd.DataFrame]
@@ -37,16 +39,49 @@ def resolve(
     return params, buckets
 
 
+def source_inputs(tables: Tables) -> Inputs:
+    """What the tables given lack: optional tables left out of `tables` (or None), and optional columns
+    left out of a table with rows or empty in every row. The features stage passes what the whole
+    book lacks instead, so that every partition agrees."""
+    absent = frozenset(n for n, t in TABLES.items() if t.optional and tables.get(n) is None)
+    empty = set()
+    for name, frame in tables.items():
+        if frame is None or len(frame) == 0 or name not in TABLES:
+            continue
+        for col in TABLES[name].columns:
+            if col.optional and (col.name not in frame.columns or frame[col.name].isna().all()):
+                empty.add(f"{name}.{col.name}")
+    return Inputs(absent, frozenset(empty))
+
+
+def not_computable(params: FeaturesParams, inputs: Inputs) -> dict[str, str]:
+    """The features a source with these `inputs` cannot compute (left empty), with why."""
+    out = {}
+    for spec in feature_specs(params):
+        why = inputs.why_not(spec)
+        if why is not None:
+            out[spec.name] = why
+    return out
+
+
 def _context(
     tables: Tables,
     as_of_dates: AsOfDates,
     params: FeaturesParams | Params | None,
     buckets: Buckets | BucketParams | None,
+    inputs: Inputs | None = None,
 ) -> Context:
     params, buckets = resolve(params, buckets)
     book = make_book(tables)
     spine = make_spine(book, as_of_dates, buckets)
-    return Context.create(book, spine, params, buckets)
+    return Context.create(book, spine, params, buckets, source_inputs(tables) if inputs is None else inputs)
+
+
+def _blank(values: object, n: int) -> object:
+    """An empty column in place of `values`: missing categories for a categorical, NaN (float32) otherwise."""
+    if isinstance(values, pd.Categorical) or isinstance(getattr(values, "dtype", None), pd.CategoricalDtype):
+        return pd.Categorical.from_codes(np.full(n, -1), dtype=pd.Categorical(values).dtype)
+    return np.full(n, np.nan, dtype=np.float32)
 
 
 def _keys(ctx: Context) -> dict[str, np.ndarray]:
@@ -57,6 +92,8 @@ def _feature_frame(ctx: Context) -> pd.DataFrame:
     columns = _keys(ctx)
     for family in FAMILIES:
         columns.update(family.compute(ctx))
+    for name in not_computable(ctx.params, ctx.inputs):
+        columns[name] = _blank(columns[name], len(ctx.spine))
     names = [f.name for f in feature_specs(ctx.params)]
     if list(columns) != names:
         missing, extra = set(names) - set(columns), set(columns) - set(names)
@@ -75,9 +112,9 @@ def _label_frame(ctx: Context, observed_until: np.int64 | None) -> pd.DataFrame:
     return pd.DataFrame(columns, copy=False)
 
 
-def _contact_frame(book: Book, params: FeaturesParams, observed_until: np.int64 | None) -> pd.DataFrame:
+def _contact_frame(book: Book, params: FeaturesParams, observed_until: np.int64 | None, inputs: Inputs) -> pd.DataFrame:
     end = observation_end(book.statements.frame) if observed_until is None else observed_until
-    out = contact_labels(book, params, end)
+    out = contact_labels(book, params, end, payments_known="payments" not in inputs.absent_tables)
     assert list(out.columns[-3:]) == contact_label_columns(params)
     return out
 
@@ -87,14 +124,17 @@ def build_features(
     as_of_dates: AsOfDates = None,
     params: FeaturesParams | Params | None = None,
     buckets: Buckets | BucketParams | None = None,
+    inputs: Inputs | None = None,
 ) -> pd.DataFrame:
     """One row per (account_id, as_of_date) with every catalogued feature, from records before the date.
 
     `as_of_dates=None` gives training rows (each cycle_date + 1 day); a date or list of dates
     gives scoring rows for the accounts open then (opened before the date, not charged off at
     their last statement); a frame of (account_id, as_of_date) pairs gives exactly those rows.
+    Features the source cannot compute (`inputs`, by default what `tables` lack: `source_inputs`)
+    are empty.
     """
-    return _feature_frame(_context(tables, as_of_dates, params, buckets))
+    return _feature_frame(_context(tables, as_of_dates, params, buckets, inputs))
 
 
 def build_labels(
@@ -103,6 +143,7 @@ def build_labels(
     params: FeaturesParams | Params | None = None,
     buckets: Buckets | BucketParams | None = None,
     observed_until: np.int64 | None = None,
+    inputs: Inputs | None = None,
 ) -> pd.DataFrame:
     """Labels for the same rows as `build_features` (same arguments give the same keys, same order).
 
@@ -110,15 +151,19 @@ def build_labels(
     default the day after the latest statement in `tables`. A partitioned caller passes the
     whole book's end so that every partition judges "fully observed" alike.
     """
-    return _label_frame(_context(tables, as_of_dates, params, buckets), observed_until)
+    return _label_frame(_context(tables, as_of_dates, params, buckets, inputs), observed_until)
 
 
 def build_contact_labels(
-    tables: Tables, params: FeaturesParams | Params | None = None, observed_until: np.int64 | None = None
+    tables: Tables,
+    params: FeaturesParams | Params | None = None,
+    observed_until: np.int64 | None = None,
+    inputs: Inputs | None = None,
 ) -> pd.DataFrame:
     """One row per contact (sorted by contact_id) with its response labels."""
     params, _ = resolve(params, None)
-    return _contact_frame(make_book(tables), params, observed_until)
+    inputs = source_inputs(tables) if inputs is None else inputs
+    return _contact_frame(make_book(tables), params, observed_until, inputs)
 
 
 def build_all(
@@ -126,7 +171,15 @@ def build_all(
     params: FeaturesParams | Params | None = None,
     buckets: Buckets | BucketParams | None = None,
     observed_until: np.int64 | None = None,
+    inputs: Inputs | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """Training features, labels and contact labels of a partition, indexing its tables once."""
-    ctx = _context(tables, None, params, buckets)
-    return _feature_frame(ctx), _label_frame(ctx, observed_until), _contact_frame(ctx.book, ctx.params, observed_until)
+    """Training features, labels and contact labels of a partition, indexing its tables once.
+
+    `inputs`: what the whole book lacks (the stage passes it to every partition); by default what
+    `tables` lack."""
+    ctx = _context(tables, None, params, buckets, inputs)
+    return (
+        _feature_frame(ctx),
+        _label_frame(ctx, observed_until),
+        _contact_frame(ctx.book, ctx.params, observed_until, ctx.inputs),
+    )

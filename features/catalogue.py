@@ -9,7 +9,7 @@ code was checked against.
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import asdict, replace
 
 import pandas as pd
 
@@ -45,13 +45,13 @@ def feature_specs(params: FeaturesParams | None = None) -> list[Feature]:
     params = params or FeaturesParams()
     out = list(KEY_COLUMNS)
     for family, module in FAMILIES:
-        out += [Feature(f.name, f.description, f.window, f.source, family) for f in module.specs(params)]
+        out += [replace(f, family=family) for f in module.specs(params)]
     return out
 
 
 def feature_catalogue(params: FeaturesParams | None = None) -> pd.DataFrame:
     """The catalogue as a frame: name, family, description, window, source."""
-    rows = [asdict(f) for f in feature_specs(params)]
+    rows = [{k: v for k, v in asdict(f).items() if k != "needs"} for f in feature_specs(params)]
     return pd.DataFrame(rows, columns=["name", "family", "description", "window", "source"])
 
 
