@@ -14,7 +14,8 @@ Three checks (issue 12), each printed as readable lines:
    columns of the same rows and folds, as the metrics report it; for reference, the same plain
    model on the source CSV's own columns (the statuses, bills, payments and limit of
    April-August) is scored on the same folds too.
-2. The status-coded book (statuses_quarantined): not built yet (see `status_coded_book`).
+2. The status-coded book (statuses_quarantined): genuine events of a generated status-coded book
+   quarantined by validation (see `status_coded_book`; the data side's check).
 3. A million account-cycles: a simulated book (--accounts x --cycles, cached by the harness) goes
    through the features stage, then the roll_rate stage runs on it as DVC runs it (reading the
    parquet files, training, evaluating, writing, logging to a throwaway MLflow store), each in

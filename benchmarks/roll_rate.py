@@ -15,7 +15,8 @@ lender has them, so its log-loss reduction bounds what any model of the observab
 reach on this book (reported as latent_ceiling_logloss_reduction; diagnostics, never a model).
 
 Last line: JSON with model_logloss, baseline_logloss, logloss_reduction (1 - model/baseline),
-roll_forward_auc (the model's, all source buckets pooled).
+roll_forward_auc (the model's, all source buckets pooled), plain_lgbm_logloss (the plain LightGBM
+baseline's, models/roll_rate/plain.py).
 """
 
 from __future__ import annotations
@@ -91,6 +92,11 @@ def main() -> None:
         f"({m['logloss_reduction']:.1%} lower; target >= 15%)"
     )
     print(
+        f"plain LightGBM (library defaults, raw columns, same rows): log loss {m['plain_lgbm']['logloss']:.4f}, "
+        f"roll-forward AUC {m['plain_lgbm']['roll_forward_auc']:.3f} (the model's log loss "
+        f"{m['logloss_vs_plain']:.1%} lower)"
+    )
+    print(
         f"training + evaluation {trained:.1f}s (fit {result.timings['fit_s']:.1f}s; target < 120s); "
         f"peak memory {_harness.peak_mib():.0f} MiB"
     )
@@ -99,6 +105,7 @@ def main() -> None:
         "baseline_logloss": m["baseline"]["logloss"],
         "logloss_reduction": round(m["logloss_reduction"], 4),
         "roll_forward_auc": m["model"]["roll_forward_auc"],
+        "plain_lgbm_logloss": m["plain_lgbm"]["logloss"],
     }
     if args.latent_ceiling:
         traits = Simulation.from_params(
