@@ -107,12 +107,17 @@ def read_book(path: Path) -> pd.DataFrame:
 
 
 def _checked(frame: pd.DataFrame) -> pd.DataFrame:
-    missing = [c for c in COLUMNS if c not in frame.columns]
+    return require_complete(frame, SOURCE, COLUMNS)
+
+
+def require_complete(frame: pd.DataFrame, source: str, columns) -> pd.DataFrame:
+    """`frame` if it has every one of `columns` with no empty value; else a DataError naming them."""
+    missing = [c for c in columns if c not in frame.columns]
     if missing:
-        raise DataError(SOURCE, "required_columns", f"missing column(s) {missing}", column=missing[0])
-    empty = frame[list(COLUMNS)].isna().any(axis=1)
+        raise DataError(source, "required_columns", f"missing column(s) {missing}", column=missing[0])
+    empty = frame[list(columns)].isna().any(axis=1)
     if empty.any():
-        raise DataError(SOURCE, "not_null", f"{int(empty.sum())} row(s) with empty values", rows=frame[empty])
+        raise DataError(source, "not_null", f"{int(empty.sum())} row(s) with empty values", rows=frame[empty])
     return frame
 
 

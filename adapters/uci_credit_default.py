@@ -81,13 +81,7 @@ def read_csv(path: Path = UCI_CREDIT_DEFAULT_CSV) -> pd.DataFrame:
         frame = pd.read_csv(path)
     except (OSError, ValueError) as exc:
         raise DataError(SOURCE, "readable", f"cannot read {path}: {exc}") from exc
-    missing = [c for c in REQUIRED if c not in frame.columns]
-    if missing:
-        raise DataError(SOURCE, "required_columns", f"missing column(s) {missing}", column=missing[0])
-    bad = frame[list(REQUIRED)].isna().any(axis=1)
-    if bad.any():
-        raise DataError(SOURCE, "not_null", f"{int(bad.sum())} row(s) with empty values", rows=frame[bad])
-    return frame
+    return monthly_status.require_complete(frame, SOURCE, REQUIRED)
 
 
 def status_to_dpd(status: np.ndarray | pd.Series) -> np.ndarray:
