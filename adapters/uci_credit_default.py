@@ -15,7 +15,11 @@ PROVENANCE.md. It is a monthly-status book, so it goes through the generic adapt
   months and more") the open-ended band from 240; so the common April-August jump 0 -> 2 is a
   legal 30-day step. September alone uses code 1 (PROVENANCE quirks): it lands in the 1-29
   bucket, which therefore only exists in the latest month -- a property of the coding, not of
-  borrowers. The source reports no account state: `status` is empty. Validation declares the
+  borrowers. The source reports no account state, with one exception the codes imply: -2 "no
+  consumption" with a zero bill is `inactive` (open, no balance, nothing due: the schema's
+  meaning); every other `status` is empty. Without it the three current codes with a zero bill map
+  to the same statement, although a -2 client rolls to "one month late" in September 55% of the
+  time and a -1 or 0 client with a zero bill never does (docs/uci.md). Validation declares the
   bands and a 30-day timing (configs/uci/params.yaml): a month's status is taken on an unknown
   day of the month, and PAY_AMT of a month pays the previous month's bill.
   balance = BILL_AMT clipped at 0 (a credit balance owes nothing); amount_paid = PAY_AMT of the
@@ -121,7 +125,10 @@ def _statements(long: pd.DataFrame) -> pd.DataFrame:
     late = np.clip(status, 0, None)
     past_due = np.minimum(balance, late * minimum)
     due = np.select([status == -2, status == -1], [0.0, balance], default=np.minimum(balance, minimum + past_due))
-    return out.assign(balance=balance, amount_due=due, past_due_amount=past_due, amount_paid=long["paid"].to_numpy())
+    state = out["status"].where(~((status == -2) & (balance == 0.0)), "inactive")
+    return out.assign(
+        balance=balance, amount_due=due, past_due_amount=past_due, amount_paid=long["paid"].to_numpy(), status=state
+    )
 
 
 def _payments(long: pd.DataFrame) -> pd.DataFrame:

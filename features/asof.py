@@ -281,14 +281,15 @@ def left_book(statements: pd.DataFrame) -> np.ndarray:
     return statements["status"].isin(LEFT_BOOK_STATUSES).to_numpy(dtype=bool)
 
 
-def make_spine(book: Book, as_of_dates: AsOfDates, buckets: Buckets) -> Spine:
+def make_spine(book: Book, as_of_dates: AsOfDates, buckets: Buckets, absorbing_last_bucket: bool = True) -> Spine:
     """Training rows (every cycle_date + 1 day) when `as_of_dates` is None, else scoring rows.
 
     Both are the accounts at risk: an account is off the book after a statement whose status says it
     left (paid_off, closed, written_off) until a later statement of another status reopens it, so
     no row follows such a statement. Scoring rows are the accounts open at each date: opened before
-    it (or of unknown open date) and neither charged off nor off the book at their last statement
-    before it.
+    it (or of unknown open date) and not off the book at their last statement before it, nor in the
+    last bucket when that bucket is absorbing (charge-off; `roll_rate.absorbing_last_bucket`: when it
+    is an ordinary bucket such as "3+ months late", its accounts can still cure and are scored).
     """
     st = book.statements.index
     if isinstance(as_of_dates, pd.DataFrame):
@@ -316,7 +317,9 @@ def make_spine(book: Book, as_of_dates: AsOfDates, buckets: Buckets) -> Spine:
         dpd = book.statements.col("days_past_due")
         bucket = take(buckets.code(dpd), last, fill=0) if len(dpd) else np.zeros(len(codes), np.int8)
         off = take(gone, last, fill=False).astype(bool) if len(dpd) else np.zeros(len(codes), bool)
-        keep = opened & (bucket != buckets.charge_off) & ~off
+        keep = opened & ~off
+        if absorbing_last_bucket:
+            keep &= bucket != buckets.charge_off
         codes, seconds = codes[keep], seconds[keep]
     return Spine(codes=codes, as_of=from_seconds(seconds), seconds=seconds)
 

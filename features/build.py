@@ -70,10 +70,11 @@ def _context(
     params: FeaturesParams | Params | None,
     buckets: Buckets | BucketParams | None,
     inputs: Inputs | None = None,
+    absorbing_last_bucket: bool = True,
 ) -> Context:
     params, buckets = resolve(params, buckets)
     book = make_book(tables)
-    spine = make_spine(book, as_of_dates, buckets)
+    spine = make_spine(book, as_of_dates, buckets, absorbing_last_bucket)
     return Context.create(book, spine, params, buckets, source_inputs(tables) if inputs is None else inputs)
 
 
@@ -125,16 +126,18 @@ def build_features(
     params: FeaturesParams | Params | None = None,
     buckets: Buckets | BucketParams | None = None,
     inputs: Inputs | None = None,
+    absorbing_last_bucket: bool = True,
 ) -> pd.DataFrame:
     """One row per (account_id, as_of_date) with every catalogued feature, from records before the date.
 
     `as_of_dates=None` gives training rows (each cycle_date + 1 day); a date or list of dates
-    gives scoring rows for the accounts open then (opened before the date, not charged off at
-    their last statement); a frame of (account_id, as_of_date) pairs gives exactly those rows.
-    Features the source cannot compute (`inputs`, by default what `tables` lack: `source_inputs`)
-    are empty.
+    gives scoring rows for the accounts open then (opened before the date, on the book at their
+    last statement, and not in the last bucket when it is absorbing: pass the model's
+    `roll_rate.absorbing_last_bucket`); a frame of (account_id, as_of_date) pairs gives exactly
+    those rows. Features the source cannot compute (`inputs`, by default what `tables` lack:
+    `source_inputs`) are empty.
     """
-    return _feature_frame(_context(tables, as_of_dates, params, buckets, inputs))
+    return _feature_frame(_context(tables, as_of_dates, params, buckets, inputs, absorbing_last_bucket))
 
 
 def build_labels(

@@ -84,6 +84,17 @@ def test_status_codes_map_to_days_past_due_and_stay_distinguishable(source):
     assert due_share.loc[1] == pytest.approx(uci.MIN_PAYMENT_RATE)
 
 
+def test_no_consumption_with_a_zero_bill_is_inactive_and_other_states_stay_unreported(source):
+    frame = source.copy()
+    frame.loc[frame["ID"] == 3, "BILL_AMT6"] = 0.0  # -1 "paid in full" with a zero bill: not inactive
+    st = uci.to_canonical(frame)["statements"].set_index(["account_id", "cycle_date"])
+    april, july = pd.Timestamp("2005-04-30"), pd.Timestamp("2005-07-31")
+    assert st.loc[(2, april), "status"] == "inactive"  # -2 and a zero bill
+    assert pd.isna(st.loc[(3, april), "status"])
+    assert pd.isna(st.loc[(2, july), "status"])  # code 0: a balance, state not reported
+    assert set(st["status"].dropna()) == {"inactive"}
+
+
 def test_default_target_is_keyed_like_the_features(source):
     target = uci.default_target(source)
     assert list(target.columns) == ["account_id", "as_of_date", "default"]

@@ -316,3 +316,14 @@ def test_contact_response_labels():
     assert labels.loc[4, "promise_kept"] == True  # noqa: E712
     assert labels["promise_kept"].isna().sum() == 5  # no promise made
     assert labels.loc[1, "as_of_date"] == pd.Timestamp("2024-02-10")
+
+
+def test_last_bucket_accounts_are_scored_only_when_the_bucket_is_not_absorbing():
+    book = tiny_book()
+    statements = book["statements"].copy()
+    latest_of_20 = statements.index[statements["account_id"].eq(20)].max()
+    statements.loc[latest_of_20, "days_past_due"] = 200  # the last bucket (180+)
+    book = {**book, "statements": statements}
+    absorbing = set(build_features(book, "2024-06-01")["account_id"])
+    ordinary = set(build_features(book, "2024-06-01", absorbing_last_bucket=False)["account_id"])
+    assert absorbing == {10} and ordinary == {10, 20}

@@ -61,3 +61,33 @@ def test_forecast_table_compares_each_prediction_with_the_actual_path():
     assert list(table["horizon"].unique()) == [1]  # only one cycle observed after the origin
     np.testing.assert_allclose(table["model"], table["actual"])
     assert table.loc[table["bucket"] == "charge_off_amount", "actual"].item() == 100.0
+
+
+def _two_account_frame(balances: list[float]) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "account_id": [1, 2, 1, 2],
+            "as_of_date": pd.to_datetime(["2024-01-02", "2024-01-02", "2024-02-02", "2024-02-02"]),
+            "bucket": [0, 1, 1, 2],
+            "balance": balances,
+        }
+    )
+
+
+def test_forecast_counts_accounts_when_no_balance_is_known_instead_of_inventing_amounts():
+    perfect = np.array([[0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
+    frame = _two_account_frame([np.nan] * 4)
+    table = forecast_table(frame, {"model": perfect}, 2024 * 12, 3, ("current", "late", "charge_off"))
+    assert set(table["unit"]) == {"accounts"}
+    assert table.loc[table["bucket"] == "charge_off_accounts", "actual"].item() == 1.0
+    assert "charge_off_amount" not in set(table["bucket"])
+
+
+def test_forecast_leaves_out_and_reports_accounts_with_an_unknown_balance():
+    perfect = np.array([[0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
+    frame = _two_account_frame([100.0, np.nan, 100.0, np.nan])
+    table = forecast_table(frame, {"model": perfect}, 2024 * 12, 3, ("current", "late", "charge_off"))
+    assert set(table["unit"]) == {"balance"} and set(table["balance_unknown"]) == {1}
+    # account 2 (unknown balance) rolled into charge-off: it is neither forecast nor counted as actual
+    assert table.loc[table["bucket"] == "charge_off_amount", ["actual", "model"]].to_numpy().tolist() == [[0.0, 0.0]]
+    np.testing.assert_allclose(table["model"], table["actual"])

@@ -6,6 +6,11 @@ repeatedly to the balances per bucket, forecasts the balance in each bucket and 
 rolls into charge-off for the next cycles. Holding the matrix fixed beyond the first cycle is
 the flow-rate assumption analysts make; balances are conserved (no payments or new spend), so
 the comparison with what happened is about where the money goes, not how much there is.
+
+Where a source has no balances (a status-only book), the forecast never reads a missing balance
+as zero: with no balance known at the origin it counts accounts instead (`unit` = accounts, and
+the charge-off row is `charge_off_accounts`); with some unknown, those accounts are left out of
+both the forecast and the actual path, and their number is reported (`balance_unknown`).
 """
 
 from __future__ import annotations
@@ -92,15 +97,25 @@ def forecast_table(
     """
     k = len(bucket_names)
     cycles = cycle_index(frame["as_of_date"])
-    origin = frame[cycles == origin_cycle]
-    weight = origin[balance].to_numpy(np.float64) if balance in origin else np.ones(len(origin))
-    source = origin["bucket"].to_numpy(np.int64)
-    start = np.bincount(source, weights=np.nan_to_num(weight), minlength=k)
+    at_origin = cycles == origin_cycle
+    origin = frame[at_origin]
+    known = origin[balance].notna().to_numpy() if balance in origin else np.zeros(len(origin), dtype=bool)
+    unit = "balance" if known.any() else "accounts"
+    if unit == "accounts":  # no balance at all: count accounts rather than invent amounts
+        frame = frame.assign(**{balance: 1.0})
+        origin = frame[at_origin]
+        known = np.ones(len(origin), dtype=bool)
+    kept = origin[known]
+    predictions = {name: np.asarray(proba)[known] for name, proba in predictions.items()}
+    weight = kept[balance].to_numpy(np.float64)
+    source = kept["bucket"].to_numpy(np.int64)
+    start = np.bincount(source, weights=weight, minlength=k)
     last_cycle = int(cycles.max())
     steps = max(0, min(horizons, last_cycle - origin_cycle))
-    paths = {"actual": actual_balances(frame, origin["account_id"].to_numpy(), origin_cycle, steps, k, balance=balance)}
+    paths = {"actual": actual_balances(frame, kept["account_id"].to_numpy(), origin_cycle, steps, k, balance=balance)}
     for name, proba in predictions.items():
         paths[name] = roll_forward_balances(start, flow_matrix(proba, source, weight, k), steps)
+    charge_off_row = "charge_off_amount" if unit == "balance" else "charge_off_accounts"
     rows = []
     for h in range(1, steps + 1):
         for code, bucket in enumerate(bucket_names):
@@ -108,8 +123,9 @@ def forecast_table(
         rows.append(
             {
                 "horizon": h,
-                "bucket": "charge_off_amount",
+                "bucket": charge_off_row,
                 **{name: float(charge_offs(p, k - 1)[h - 1]) for name, p in paths.items()},
             }
         )
-    return pd.DataFrame(rows, columns=["horizon", "bucket", *paths])
+    table = pd.DataFrame(rows, columns=["horizon", "bucket", *paths])
+    return table.assign(unit=unit, balance_unknown=int((~known).sum()))

@@ -249,9 +249,14 @@ def _forecast(data: pd.DataFrame, fitted: _Fitted, params: RollRateParams, names
 def _forecast_errors(flows: pd.DataFrame) -> dict[str, object]:
     """Per horizon: actual and forecast charge-off amounts, and the balance-weighted bucket error."""
     out: dict[str, object] = {}
+    if len(flows):
+        out["unit"] = str(flows["unit"].iloc[0])
+        out["balance_unknown"] = int(flows["balance_unknown"].iloc[0])
+    flows = flows.drop(columns=["unit", "balance_unknown"])
+    charge_off = flows["bucket"].str.startswith("charge_off_")
     for h, part in flows.groupby("horizon"):
-        co = part[part["bucket"] == "charge_off_amount"].iloc[0]
-        buckets = part[part["bucket"] != "charge_off_amount"]
+        co = part[charge_off.loc[part.index]].iloc[0]
+        buckets = part[~charge_off.loc[part.index]]
         entry = {"charge_off_actual": float(co["actual"])}
         shares = buckets.drop(columns=["horizon", "bucket"])
         shares = shares / shares.sum().clip(lower=1e-9)
