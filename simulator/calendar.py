@@ -9,8 +9,7 @@ date for payments and a local date for contacts (see docs/simulator.md, "Clock")
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
-from zoneinfo import ZoneInfo
+from datetime import date
 
 import numpy as np
 import pandas as pd
@@ -126,10 +125,3 @@ def _paydays(kind: str, arg: object, days: pd.DatetimeIndex) -> np.ndarray:
     idx = np.flatnonzero(nominal) - shift[nominal]
     out[idx[idx >= 0]] = True
     return out
-
-
-def standard_offset_minutes(zones: tuple[str, ...]) -> np.ndarray:
-    """Minutes to add to a local (winter) clock time to get UTC, per zone (positive in the Americas)."""
-    return np.array(
-        [-datetime(2024, 1, 15, 12, tzinfo=ZoneInfo(z)).utcoffset().total_seconds() / 60 for z in zones], dtype=np.int32
-    )

@@ -32,7 +32,8 @@ KIND = {name: i for i, name in enumerate(RESTRICTION_KINDS)}
 PROD = {name: i for i, name in enumerate(PRODUCTS)}
 INSTALMENT, REVOLVING, BNPL = PROD["instalment"], PROD["revolving"], PROD["bnpl"]
 
-#: Jurisdiction codes drawn for borrowers of each supported zone (other zones get "US").
+#: Jurisdiction codes drawn for borrowers of each supported zone (other zones get "US"); the region selects
+#: the compliance profile (core/compliance), so the Asia/Shanghai segment is held to the CN profile.
 ZONE_REGIONS: dict[str, tuple[str, ...]] = {
     "America/New_York": ("US-NY", "US-FL", "US-GA", "US-PA", "US-OH", "US-NC", "US-MI", "US-NJ", "US-VA", "US-MA"),
     "America/Chicago": ("US-TX", "US-IL", "US-MN", "US-WI", "US-MO", "US-TN", "US-AL", "US-LA"),
@@ -41,6 +42,8 @@ ZONE_REGIONS: dict[str, tuple[str, ...]] = {
     "America/Los_Angeles": ("US-CA", "US-WA", "US-OR", "US-NV"),
     "America/Anchorage": ("US-AK",),
     "Pacific/Honolulu": ("US-HI",),
+    # ISO 3166-2:CN provinces and municipalities on Beijing time (the CN profile claims every CN-*)
+    "Asia/Shanghai": ("CN-GD", "CN-BJ", "CN-SH", "CN-ZJ", "CN-JS", "CN-SD", "CN-SC", "CN-HB", "CN-HA", "CN-FJ"),
 }
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from simulator.config import HARDSHIP, METHOD, REVOLVING
+from simulator.observe import past_due_amount
 from simulator.population import MANUAL_METHODS, miss_logit
 from simulator.rng import sigmoid
 from simulator.state import (
@@ -116,6 +117,9 @@ def pay(w: BlockWorld, t: int, idx: np.ndarray, amount: np.ndarray, method: np.n
     cohort = st.in_cohort[idx]
     live = idx[status == OPEN]
     if len(live):
+        # EVAL (outcomes.collected_past_due): the part of each payment that settles dues already past due
+        settles_past_due = np.minimum(amount[status == OPEN], past_due_amount(w, t, live))
+        w.tally_add(t, "collected_past_due", float(settles_past_due.sum()))
         settle(st, live, amount[status == OPEN], j)
         st.oldest_due[live] = refresh_oldest(st, pop, cal, live, j)
     st.balance[idx] = np.round(st.balance[idx] - amount, 2)
@@ -136,8 +140,13 @@ def pay(w: BlockWorld, t: int, idx: np.ndarray, amount: np.ndarray, method: np.n
     if w.rec.enabled and t > cal.start_day:
         b = pop.bor[idx]
         gid = pop.a0 + idx
-        local = 750 + 180 * w.streams.clock.normal(gid, t)
-        minute = np.clip(local + w.std_offset[pop.tz[b]], 480, 1439).astype(np.int16)
+        # a daytime local clock (12:30 +- 3 h), in UTC, kept inside the zone's payment window (reflected at
+        # its start, so no pile-up): on UTC date t, after the previous local day's contacts
+        tz = pop.tz[b]
+        lo, hi = w.pay_window[tz, 0], w.pay_window[tz, 1] - 1
+        utc = 750 + 180 * w.streams.clock.normal(gid, t) + w.std_offset[tz]
+        utc = np.where(utc < lo, 2 * lo - utc, utc)
+        minute = np.clip(utc, lo, hi).astype(np.int16)
         w.rec.payments.add(
             account=gid.astype(np.int32),
             day=np.full(len(idx), t, np.int32),

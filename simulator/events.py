@@ -1,10 +1,11 @@
 """Restrictions over time: life events, requests from contacts, disputes and hardship plans.
 
 Times: a restriction created by a contact starts one minute after it, in the borrower's local
-clock, and binds from the next day. Exogenous starts and every end are stamped 07:00-11:59
-UTC of their day: after every contact of the previous local day (at the latest 21:00 in
-Honolulu = 07:00 UTC) and before every contact of the day (at the earliest 08:00 in New York
-= 12:00 UTC), so records and the rules the world applied agree to the minute.
+clock, and binds from the next day. Exogenous starts and every end are stamped in the zone's
+restriction window of their day (core.compliance.clock): after every contact of the previous
+local day and before every contact of the day (the night, e.g. 03:00-11:59 UTC in New York,
+14:00-23:59 UTC of the day before in Shanghai), so records and the rules the world applied
+agree to the minute.
 """
 
 from __future__ import annotations
@@ -40,9 +41,12 @@ _BORROWER_EVENTS = (
 _DISPUTE_EVENT = len(_BORROWER_EVENTS)
 
 
-def utc_minute(w: BlockWorld, ids: np.ndarray, t: int, salt: int) -> np.ndarray:
-    """A minute in 07:00-11:59 UTC for exogenous starts and for ends."""
-    return w.streams.event.integers(ids, 420, 719, t, salt).astype(np.int16)
+def utc_minute(w: BlockWorld, ids: np.ndarray, t: int, salt: int, tz: np.ndarray) -> np.ndarray:
+    """A UTC minute (from 00:00 UTC of day t, may be negative) for exogenous starts and for ends: inside the
+    zone's restriction window, after the previous local day's contacts and before this local day's."""
+    lo, hi = w.restrict_window[tz, 0], w.restrict_window[tz, 1]
+    u = w.streams.event.uniform(ids, t, salt)
+    return (lo + np.floor(u * (hi - lo))).astype(np.int16)
 
 
 def draw_events(w: BlockWorld, j: int) -> None:
@@ -91,11 +95,11 @@ def apply_events(w: BlockWorld, t: int) -> None:
         b = target[today[kind[today] == k]]
         b = b[((st.bbits[b] & bit) == 0) & (pop.min_open_day[b] < t)]
         if len(b):
-            restrict_borrower(w, t, b, bit, KIND[name], channel, utc_minute(w, pop.b0 + b, t, k), False)
+            restrict_borrower(w, t, b, bit, KIND[name], channel, utc_minute(w, pop.b0 + b, t, k, pop.tz[b]), False)
     a = target[today[kind[today] == _DISPUTE_EVENT]]
     a = a[((st.abits[a] & A_DISPUTE) == 0) & ((st.status[a] == OPEN) | (st.status[a] == CHARGED_OFF))]
     if len(a):
-        start_disputes(w, t, a, utc_minute(w, pop.a0 + a, t, _DISPUTE_EVENT), False)
+        start_disputes(w, t, a, utc_minute(w, pop.a0 + a, t, _DISPUTE_EVENT, pop.tz[pop.bor[a]]), False)
 
 
 def _record(
@@ -158,8 +162,10 @@ def start_plans(w: BlockWorld, t: int, a: np.ndarray, minute: np.ndarray) -> np.
     st.last_plan[a] = t
     st.plan_rec[a] = _record(w, t, pop.bor[a], a, KIND["hardship_plan"], -1, minute, True)
     w.tally_add(t, "plans_started", len(a))
-    nxt = min(int(cal.cycle_of_day[t]) + 1, cal.last_cycle)
-    return (cal.cycle_day[nxt] - pop.due_offset[a]).astype(np.int32)
+    j = int(cal.cycle_of_day[t])
+    # the next cycle's due date (beyond the calendar's last cycle: a month after it)
+    next_end = int(cal.cycle_day[j + 1]) if j + 1 <= cal.last_cycle else int(cal.cycle_day[j]) + 31
+    return np.maximum(next_end - pop.due_offset[a], t + 1).astype(np.int32)
 
 
 def end_plans(w: BlockWorld, t: int, a: np.ndarray, broken: bool) -> None:
@@ -168,7 +174,7 @@ def end_plans(w: BlockWorld, t: int, a: np.ndarray, broken: bool) -> None:
     st.inst_eff[a] = w.pop.instalment[a]
     st.plan_end[a] = -1
     if w.rec.enabled:
-        w.rec.restrictions.end(st.plan_rec[a], t, utc_minute(w, w.pop.a0 + a, t, 201))
+        w.rec.restrictions.end(st.plan_rec[a], t, utc_minute(w, w.pop.a0 + a, t, 201, w.pop.tz[w.pop.bor[a]]))
     st.plan_rec[a] = -1
     if broken:
         w.tally_add(t, "plans_broken", len(a))
@@ -182,13 +188,13 @@ def end_restrictions(w: BlockWorld, t: int) -> None:
         st.bbits[b] &= np.uint16(~B_DNC & 0xFFFF)
         st.dnc_end[b] = -1
         if w.rec.enabled:
-            w.rec.restrictions.end(st.dnc_rec[b], t, utc_minute(w, pop.b0 + b, t, 202))
+            w.rec.restrictions.end(st.dnc_rec[b], t, utc_minute(w, pop.b0 + b, t, 202, pop.tz[b]))
     a = np.flatnonzero(st.dispute_end == t)
     if len(a):
         st.abits[a] &= np.uint8(~A_DISPUTE & 0xFF)
         st.dispute_end[a] = -1
         if w.rec.enabled:
-            w.rec.restrictions.end(st.dispute_rec[a], t, utc_minute(w, pop.a0 + a, t, 203))
+            w.rec.restrictions.end(st.dispute_rec[a], t, utc_minute(w, pop.a0 + a, t, 203, pop.tz[pop.bor[a]]))
     a = np.flatnonzero(st.plan_end == t)
     if len(a):
         end_plans(w, t, a, broken=False)

@@ -13,7 +13,8 @@ import numpy as np
 import pandas as pd
 
 from core.compliance import Rulebook, profile_for_regions
-from simulator.calendar import Calendar, standard_offset_minutes
+from core.compliance.clock import zone_clock
+from simulator.calendar import Calendar
 from simulator.config import HARDSHIP, WONT_PAY, SimConfig
 from simulator.outcomes import Tally
 from simulator.policies import Policy
@@ -44,7 +45,13 @@ class BlockWorld:
         self.policy_start_day, self.tally, self.rec = policy_start_day, tally, rec
         self.st = State.initial(pop, config, cal)
         self.pos_of = np.full(pop.n_accounts, -1, dtype=np.int64)
-        self.std_offset = standard_offset_minutes(self.zones)
+        hours = [(p.first_hour, p.end_hour) for p in config.compliance.profiles.values()]
+        clocks = [zone_clock(z, min(h[0] for h in hours), max(h[1] for h in hours)) for z in self.zones]
+        #: Per zone: minutes to add to a local (standard) time to get UTC, and the windows (minutes from 00:00
+        #: UTC of the day) where restriction changes and payments are stamped (core.compliance.clock).
+        self.std_offset = np.array([c.standard for c in clocks], dtype=np.int32)
+        self.restrict_window = np.array([(c.restrict_lo, c.restrict_hi) for c in clocks], dtype=np.int32)
+        self.pay_window = np.array([(c.pay_lo, c.pay_hi) for c in clocks], dtype=np.int32)
         window = np.minimum(self.mech.payday_window_days * cal.paydays_per_month, 30.44)
         self.payday_norm = window * self.mech.payday_multiplier + 30.44 - window
         self.events: tuple[np.ndarray, ...] = (np.zeros(0, np.int32),) * 3
@@ -94,6 +101,7 @@ class BlockWorld:
         if self.tally.counts_on(t):
             j = self._cycle(t)
             self.tally.contacts[j] += np.bincount(ch, minlength=self.tally.contacts.shape[1])
+            self.tally.conversations[j] += np.bincount(ch[rpc], minlength=self.tally.conversations.shape[1])  # EVAL
             self.tally.add("contact_cost", j, float(self.cost[ch].sum()))
             self.tally.add("right_party_contacts", j, int(rpc.sum()))
             self.tally.add("opt_outs", j, int(opt_out.sum()))

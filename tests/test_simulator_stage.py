@@ -55,7 +55,6 @@ def test_default_params_are_valid():
         {"product_mix": {"mortgage": 1.0}},
         {"segment_mix": {"normal": -1.0, "hardship": 2.0}},
         {"timezone_mix": {"Mars/Olympus": 1.0}},
-        {"timezone_mix": {"Asia/Taipei": 1.0}},  # the contact clock supports UTC-11..UTC-3 (US profile)
         {"consent": {"sms": 0.5}},
         {"accounts": 5},
         {"bau_exploration": 1.5},
