@@ -60,19 +60,13 @@ def _check_mix(name: str, mix: dict[str, float], allowed: tuple[str, ...] | None
         raise ValueError(f"{name} needs non-negative weights with a positive sum")
 
 
-def _check_us_timezone(zone: str) -> None:
-    """The simulator's contact clock assumes zones between UTC-11 and UTC-3 (the US profile)."""
-    from datetime import datetime
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+def _check_timezone(zone: str) -> None:
+    from core.compliance.clock import ClockError, utc_minus_local
 
     try:
-        tz = ZoneInfo(zone)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"timezone_mix: '{zone}' is not an IANA time zone") from None
-    for month in (1, 7):
-        offset = datetime(2024, month, 15, 12, tzinfo=tz).utcoffset().total_seconds() / 3600
-        if not -11 <= offset <= -3:
-            raise ValueError(f"timezone_mix: '{zone}' is UTC{offset:+g}; the simulator supports UTC-11..UTC-3")
+        utc_minus_local(zone)
+    except ClockError as exc:
+        raise ValueError(f"timezone_mix: {exc}") from None
 
 
 class SimulateParams(Section):
@@ -95,13 +89,14 @@ class SimulateParams(Section):
     product_mix: dict[str, float] = {"instalment": 0.5, "revolving": 0.35, "bnpl": 0.15}
     segment_mix: dict[str, float] = {"normal": 0.62, "self_cure": 0.22, "hardship": 0.10, "wont_pay": 0.06}
     timezone_mix: dict[str, float] = {
-        "America/New_York": 0.30,
-        "America/Chicago": 0.28,
-        "America/Denver": 0.06,
+        "America/New_York": 0.26,
+        "America/Chicago": 0.24,
+        "America/Denver": 0.05,
         "America/Phoenix": 0.03,
-        "America/Los_Angeles": 0.29,
-        "America/Anchorage": 0.02,
-        "Pacific/Honolulu": 0.02,
+        "America/Los_Angeles": 0.24,
+        "America/Anchorage": 0.015,
+        "Pacific/Honolulu": 0.015,
+        "Asia/Shanghai": 0.15,
     }
     #: Share of borrowers who consented to collection contact on each channel.
     consent: dict[str, float] = {"sms": 0.70, "email": 0.80, "call": 0.90}
@@ -123,7 +118,7 @@ class SimulateParams(Section):
         _check_mix("segment_mix", self.segment_mix, SIM_SEGMENTS)
         _check_mix("timezone_mix", self.timezone_mix, None)
         for zone in self.timezone_mix:
-            _check_us_timezone(zone)
+            _check_timezone(zone)
         if set(self.consent) != set(CONSENT_CHANNELS) or not all(0 <= v <= 1 for v in self.consent.values()):
             raise ValueError(f"consent needs a probability for each of {list(CONSENT_CHANNELS)}")
         return self
@@ -395,6 +390,17 @@ class Params(Section):
     compliance: ComplianceParams = ComplianceParams()
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @model_validator(mode="after")
+    def _zone_clocks(self) -> Params:
+        from core.compliance.clock import ClockError, check_zones
+
+        hours = [(p.first_hour, p.end_hour) for p in self.compliance.profiles.values()]
+        try:
+            check_zones(list(self.simulate.timezone_mix), min(h[0] for h in hours), max(h[1] for h in hours))
+        except ClockError as exc:
+            raise ValueError(f"simulate.timezone_mix: {exc}") from None
+        return self
 
 
 def parse_params(raw: dict[str, Any] | None) -> Params:
