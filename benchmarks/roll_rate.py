@@ -16,7 +16,7 @@ reach on this book (reported as latent_ceiling_logloss_reduction; diagnostics, n
 
 Last line: JSON with model_logloss, baseline_logloss, logloss_reduction (1 - model/baseline),
 roll_forward_auc (the model's, all source buckets pooled), plain_lgbm_logloss (the plain LightGBM
-baseline's, models/roll_rate/plain.py).
+baseline's, models/common/plain.py).
 """
 
 from __future__ import annotations

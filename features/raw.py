@@ -3,7 +3,7 @@
 The other families summarise the history (windows, shares, streaks); this one passes the source's
 values through unchanged, point in time, so that a model sees what the raw columns hold even where
 a summary misses it, and so that a plain model on the raw columns (the roll-rate stage's second
-baseline, models/roll_rate/plain.py) can be trained on the same rows as the project's model.
+baseline, models/common/plain.py) can be trained on the same rows as the project's model.
 
 For each (account, as-of date D) row: lag 1 is the last statement with cycle_date < D, lag i the
 i-th last; a lag the history does not reach is empty. For the UCI card data, as of 2005-09-01,

@@ -103,6 +103,25 @@ class FeatureLayout:
         missing = tuple(c for c in columns if frame[c].isna().any())
         return cls(tuple(columns), categories, dtypes, missing)
 
+    def to_dict(self) -> dict[str, object]:
+        """JSON-ready description (what a scorer's manifest stores)."""
+        return {
+            "columns": list(self.columns),
+            "categories": {c: list(v) for c, v in self.categories.items()},
+            "dtypes": dict(self.dtypes),
+            "missing": list(self.missing),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, object]) -> FeatureLayout:
+        """The layout `to_dict` described."""
+        return cls(
+            tuple(data["columns"]),
+            {c: tuple(v) for c, v in dict(data["categories"]).items()},
+            dict(data["dtypes"]),
+            tuple(data["missing"]),
+        )
+
     def apply(self, frame: pd.DataFrame, rows: np.ndarray | None = None) -> pd.DataFrame:
         """`frame` (or its `rows`, positions) restricted to the layout: categories re-levelled, every
         other column float32. Only the layout's columns of those rows are copied, once."""

@@ -55,3 +55,16 @@ def calibration_error(hit: np.ndarray, score: np.ndarray, bins: int) -> float:
         return math.nan
     table = calibration_table(hit, score, bins)
     return float((table["rows"] * (table["predicted"] - table["observed"]).abs()).sum() / table["rows"].sum())
+
+
+#: Metrics are rounded so that a re-run reproduces them byte for byte.
+ROUND = 6
+
+
+def rounded(value: object) -> object:
+    """`value` with every float (in nested dicts) rounded to ROUND digits; NaN becomes None."""
+    if isinstance(value, dict):
+        return {k: rounded(v) for k, v in value.items()}
+    if isinstance(value, float):
+        return None if np.isnan(value) else float(round(value, ROUND)) + 0.0  # + 0.0: no "-0.0" in the JSON
+    return value

@@ -63,8 +63,13 @@ def _per_bucket_axes(buckets: list[str]) -> tuple[plt.Figure, list[plt.Axes]]:
     return fig, flat
 
 
-def calibration_curves(points: pd.DataFrame, path: Path) -> Path:
-    """Reliability of P(roll forward) per source bucket: model and baseline against the diagonal."""
+def calibration_curves(
+    points: pd.DataFrame,
+    path: Path,
+    title: str = "Calibration of P(roll forward), test window",
+    xlabel: str = "predicted roll-forward",
+) -> Path:
+    """Reliability per panel (`bucket`: a source bucket, or a propensity horizon): each model against the diagonal."""
     buckets = list(dict.fromkeys(points["bucket"]))
     fig, axes = _per_bucket_axes(buckets)
     for ax, bucket in zip(axes, buckets, strict=False):  # spare axes stay blank
@@ -72,10 +77,10 @@ def calibration_curves(points: pd.DataFrame, path: Path) -> Path:
             ax.plot(part["predicted"], part["observed"], marker="o", label=model)
         ax.plot([0, 1], [0, 1], color="grey", linestyle=":")
         ax.set_title(bucket, fontsize=9)
-        ax.set_xlabel("predicted roll-forward", fontsize=8)
+        ax.set_xlabel(xlabel, fontsize=8)
         ax.set_ylabel("observed", fontsize=8)
         ax.legend(fontsize=7)
-    fig.suptitle("Calibration of P(roll forward), test window")
+    fig.suptitle(title)
     return _save(fig, path)
 
 
@@ -91,6 +96,22 @@ def roc_curves(points: pd.DataFrame, path: Path) -> Path:
         ax.set_ylabel("true positive rate", fontsize=8)
         ax.legend(fontsize=7)
     fig.suptitle("ROC of P(roll forward) per source bucket, test window")
+    return _save(fig, path)
+
+
+def lift_curves(table: pd.DataFrame, path: Path, title: str) -> Path:
+    """Lift by score decile (1: highest scores) per panel (`bucket`), one line per model."""
+    panels = list(dict.fromkeys(table["bucket"]))
+    fig, axes = _per_bucket_axes(panels)
+    for ax, panel in zip(axes, panels, strict=False):  # spare axes stay blank
+        for model, part in table[table["bucket"] == panel].groupby("model", sort=False):
+            ax.plot(part["decile"], part["lift"], marker="o", label=model)
+        ax.axhline(1.0, color="grey", linestyle=":")
+        ax.set_title(panel, fontsize=9)
+        ax.set_xlabel("score decile (1: highest)", fontsize=8)
+        ax.set_ylabel("lift", fontsize=8)
+        ax.legend(fontsize=7)
+    fig.suptitle(title)
     return _save(fig, path)
 
 

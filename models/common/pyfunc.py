@@ -110,3 +110,13 @@ def logged_from_code(model_uri: str) -> bool:
     """
     flavor = mlflow.models.get_model_info(model_uri).flavors.get("python_function", {})
     return "model_code_path" in flavor
+
+
+def served_inputs(model, frame: pd.DataFrame) -> pd.DataFrame:
+    """The columns a loaded pyfunc's signature names, from `frame`, category columns as plain values
+    (what MLflow passes through as `Any`): how a champion is re-scored on a new run's test rows."""
+    inputs = frame[model.metadata.get_input_schema().input_names()].copy()
+    for column in inputs.columns:
+        if isinstance(inputs[column].dtype, pd.CategoricalDtype):
+            inputs[column] = inputs[column].astype(object)
+    return inputs

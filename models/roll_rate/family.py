@@ -6,13 +6,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 from mlflow.pyfunc import PyFuncModel
 
 from core.contracts import NEXT_BUCKET, SOURCE_BUCKET
 from core.params import Params
 from models.common import plots
 from models.common.metrics import log_loss
+from models.common.pyfunc import served_inputs
 from models.common.registry import flatten
 from models.common.split import AccountSplit
 from models.roll_rate.pyfunc import log_pyfunc
@@ -97,10 +97,5 @@ class RollRateFamily:
             # trained on all of them: its score here would be in sample. The logged scores decide.
             raise ValueError("the account split has no rows a previous champion never saw")
         test = self.result.test
-        columns = model.metadata.get_input_schema().input_names()
-        inputs = test[columns].copy()
-        for column in inputs.columns:
-            if isinstance(inputs[column].dtype, pd.CategoricalDtype):
-                inputs[column] = inputs[column].astype(object)
-        proba = model.predict(inputs).to_numpy(np.float64)
+        proba = model.predict(served_inputs(model, test)).to_numpy(np.float64)
         return log_loss(test[NEXT_BUCKET].to_numpy(np.int64), proba)

@@ -31,6 +31,7 @@ import pandas as pd
 
 from core.contracts import SOURCE_BUCKET as SOURCE
 from core.params import LightGBMParams, RollRateParams
+from models.common.boosting import booster_params
 from models.common.calibration import Calibrator, choose_calibration
 from models.common.dataset import FeatureLayout
 from models.common.metrics import log_loss
@@ -46,26 +47,6 @@ SHARE_BELOW = 10
 
 def _rows(values: pd.Series, rows: np.ndarray | None) -> pd.Series:
     return values if rows is None else values.iloc[rows]
-
-
-def booster_params(p: LightGBMParams, seed: int, n_classes: int) -> dict[str, object]:
-    objective = {"objective": "binary"} if n_classes == 2 else {"objective": "multiclass", "num_class": n_classes}
-    return {
-        **objective,
-        "learning_rate": p.learning_rate,
-        "num_leaves": p.num_leaves,
-        "min_data_in_leaf": p.min_child_samples,
-        "feature_fraction": p.feature_fraction,
-        "bagging_fraction": p.bagging_fraction,
-        "bagging_freq": p.bagging_freq,
-        "lambda_l2": p.lambda_l2,
-        "max_bin": p.max_bin,
-        "num_threads": p.num_threads,
-        "seed": seed,
-        "deterministic": True,
-        "force_row_wise": True,
-        "verbosity": -1,
-    }
 
 
 class Binned:

@@ -177,12 +177,7 @@ class RollRateScorer:
             "n_buckets": int(self.n_buckets),
             "absorbing": None if self.absorbing is None else int(self.absorbing),
             "strategy": self.model_form,  # the manifest key predates the params rename
-            "layout": {
-                "columns": list(self.layout.columns),
-                "categories": {c: list(v) for c, v in self.layout.categories.items()},
-                "dtypes": dict(self.layout.dtypes),
-                "missing": list(self.layout.missing),
-            },
+            "layout": self.layout.to_dict(),
             "submodels": submodels,
             "calibrator": self.calibrator.to_dict(),
         }
@@ -215,12 +210,7 @@ class RollRateScorer:
             else:
                 models[int(entry["key"])] = SubModel(classes, (), np.asarray(entry["constant"], dtype=np.float64))
         return cls(
-            layout=FeatureLayout(
-                tuple(layout["columns"]),
-                {c: tuple(v) for c, v in layout["categories"].items()},
-                dict(layout["dtypes"]),
-                tuple(layout["missing"]),
-            ),
+            layout=FeatureLayout.from_dict(layout),
             n_buckets=int(manifest["n_buckets"]),
             absorbing=None if manifest["absorbing"] is None else int(manifest["absorbing"]),
             models=models,

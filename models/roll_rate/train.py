@@ -7,7 +7,7 @@ logging and file writing stay in their own modules.
 
 Three sets of test predictions are scored side by side on the same rows: `model` (the project's
 calibrated LightGBM), `baseline` (the Markov transition matrix) and `plain_lgbm` (a default
-LightGBM on the raw source columns, models/roll_rate/plain.py). The split (params
+LightGBM on the raw source columns, models/common/plain.py). The split (params
 `roll_rate.split.method`):
 
 - `time`: train on the training window, early-stop and calibrate on the validation window, test on
@@ -32,14 +32,14 @@ from core.contracts import SOURCE_BUCKET as SOURCE
 from core.errors import DataError
 from core.params import RollRateParams
 from models.common.dataset import join_labels
+from models.common.metrics import rounded as _rounded
+from models.common.plain import PlainLGBM
 from models.common.split import AccountSplit, OutOfTimeSplit, account_split, cycle_index, out_of_time_split
 from models.roll_rate import evaluation as metrics
 from models.roll_rate import forecast
 from models.roll_rate.markov import MarkovBaseline
 from models.roll_rate.model import RollRateModel
-from models.roll_rate.plain import PlainLGBM
 
-ROUND = 6  # metrics are rounded so that a re-run reproduces them byte for byte
 #: Names of the prediction sets, in the order the metrics list them.
 MODEL, BASELINE, PLAIN = "model", "baseline", "plain_lgbm"
 
@@ -57,14 +57,6 @@ class RollRateResult:
     calibration: pd.DataFrame
     forecast: pd.DataFrame
     timings: dict[str, float] = field(default_factory=dict)
-
-
-def _rounded(value: object) -> object:
-    if isinstance(value, dict):
-        return {k: _rounded(v) for k, v in value.items()}
-    if isinstance(value, float):
-        return None if np.isnan(value) else float(round(value, ROUND)) + 0.0  # + 0.0: no "-0.0" in the JSON
-    return value
 
 
 def _segment(frame: pd.DataFrame, column: str | None) -> np.ndarray | None:

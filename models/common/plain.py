@@ -1,11 +1,13 @@
-"""The second baseline: a plain LightGBM on the raw source columns of the same rows.
+"""A plain baseline for every model family: a default LightGBM on the raw source columns of the same rows.
 
-The Markov baseline is the collections team's own view; this one is what a data scientist would
-try first: `lightgbm.LGBMClassifier()` with the library's defaults (no tuning, no early stopping,
-no calibration), on the raw columns of the feature table (features/raw.py: the last statements'
+Each family's own baselines are the business's view (the roll rate's Markov matrix, the
+propensity family's logistic regression); this one is what a data scientist would try first:
+`lightgbm.LGBMClassifier()` with the library's defaults (no tuning, no early stopping, no
+calibration), on the raw columns of the feature table (features/raw.py: the last statements'
 days past due, balances, amounts due, past-due amounts and payments, and the account's own
-columns), trained on the same training part as the project's model and scored on the same test
-rows. The project's model must never be worse than it (`logloss_vs_plain` in the metrics).
+columns), trained on the same training part as the family's model and scored on the same test
+rows. A family's model must never be worse than it (`logloss_vs_plain` in the roll-rate metrics).
+The K classes are codes 0..K-1 (buckets for the roll rate; 0/1 for a binary label).
 
 Only the seed and the thread count are set, so that a re-run reproduces its figures.
 """
@@ -22,7 +24,7 @@ from models.common.calibration import clip_normalise
 
 
 class PlainLGBM:
-    """`LGBMClassifier()` (library defaults) on the raw source columns; probabilities over K buckets."""
+    """`LGBMClassifier()` (library defaults) on the raw source columns; probabilities over K classes."""
 
     def __init__(self, n_buckets: int, seed: int = 0, threads: int = 2) -> None:
         self.n_buckets = n_buckets
