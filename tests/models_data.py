@@ -92,3 +92,67 @@ def markov_history(
     products = rng.choice(["instalment", "revolving"], size=accounts)
     balance = np.full(path.shape, 1000.0)
     return _frames(path, {"noise": rng.normal(size=(cycles + 1, accounts)).astype(np.float32)}, products, balance)
+
+
+def planted_arrears(
+    accounts: int = 1500, cycles: int = 10, seed: int = 0, signal: float = 1.5, horizons: tuple[int, ...] = (7, 30)
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Monthly rows of accounts current, in arrears or charged off, with propensity-to-pay labels.
+
+    The chance of paying rises with a persistent per-account `engagement` the LightGBM model can
+    see and the logistic baseline (days past due, past-due amount, paid_to_due_3c,
+    days_since_payment) cannot: a learnable signal. Amounts come first and the labels follow from
+    them (paid at least half the amount past due), so labels and amounts agree as in
+    features/labels.py; the longest horizon's amount is drawn and shorter horizons pay a part of
+    it. Current rows (nothing past due) and the last cycle (horizon not observed) are unlabelled.
+    """
+    rng = np.random.default_rng(seed)
+    engagement = rng.normal(size=accounts).astype(np.float32)
+    products = rng.choice(["instalment", "revolving"], size=accounts)
+    frames, label_frames = [], []
+    for t in range(cycles + 1):
+        state = rng.choice(3, size=accounts, p=[0.45, 0.5, 0.05])  # current, arrears, charged off
+        dpd = np.where(
+            state == 0, 0, np.where(state == 1, rng.integers(1, 170, accounts), rng.integers(180, 400, accounts))
+        )
+        past_due = np.where(dpd > 0, rng.gamma(2.0, 60.0, accounts) * (1 + dpd / 60), 0.0).astype(np.float32)
+        paid_to_due = np.where(rng.random(accounts) < 0.05, np.nan, rng.uniform(0, 1.2, accounts)).astype(np.float32)
+        since = np.where(rng.random(accounts) < 0.15, np.nan, rng.exponential(40, accounts)).astype(np.float32)
+        logit = -0.7 + signal * engagement + 0.8 * (np.nan_to_num(paid_to_due, nan=0.3) - 0.6) - 0.006 * dpd
+        pays = rng.random(accounts) < 1 / (1 + np.exp(-logit))
+        partial = ~pays & (rng.random(accounts) < 0.2)
+        longest = np.where(pays, rng.uniform(0.5, 1.5, accounts), np.where(partial, rng.uniform(0, 0.45, accounts), 0))
+        longest = longest * past_due
+        fast = rng.random(accounts) < 1 / (1 + np.exp(-(-0.3 + 0.7 * engagement)))
+        as_of = START + pd.DateOffset(months=t)
+        frames.append(
+            pd.DataFrame(
+                {
+                    "account_id": np.arange(1, accounts + 1, dtype=np.int64),
+                    "as_of_date": as_of,
+                    "days_past_due": dpd.astype(np.int32),
+                    "bucket": BUCKETS.code(dpd),
+                    "past_due_amount": past_due,
+                    "paid_to_due_3c": paid_to_due,
+                    "days_since_payment": since,
+                    "engagement": engagement + rng.normal(scale=0.3, size=accounts).astype(np.float32),
+                    "noise": rng.normal(size=accounts).astype(np.float32),
+                    "days_past_due_lag1": dpd.astype(np.float32),  # a raw column: what the plain model reads
+                    "product": pd.Categorical(products, categories=["instalment", "revolving", "bnpl"]),
+                }
+            )
+        )
+        labels = pd.DataFrame({"account_id": np.arange(1, accounts + 1, dtype=np.int64), "as_of_date": as_of})
+        unlabelled = (dpd == 0) | (t == cycles)
+        for h in horizons:
+            amount = longest if h == max(horizons) else longest * np.where(fast, 1.0, rng.uniform(0, 0.4, accounts))
+            hit = pd.array(amount >= 0.5 * past_due, dtype="boolean")
+            hit[unlabelled] = pd.NA
+            labels[f"paid_{h}d"] = hit
+            labels[f"paid_amount_next_{h}d"] = np.where(t == cycles, np.nan, amount).astype(np.float32)
+        label_frames.append(labels)
+    features = pd.concat(frames, ignore_index=True)
+    labels = pd.concat(label_frames, ignore_index=True)
+    for frame in (features, labels):
+        frame["as_of_date"] = frame["as_of_date"].astype("datetime64[ns]")
+    return features, labels

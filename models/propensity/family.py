@@ -1,0 +1,97 @@
+"""The propensity models as a registry family: what the MLflow run holds and how a champion is re-scored.
+
+The test score that decides the `champion` alias is the log loss of P(paid), averaged over the
+horizons (lower is better): a proper score, so a model cannot win by ranking well while its
+probabilities drift. A previous champion is re-scored on this run's test rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from mlflow.pyfunc import PyFuncModel
+
+from core.contracts import paid_label
+from core.params import Params
+from models.common import plots
+from models.common.metrics import log_loss
+from models.common.pyfunc import served_inputs
+from models.common.registry import flatten
+from models.propensity.pyfunc import log_pyfunc
+from models.propensity.scoring import probability_column
+from models.propensity.train import PropensityResult
+
+
+@dataclass
+class PropensityFamily:
+    """A fitted propensity result with the params it was trained under (implements `ModelFamily`)."""
+
+    result: PropensityResult
+    run_params: Params
+
+    family = "propensity"
+    score_name = "logloss"
+    score_metric = "model.logloss"
+
+    @property
+    def experiment(self) -> str:
+        return self.run_params.propensity.experiment
+
+    @property
+    def registered_model(self) -> str:
+        return self.run_params.propensity.registered_model
+
+    def params(self) -> dict[str, object]:
+        p = self.run_params
+        out = {f"propensity.{k}": v for k, v in flatten(p.propensity.model_dump()).items()}
+        out["seeds.training"] = p.seeds.training
+        out["features.ptp_horizons_days"] = ",".join(str(d) for d in p.features.ptp_horizons_days)
+        out["features.ptp_min_share"] = p.features.ptp_min_share
+        out["buckets.min_dpd"] = ",".join(str(v) for v in p.buckets.min_dpd)
+        return out
+
+    def tags(self) -> dict[str, str]:
+        calibration = {f"calibration.{h}": str(t["calibration"]) for h, t in self.result.metrics["training"].items()}
+        return {**calibration, **{f"split.{k}": v for k, v in self.result.split.describe().items()}}
+
+    def metrics(self) -> dict[str, object]:
+        return self.result.metrics
+
+    def test_score(self) -> float:
+        """As `score` computes it for a loaded champion (unrounded), so that an equal model ties."""
+        return float(
+            np.mean([self._logloss(h.days, self.result.predictions[f"{h.days}d"]["model"]) for h in self._horizons])
+        )
+
+    @property
+    def _horizons(self):
+        return self.result.scorer.horizons
+
+    def _logloss(self, days: int, p: np.ndarray) -> float:
+        hit = self.result.test[paid_label(days)].to_numpy(bool).astype(np.int64)
+        return log_loss(hit, np.column_stack([1 - p, p]))
+
+    def write_artifacts(self, folder: Path) -> None:
+        result = self.result
+        plots.calibration_curves(
+            result.calibration, folder / "calibration_curves.png", "Calibration of P(paid), test window", "P(paid)"
+        )
+        plots.lift_curves(result.lift, folder / "lift_by_decile.png", "Lift by score decile, test window")
+        plots.feature_importance(result.importance, folder / "feature_importance.png")
+        result.calibration.to_csv(folder / "calibration.csv", index=False)
+        result.lift.to_csv(folder / "lift.csv", index=False)
+
+    def log_model(self):
+        return log_pyfunc(self.result.scorer, self.result.test.head(5))
+
+    def score(self, model: PyFuncModel) -> float:
+        """Mean over this run's horizons of the loaded model's log loss on this run's test rows."""
+        test = self.result.test
+        out = model.predict(served_inputs(model, test))
+        return float(
+            np.mean(
+                [self._logloss(h.days, out[probability_column(h.days)].to_numpy(np.float64)) for h in self._horizons]
+            )
+        )
