@@ -367,6 +367,35 @@ class RollRateParams(Section):
         return self
 
 
+# --- PTP (propensity to pay, issue 14): the `propensity:` section ---
+class PropensityParams(Section):
+    """The `propensity` stage: P(pays at least `features.ptp_min_share` of the amount past due within
+    each of `features.ptp_horizons_days`) and the expected amount paid, for accounts in arrears."""
+
+    #: Out-of-time split by as-of month, as `roll_rate`: the latest `test_cycles` labelled months test,
+    #: the `valid_cycles` before them validate (early stopping, calibration), earlier months train.
+    valid_cycles: int = Field(3, ge=1)
+    test_cycles: int = Field(3, ge=1)
+    #: Train on at most this many of the latest training months (null: all of them).
+    max_train_cycles: int | None = Field(None, ge=1)
+    #: Calibration of each probability, fitted on the validation window; `auto`: lowest cross-fitted log loss.
+    calibration: Literal["auto", "isotonic", "platt", "none"] = "auto"
+    calibration_bins: int = Field(10, ge=2, le=100)
+    #: The logistic-regression baseline's features: depth and size of the arrears, recent repayment, recency.
+    baseline_features: tuple[str, ...] = Field(
+        ("days_past_due", "past_due_amount", "paid_to_due_3c", "days_since_payment"), min_length=1
+    )
+    #: Expected amount paid: LightGBM Tweedie regression; its variance power (1: Poisson, 2: gamma).
+    tweedie_variance_power: float = Field(1.5, gt=1.0, lt=2.0)
+    #: MLflow experiment and registered model name; alias `champion` moves only on a win on the same window.
+    experiment: str = Field("propensity", min_length=1)
+    registered_model: str = Field("propensity", min_length=1)
+    lightgbm: LightGBMParams = LightGBMParams()
+
+
+# --- end PTP ---
+
+
 class Seeds(Section):
     """One seed per purpose, so that re-seeding a model does not re-simulate the world."""
 
@@ -387,6 +416,7 @@ class Params(Section):
     validate_: ValidateParams = Field(ValidateParams(), alias="validate")
     features: FeaturesParams = FeaturesParams()
     roll_rate: RollRateParams = RollRateParams()
+    propensity: PropensityParams = PropensityParams()  # PTP
     compliance: ComplianceParams = ComplianceParams()
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
