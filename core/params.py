@@ -149,6 +149,19 @@ class ContactParams(Section):
 
         if set(self.channel_cost) != set(CHANNELS) or any(v < 0 for v in self.channel_cost.values()):
             raise ValueError(f"channel_cost needs a non-negative cost for each of {list(CHANNELS)}")
+    #: Agent time per right-party call conversation (minutes) and its cost per minute: a call that
+    #: reaches the borrower costs more than one that rings out (evaluation/pricing.py).
+    talk_minutes: float = Field(5.0, ge=0.0)
+    talk_cost_per_minute: float = Field(0.75, ge=0.0)
+    #: Share of what the collection agency collects after charge-off that it keeps (contingency fee);
+    #: its per-placement fee is channel_cost.agency.
+    contingency_share: float = Field(0.25, ge=0.0, le=1.0)
+    #: Prices of harm, per event: a complaint (handling, regulatory exposure), a request to cease
+    #: contact, an opt-out from a channel. Stated assumptions of the lender, not estimates.
+    complaint_price: float = Field(100.0, ge=0.0)
+    cease_price: float = Field(25.0, ge=0.0)
+    opt_out_price: float = Field(2.0, ge=0.0)
+
         return self
 
 
@@ -157,6 +170,41 @@ RuleSeverity = Literal["fatal", "quarantine"]
 
 class ValidateSeverity(Section):
     """What each row-level rule does when rows fail it (rule names as in validation.rules).
+
+#: Reference policies the evaluation knows by name (evaluation/references.py maps them to import specs).
+REFERENCE_POLICIES = ("business_as_usual", "no_contact", "contact_everyone", "random_budget", "simple_rule", "oracle")
+
+
+class EvaluateParams(Section):
+    """Policy evaluation (evaluation/, stage `evaluate`): held-out worlds, horizon, references.
+
+    Evaluation worlds are the simulated world of `simulate:` drawn from other seeds than the logged
+    book's (`seeds.world`): new borrowers and new exogenous draws, so nothing learnt by heart from
+    the log carries over.
+    """
+
+    #: World seeds of the evaluation worlds; none may equal seeds.world.
+    seeds: tuple[int, ...] = Field((101, 102, 103), min_length=1)
+    #: Accounts per evaluation world; null: simulate.accounts.
+    accounts: int | None = Field(None, ge=10)
+    #: The horizon: statement cycles the policy runs after the burn-in; null: simulate.cycles.
+    cycles: int | None = Field(None, ge=3, le=240)
+    #: Reference policies evaluated by the stage (names in REFERENCE_POLICIES).
+    policies: tuple[str, ...] = REFERENCE_POLICIES
+    #: Worlds run at a time (processes); each runs its policy in one more process.
+    workers: int = Field(2, ge=1, le=64)
+    #: Two-sided confidence level of the intervals across seeds (t-interval over seed means).
+    confidence: float = Field(0.95, gt=0.0, lt=1.0)
+
+    @model_validator(mode="after")
+    def _known(self) -> EvaluateParams:
+        unknown = sorted(set(self.policies) - set(REFERENCE_POLICIES))
+        if unknown:
+            raise ValueError(f"policies has unknown name(s) {unknown}; known: {list(REFERENCE_POLICIES)}")
+        if len(set(self.seeds)) != len(self.seeds):
+            raise ValueError("seeds must be distinct")
+        return self
+
 
     `quarantine` moves the failing rows to data/quarantine/<table>.parquet and lets the good
     rows go on; `fatal` stops the pipeline. Structural rules (file_present, readable, not_empty,
@@ -426,9 +474,19 @@ class Params(Section):
         from core.compliance.clock import ClockError, check_zones
 
         hours = [(p.first_hour, p.end_hour) for p in self.compliance.profiles.values()]
+    evaluate: EvaluateParams = EvaluateParams()
         try:
             check_zones(list(self.simulate.timezone_mix), min(h[0] for h in hours), max(h[1] for h in hours))
         except ClockError as exc:
+    @model_validator(mode="after")
+    def _held_out(self) -> Params:
+        """An evaluation world is never the logged book's world: a policy may have learnt it by heart."""
+        if self.seeds.world in self.evaluate.seeds:
+            raise ValueError(
+                f"evaluate.seeds must not contain seeds.world ({self.seeds.world}): evaluation worlds are held out"
+            )
+        return self
+
             raise ValueError(f"simulate.timezone_mix: {exc}") from None
         return self
 

@@ -34,7 +34,14 @@ _COUNTERS = (
     "plans_broken",
     "charge_offs",
 )
-_AMOUNTS = ("amount_recovered", "amount_paid", "recovered_after_charge_off", "contact_cost", "charged_off_balance")
+_AMOUNTS = (
+    "amount_recovered",
+    "amount_paid",
+    "collected_past_due",
+    "recovered_after_charge_off",
+    "contact_cost",
+    "charged_off_balance",
+)
 
 
 class Tally:
@@ -45,6 +52,8 @@ class Tally:
         self.amounts = {k: np.zeros(n_cycles) for k in _AMOUNTS}
         self.counts = {k: np.zeros(n_cycles, dtype=np.int64) for k in _COUNTERS}
         self.contacts = np.zeros((n_cycles, len(CHANNELS)), dtype=np.int64)
+        #: right-party conversations per channel (voice channels only): talk time is priced per conversation
+        self.conversations = np.zeros((n_cycles, len(CHANNELS)), dtype=np.int64)
         self.refused = dict.fromkeys(REFUSAL_REASONS, 0)
 
     def counts_on(self, day: int) -> bool:
@@ -68,9 +77,15 @@ class Outcome:
     amount_recovered: float
     #: every payment received (current accounts included)
     amount_paid: float
+    #: the part of each payment on an open account that settles dues already past due on the day it
+    #: arrives (instalments paid on time or ahead of their due date are not in it): the cash a
+    #: collections policy can affect before charge-off (evaluation/pricing.py adds the recoveries)
+    collected_past_due: float
     recovered_after_charge_off: float
     contact_cost: float
     contacts: dict[str, int]
+    #: right-party conversations by channel (call, field_visit, agency): what talk time is priced on
+    conversations: dict[str, int]
     right_party_contacts: int
     promises: int
     promises_kept: int
@@ -113,10 +128,12 @@ class Outcome:
         amounts = {k: float(round(v.sum(), 2)) for k, v in tally.amounts.items()}
         counts = {k: int(v.sum()) for k, v in tally.counts.items()}
         contacts = {c: int(n) for c, n in zip(CHANNELS, tally.contacts.sum(axis=0), strict=True)}
+        conversations = {c: int(n) for c, n in zip(CHANNELS, tally.conversations.sum(axis=0), strict=True)}
         return cls(
             policy=policy,
             accounts=accounts,
             contacts=contacts,
+            conversations=conversations,
             refused=dict(tally.refused),
             by_cycle=by_cycle,
             **amounts,
