@@ -103,7 +103,7 @@ def test_stage_is_all_or_nothing(processed, tmp_path, monkeypatch):
     def refuse(*args, **kwargs):
         raise RuntimeError("registry down")
 
-    monkeypatch.setattr(propensity, "log_run", refuse)
+    monkeypatch.setattr(propensity, "track_and_register", refuse)
     with pytest.raises(RuntimeError, match="registry down"):
         propensity.run(_params(learning_rate=0.3), processed, **out)
     assert _snapshot(out) == before

@@ -8,6 +8,10 @@ replaces `objective` (e.g. `tweedie`).
 
 from __future__ import annotations
 
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+
 from core.params import LightGBMParams
 
 
@@ -29,3 +33,24 @@ def booster_params(p: LightGBMParams, seed: int, n_classes: int) -> dict[str, ob
         "force_row_wise": True,
         "verbosity": -1,
     }
+
+
+def fit_booster(
+    params: dict[str, object],
+    lgbm: LightGBMParams,
+    train: lgb.Dataset,
+    X_valid: pd.DataFrame,
+    y_valid: np.ndarray,
+) -> lgb.Booster:
+    """Train on `train` for at most `lgbm.n_estimators` rounds, early-stopped on (X_valid, y_valid)
+    after `lgbm.early_stopping_rounds` rounds without progress (no validation rows: 100 rounds at most)."""
+    if len(y_valid) == 0:
+        return lgb.train(params, train, num_boost_round=min(lgbm.n_estimators, 100))
+    valid = lgb.Dataset(X_valid, label=y_valid, reference=train)
+    return lgb.train(
+        params,
+        train,
+        num_boost_round=lgbm.n_estimators,
+        valid_sets=[valid],
+        callbacks=[lgb.early_stopping(lgbm.early_stopping_rounds, verbose=False)],
+    )

@@ -25,6 +25,7 @@ import numpy as np
 from mlflow.exceptions import MlflowException
 from mlflow.pyfunc import PyFuncModel
 
+from core import lifecycle
 from core.errors import DataError
 from models.common.pyfunc import logged_from_code
 from models.common.tracking import configure, experiment_id, run_tags
@@ -84,6 +85,11 @@ class Registration:
     #: The new version's test score, and the previous champion's on the same window (None: none yet).
     score: float
     champion_score: float | None
+
+    def verdict(self) -> str:
+        """One line for the stage's output."""
+        kept = f"champion kept ({self.champion_score:.4f} on this window)"
+        return f"registered {self.name} version {self.version}: {'now champion' if self.champion else kept}"
 
 
 def flatten(tree: dict[str, object], prefix: str = "") -> dict[str, object]:
@@ -158,3 +164,11 @@ def register(fitted: ModelFamily, run_id: str, model_uri: str) -> Registration:
         client.set_model_version_tag(name, version, f"champion_{fitted.score_name}_same_window", f"{previous:.6f}")
     client.set_model_version_tag(name, version, "champion", str(wins).lower())
     return Registration(run_id, model_uri, name, version, wins, fitted.score_name, new, previous)
+
+
+def track(fitted: ModelFamily, data_paths: dict[str, Path], timings: dict[str, float] | None = None) -> Registration:
+    """What a training stage does with `track`: refuse when DVC left the run behind (core/lifecycle.py),
+    log the run, register its model and apply the champion rule."""
+    lifecycle.check_parent()
+    run_id, model_uri = log_run(fitted, data_paths, timings)
+    return register(fitted, run_id, model_uri)

@@ -35,7 +35,7 @@ from core.buckets import Buckets
 from core.contracts import FEATURE_KEYS, paid_amount_label, paid_label
 from core.errors import DataError
 from core.params import PropensityParams
-from models.common.boosting import booster_params
+from models.common.boosting import booster_params, fit_booster
 from models.common.calibration import choose_calibration
 from models.common.dataset import FeatureLayout
 from models.common.metrics import rounded
@@ -94,14 +94,7 @@ def _split(data: pd.DataFrame, labelled: np.ndarray, params: PropensityParams, h
 
 def _train_booster(params: dict[str, object], lgbm, X, y, Xv, yv, layout: FeatureLayout) -> lgb.Booster:
     train = lgb.Dataset(X, label=y, feature_name=list(layout.columns), categorical_feature=layout.categorical)
-    valid = lgb.Dataset(Xv, label=yv, reference=train)
-    return lgb.train(
-        params,
-        train,
-        num_boost_round=lgbm.n_estimators,
-        valid_sets=[valid],
-        callbacks=[lgb.early_stopping(lgbm.early_stopping_rounds, verbose=False)],
-    )
+    return fit_booster(params, lgbm, train, Xv, yv)
 
 
 def _fit_horizon(days, data, rows, X, layout, params: PropensityParams, seed: int) -> tuple[Horizon, dict]:

@@ -32,6 +32,7 @@ import pandas as pd
 from core.contracts import SOURCE_BUCKET as SOURCE
 from core.params import LightGBMParams, RollRateParams
 from models.common.boosting import booster_params
+from models.common.boosting import fit_booster as _fit_booster
 from models.common.calibration import Calibrator, choose_calibration
 from models.common.dataset import FeatureLayout
 from models.common.metrics import log_loss
@@ -79,25 +80,6 @@ class Binned:
         data = self.dataset if rows is None else self.dataset.subset(np.flatnonzero(rows)).construct()
         data.set_label(label)
         return data
-
-
-def _fit_booster(
-    params: dict[str, object],
-    lgbm: LightGBMParams,
-    train: lgb.Dataset,
-    X_valid: pd.DataFrame,
-    y_valid: np.ndarray,
-) -> lgb.Booster:
-    if len(y_valid) == 0:
-        return lgb.train(params, train, num_boost_round=min(lgbm.n_estimators, 100))
-    valid = lgb.Dataset(X_valid, label=y_valid, reference=train)
-    return lgb.train(
-        params,
-        train,
-        num_boost_round=lgbm.n_estimators,
-        valid_sets=[valid],
-        callbacks=[lgb.early_stopping(lgbm.early_stopping_rounds, verbose=False)],
-    )
 
 
 def fit_submodel(

@@ -23,14 +23,13 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import typer
 
-from core import lifecycle
 from core.contracts import FEATURE_KEYS, paid_amount_label, paid_label
 from core.errors import DataError
 from core.io import atomic_path
 from core.params import Params, load_params
 from core.paths import METRICS_DIR, MODELS_DIR, PARAMS_FILE, PLOTS_DIR, PROCESSED_DIR
 from models.common.dataset import read_frame
-from models.common.registry import log_run, register
+from models.common.registry import track as track_and_register
 from models.propensity.family import PropensityFamily
 from models.propensity.train import PropensityResult, train_propensity
 from validation.publish import staged_dirs
@@ -84,11 +83,9 @@ def run(
     )
     summary: dict[str, object] = {"metrics": result.metrics, "result": result}
     if track:
-        lifecycle.check_parent()  # a run that DVC left behind registers nothing (core/lifecycle.py)
         inputs = {"features": processed_dir / "features.parquet", "labels": processed_dir / "labels.parquet"}
-        family = PropensityFamily(result, params)
-        run_id, model_uri = log_run(family, inputs, result.timings)
-        summary["registration"] = register(family, run_id, model_uri)
+        # a run that DVC left behind registers nothing (core/lifecycle.py)
+        summary["registration"] = track_and_register(PropensityFamily(result, params), inputs, result.timings)
     record = asdict(summary["registration"]) if track else {"tracked": False}
     Path(plots_dir).parent.mkdir(parents=True, exist_ok=True)
     with ExitStack() as stack:
@@ -127,5 +124,4 @@ def command(
         )
     reg = summary.get("registration")
     if reg is not None:
-        verdict = "now champion" if reg.champion else f"champion kept ({reg.champion_score:.4f} on this window)"
-        typer.echo(f"registered {reg.name} version {reg.version}: {verdict}")
+        typer.echo(reg.verdict())

@@ -18,13 +18,12 @@ from pathlib import Path
 import pandas as pd
 import typer
 
-from core import lifecycle
 from core.contracts import FEATURE_KEYS, NEXT_BUCKET
 from core.io import atomic_path, write_json
 from core.params import Params, load_params
 from core.paths import METRICS_DIR, MODELS_DIR, PARAMS_FILE, PLOTS_DIR, PROCESSED_DIR
 from models.common.dataset import read_frame
-from models.common.registry import log_run, register
+from models.common.registry import track as track_and_register
 from models.roll_rate.evaluation import ALL
 from models.roll_rate.family import RollRateFamily
 from models.roll_rate.train import RollRateResult, train_roll_rate
@@ -77,12 +76,12 @@ def run(
     write_plot_data(result, Path(plots_dir))
     summary: dict[str, object] = {"metrics": result.metrics}
     if track:
-        lifecycle.check_parent()  # a run that DVC left behind registers nothing (core/lifecycle.py)
         # tagged with the md5 that dvc.lock records for each input file
         inputs = {"features": processed_dir / "features.parquet", "labels": processed_dir / "labels.parquet"}
-        family = RollRateFamily(result, params, catalogue_markdown)
-        run_id, model_uri = log_run(family, inputs, result.timings)
-        summary["registration"] = register(family, run_id, model_uri)
+        # a run that DVC left behind registers nothing (core/lifecycle.py)
+        summary["registration"] = track_and_register(
+            RollRateFamily(result, params, catalogue_markdown), inputs, result.timings
+        )
     record = asdict(summary["registration"]) if track else {"tracked": False}
     write_json(record, Path(registration_file))
     write_json(result.metrics, Path(metrics_file))  # last: a failed run leaves the previous metrics
@@ -109,5 +108,4 @@ def command(
     )
     reg = summary.get("registration")
     if reg is not None:
-        verdict = "now champion" if reg.champion else f"champion kept ({reg.champion_score:.4f} on this window)"
-        typer.echo(f"registered {reg.name} version {reg.version}: {verdict}")
+        typer.echo(reg.verdict())
