@@ -159,7 +159,7 @@ class EvaluationReport:
         out = [
             f"{len(self.seeds)} held-out world(s) (seeds {', '.join(map(str, self.seeds))}), {self.accounts:,} "
             f"accounts x {self.cycles} cycles; means across seeds, gain vs BAU with its {pct} t-interval"
-            + (" (3 seeds: wide)" if len(self.seeds) <= 3 else ""),
+            + (" (few seeds: the interval is wide)" if len(self.seeds) <= 3 else ""),
             f"{'policy':42s} {'net value':>12s} {'collected':>12s} {'cost':>10s} {'contacts':>9s} "
             f"{'complaints':>10s} {'ceases':>7s} {'opt-outs':>8s} {'charge-offs':>11s}  gain vs BAU",
         ]

@@ -19,7 +19,7 @@ import typer  # noqa: E402
 from rich.console import Console  # noqa: E402
 
 from core.errors import DataError, ParamsError  # noqa: E402
-from pipeline.stages import adapt_uci, features, propensity, roll_rate, simulate, validate  # noqa: E402
+from pipeline.stages import adapt_uci, evaluate, features, propensity, roll_rate, simulate, validate  # noqa: E402
 
 app = typer.Typer(
     name="dunning",
@@ -39,6 +39,7 @@ app.command("simulate")(simulate.command)
 app.command("validate")(validate.command)
 app.command("features")(features.command)
 app.command("roll_rate")(roll_rate.command)
+app.command("evaluate")(evaluate.command)
 app.command("propensity")(propensity.command)  # PTP
 app.command("adapt_uci")(adapt_uci.command)
 

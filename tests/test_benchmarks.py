@@ -27,6 +27,10 @@ CASES = {
         ["--cases", "6", "--workers", "1"],
         {"cases", "tracebacks", "rows_lost", "values_altered", "seconds"},
     ),
+    "evaluate": (  # EVAL (issue 13)
+        ["--accounts", "300", "--cycles", "3", "--seeds", "2", "--exploit-scale", "0"],
+        {"policies", "oracle_gain_vs_bau", "rule_gain_vs_bau", "min_logged_propensity", "exploits_blocked", "seconds"},
+    ),
     "roll_rate": (
         ["--accounts", "1500"],
         {"model_logloss", "baseline_logloss", "logloss_reduction", "roll_forward_auc", "plain_lgbm_logloss"},

@@ -173,3 +173,18 @@ def test_evaluate_reports_every_policy_per_seed_the_same_with_one_worker_or_two(
         iv = figures["intervals"]["net_value"]
         assert iv["low"] <= iv["mean"] <= iv["high"]
     assert any(ORACLE_LABEL in line for line in one.lines())
+
+
+def test_stage_writes_its_metrics_and_refuses_the_training_seed(tmp_path):
+    from typer.testing import CliRunner
+
+    from pipeline.cli import app
+    from pipeline.stages import evaluate as stage
+
+    metrics, lines = stage.run(parse_params(SMALL), tmp_path / "evaluate.json", policies=["no_contact"], seeds=(5,))
+    written = json.loads((tmp_path / "evaluate.json").read_text())
+    assert set(written["policies"]) == {"business_as_usual", "no_contact"} == set(metrics["policies"])
+    assert "seconds" not in json.dumps(written), "no timings: a forced re-run gives identical metrics"
+    assert len(lines) == 4
+    done = CliRunner().invoke(app, ["evaluate", "--seeds", "0", "--metrics-file", str(tmp_path / "x.json")])
+    assert done.exit_code == stage.EXIT_POLICY_ERROR and not (tmp_path / "x.json").exists()
