@@ -64,6 +64,7 @@ def test_stage_registers_a_champion_that_moves_only_on_a_win(processed, tmp_path
 
     reg = summary["registration"]
     assert reg.champion and reg.version == "1"
+    assert reg.verdict() == "registered ptp_test version 1: now champion"
     run = MlflowClient().get_run(reg.run_id)
     for key in ("7d.model.auc", "30d.baseline.brier", "7d.model.calibration_error", "30d.model.lift_top_decile"):
         assert run.data.metrics[key] == pytest.approx(metrics[key.split(".")[0]][key.split(".")[1]][key.split(".")[2]])
@@ -81,6 +82,7 @@ def test_stage_registers_a_champion_that_moves_only_on_a_win(processed, tmp_path
     assert same.champion and same.champion_score == pytest.approx(same.score, abs=1e-12)
     weak = propensity.run(_params(n_estimators=1, learning_rate=0.01), processed, **out)["registration"]
     assert weak.version == "3" and not weak.champion
+    assert weak.verdict() == f"registered ptp_test version 3: champion kept ({weak.champion_score:.4f} on this window)"
     assert weak.champion_score == pytest.approx(reg.score, abs=1e-9)
     assert str(MlflowClient().get_model_version_by_alias(reg.name, "champion").version) == "2"
 

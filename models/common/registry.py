@@ -88,8 +88,8 @@ class Registration:
 
     def verdict(self) -> str:
         """One line for the stage's output."""
-        kept = f"champion kept ({self.champion_score:.4f} on this window)"
-        return f"registered {self.name} version {self.version}: {'now champion' if self.champion else kept}"
+        verdict = "now champion" if self.champion else f"champion kept ({self.champion_score:.4f} on this window)"
+        return f"registered {self.name} version {self.version}: {verdict}"
 
 
 def flatten(tree: dict[str, object], prefix: str = "") -> dict[str, object]:
