@@ -87,7 +87,15 @@ class Mechanics:
     payday_multiplier: float = 6.0  # hazard of paying on those days relative to other days
     payday_lag_weights: tuple[float, ...] = (0.5, 0.3, 0.2)  # on-time payers pay 0, 1, 2 days after payday
     # --- on-time payment (current accounts, decided once per cycle) ----------------------------
-    miss_intercept: tuple[float, ...] = _by_segment(-3.6, -0.9, -3.3, -3.2)  # logit P(miss a due)
+    miss_intercept: tuple[float, ...] = _by_segment(-3.6, -3.6, -3.3, -3.2)  # logit P(miss a due), as a bureau sees it
+    #: Forgetting: added to the miss logit, unseen by the bureau (self-cure borrowers are able but forgetful; their
+    #: short, always-cured lates weigh little in a bureau score) and undone by a reminder before the due date.
+    forgetful_miss: tuple[float, ...] = _by_segment(0.0, 2.7, 0.0, 0.0)
+    #: Pre-delinquency: current accounts whose bill falls due within this many days and is unpaid are shown to
+    #: the policy (`pre_delinquent`); a reminder that reaches a borrower who was going to forget prevents the
+    #: miss with reminder_rescue[segment] x reach (opened or a conversation 1, delivered 0.5, no answer 0.1).
+    pre_delinquency_days: int = -1  # off (-1) until the reference policies filter `pre_delinquent` rows
+    reminder_rescue: tuple[float, ...] = _by_segment(0.3, 0.7, 0.05, 0.0)
     miss_ability: float = 0.9
     miss_willingness: float = 0.6
     shock_ability_drop: float = 2.0  # an income shock lowers latent ability by this much
@@ -106,9 +114,9 @@ class Mechanics:
     # --- channels: reach ------------------------------------------------------------------------
     #: P(call answered) by reach type (home-day, office 9-5, evening/shift) and local hour 0..23
     call_hour_profile: tuple[tuple[float, ...], ...] = (
-        (0,) * 8 + (0.55, 0.8, 1.0, 1.0, 0.85, 0.9, 1.0, 0.95, 0.8, 0.7, 0.6, 0.5, 0.4) + (0,) * 3,
-        (0,) * 8 + (0.55, 0.25, 0.15, 0.2, 0.6, 0.35, 0.15, 0.2, 0.4, 0.9, 1.0, 0.95, 0.6) + (0,) * 3,
-        (0,) * 8 + (0.15, 0.2, 0.3, 0.35, 0.4, 0.35, 0.3, 0.3, 0.4, 0.6, 0.85, 1.0, 0.95) + (0,) * 3,
+        (0,) * 8 + (0.55, 0.8, 1.0, 1.0, 0.85, 0.9, 1.0, 0.95, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3) + (0,) * 2,
+        (0,) * 8 + (0.55, 0.25, 0.15, 0.2, 0.6, 0.35, 0.15, 0.2, 0.4, 0.9, 1.0, 0.95, 0.6, 0.4) + (0,) * 2,
+        (0,) * 8 + (0.15, 0.2, 0.3, 0.35, 0.4, 0.35, 0.3, 0.3, 0.4, 0.6, 0.85, 1.0, 0.95, 0.8) + (0,) * 2,
     )
     reach_type_weights: tuple[float, ...] = (0.30, 0.45, 0.25)
     #: multiplier of the answer probability by reach type and local weekday (Mon..Sun)
@@ -117,7 +125,30 @@ class Mechanics:
         (0.9, 0.9, 0.9, 0.9, 0.85, 1.3, 0.8),
         (1.0, 1.0, 1.0, 1.0, 0.9, 1.1, 0.9),
     )
-    answer_logit: tuple[float, float] = (-0.6, 0.8)  # borrower's peak answer probability: logit N(mean, sd)
+    #: borrower's peak answer probability: logit N(mean, sd); set so that right-party contacts per call attempt
+    #: are about 9% (single digits to low teens in operations' reports, higher in the evening)
+    answer_logit: tuple[float, float] = (-1.5, 0.8)
+    #: shift of the answer logit and of the sms/e-mail reading logits by the borrower's (first account's) product
+    #: (instalment, revolving, bnpl): assumption, bnpl borrowers are younger, read more and answer less
+    answer_by_product: tuple[float, ...] = (0.2, 0.0, -0.5)
+    digital_by_product: tuple[float, ...] = (-0.2, 0.0, 0.6)
+    #: reading logit change per year on book (of the first account at the start): assumption, the novelty of a
+    #: lender's messages wears off
+    digital_per_year_on_book: float = -0.12
+    #: sms/e-mail read (opened or clicked) soon vs. buried: multiplier of the reading probability and of a
+    #: delivered message's effect by local hour 0..23 (assumption: before work and lunch read best, late messages
+    #: sink under the night's) and by local weekday Mon..Sun (sms, e-mail)
+    digital_hour_profile: tuple[float, ...] = (
+        (0.5,) * 7 + (1.3, 1.25, 1.0, 0.95, 0.9, 1.2, 1.1, 0.85, 0.8, 0.85, 1.0, 1.05, 1.0, 0.8, 0.55) + (0.5,) * 2
+    )
+    digital_weekday_profile: tuple[tuple[float, ...], ...] = (
+        (1.0, 1.0, 1.0, 1.0, 0.95, 1.1, 1.05),
+        (1.05, 1.0, 1.0, 1.0, 0.9, 0.7, 0.75),
+    )
+    #: a contact on the days just before or on a payday (next payday within this many days) adds this much more
+    #: engagement: the borrower has the money when the reminder is fresh (assumption, cf. payments after paydays)
+    payday_contact_days: int = 2
+    payday_contact_gain: float = 1.6
     wrong_number_share: float = 0.06  # borrowers whose number mostly reaches someone else
     bad_sms_share: float = 0.04
     bad_email_share: float = 0.06
@@ -146,7 +177,10 @@ class Mechanics:
     channel_engagement: tuple[float, ...] = (1.0, 0.45, 1.0, 1.1, 1.8, 1.2, 1.0)  # per channel
     engagement_decay_days: float = 6.0
     engagement_cap: float = 2.0  # hazard x (1 + cap*e/(cap+e)): repeated contacts have diminishing returns
-    segment_response: tuple[float, ...] = _by_segment(1.0, 0.0, 0.25, 0.0)  # contact sensitivity by segment
+    segment_response: tuple[float, ...] = _by_segment(1.0, 0.3, 0.25, 0.0)  # contact sensitivity by segment
+    #: the same for escalation channels (letter, agency, legal, field visit): won't-pay borrowers ignore reminders
+    #: but move when the lender escalates (formal demand, agency, legal action)
+    escalation_response: tuple[float, ...] = _by_segment(1.0, 0.3, 0.25, 0.9)
     sensitivity_logsd: float = 0.5  # borrower sensitivity to calls and to digital channels: lognormal
     # --- fatigue ---------------------------------------------------------------------------------------
     fatigue_by_channel: tuple[float, ...] = (0.5, 0.3, 1.0, 0.3, 2.0, 1.0, 1.0)  # added per attempt
@@ -158,11 +192,17 @@ class Mechanics:
     # --- conversation outcomes (right-party contacts) ------------------------------------------------
     ptp_intercept: float = 0.2  # logit P(promise | RPC) before segment factor
     ptp_segment: tuple[float, ...] = _by_segment(1.0, 1.0, 0.5, 0.4)
-    keep_intercept: float = 0.6  # logit P(keep a promise)
+    keep_intercept: float = 0.2  # logit P(keep a promise); promises kept (paid by the date) about 50%
     fatigue_keep: float = 0.3  # promises made under pressure are broken: keep logit - this * excess fatigue
-    keep_segment: tuple[float, ...] = _by_segment(1.0, 0.0, 0.3, 0.0)  # self-cure pay anyway, won't-pay never
+    keep_segment: tuple[float, ...] = _by_segment(1.0, 1.0, 0.3, 0.0)  # self-cure are able, won't-pay never
     refuse_segment: tuple[float, ...] = _by_segment(0.08, 0.03, 0.10, 0.50)
-    plan_accept: float = 0.4  # P(hardship borrower accepts a plan when reached)
+    plan_accept: float = 0.25  # P(hardship borrower asks for and agrees a plan when reached without an offer)
+    #: offers (core.schema.OFFERS, actions' `offer`): a plan offer raises hardship borrowers' acceptance; a settlement
+    #: (share of the balance) or a discount (share off the arrears) raises the promise probability by the lift and
+    #: promises less money
+    plan_offer_accept: float = 0.6
+    settlement_offer: tuple[float, float] = (0.6, 1.8)  # (share of the balance promised, promise odds multiplier)
+    discount_offer: tuple[float, float] = (0.8, 1.3)  # (share of the arrears promised, promise odds multiplier)
     plan_min_dpd: int = 15
     plan_min_gap_days: int = 365  # re-ageing at most once a year per account (FFIEC practice)
     promise_max_days: int = 14

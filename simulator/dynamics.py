@@ -272,7 +272,9 @@ def _schedule(w: BlockWorld, j: int, t: int, idx: np.ndarray, due: np.ndarray, d
     za = pop.za[b] - m.shock_ability_drop * st.shocked[b]
     on_plan = (st.abits[idx] & A_PLAN) != 0
     p_miss = np.where(
-        on_plan, 1 - sigmoid(m.plan_keep_intercept + 0.3 * pop.za[b]), sigmoid(miss_logit(m, seg, za, pop.zw[b]))
+        on_plan,
+        1 - sigmoid(m.plan_keep_intercept + 0.3 * pop.za[b]),
+        sigmoid(miss_logit(m, seg, za, pop.zw[b]) + np.asarray(m.forgetful_miss)[seg]),
     )
     gid = pop.a0 + idx
     pays = w.streams.ontime.uniform(gid, j) >= p_miss

@@ -1,4 +1,5 @@
-"""What a policy sees each day: one row per account it may act on (in arrears or charged off).
+"""What a policy sees each day: one row per account it may act on (in arrears, charged off, or with a bill
+due within a few days and unpaid: `pre_delinquent`).
 
 The public columns are what a lender's systems know that morning. Policies that declare
 `wants_truth = True` (the oracle) also get the latent truth, prefixed `truth_`; no other
@@ -26,6 +27,7 @@ from simulator.state import (
     B_THIRD,
     CHARGED_OFF,
     NEVER,
+    OPEN,
 )
 from simulator.world import BlockWorld
 
@@ -62,6 +64,12 @@ STATE_COLUMNS = (
     "days_since_payment",
     "promise_pending",
     "promises_made",
+    "pre_delinquent",
+    "days_to_due",
+    "months_on_book",
+    "emails_opened_90d",
+    "sms_replies_90d",
+    "last_answer_hour",
     *(f"can_{c}" for c in CHANNELS),
 )
 _NEVER_DAYS = 9999
@@ -98,6 +106,7 @@ def observe(w: BlockWorld, t: int, idx: np.ndarray, allowed: np.ndarray, truth: 
     bits = st.bbits[b]
     abits = st.abits[idx]
     dpd = days_past_due(w, t, idx)
+    pre = (st.status[idx] == OPEN) & (st.oldest_due[idx] >= t)
     cols: dict[str, object] = {
         "account_id": pop.a0 + idx + 1,
         "borrower_id": pop.b0 + b.astype(np.int64) + 1,
@@ -130,6 +139,15 @@ def observe(w: BlockWorld, t: int, idx: np.ndarray, allowed: np.ndarray, truth: 
         "days_since_payment": _since(t, st.last_payment[idx]),
         "promise_pending": st.ptp_day[idx] >= t,
         "promises_made": st.promises[idx],
+        # current, with a bill due within Mechanics.pre_delinquency_days and unpaid: a reminder may prevent the miss
+        "pre_delinquent": pre,
+        "days_to_due": np.where(pre, st.oldest_due[idx] - t, -1).astype(np.int16),
+        "months_on_book": np.floor(np.maximum(t - pop.open_day[idx], 0) / 30.44).astype(np.int16),
+        # engagement the lender has logged: counts of contacts.outcome == "opened" in the last 90 days
+        # (saturating at state.OPEN_RING), and the local hour of the last call conversation (-1: none)
+        "emails_opened_90d": (st.email_opens[idx] > t - 90).sum(axis=1).astype(np.int8),
+        "sms_replies_90d": (st.sms_replies[idx] > t - 90).sum(axis=1).astype(np.int8),
+        "last_answer_hour": st.last_answer_hour[idx],
     }
     for k, c in enumerate(CHANNELS):
         cols[f"can_{c}"] = allowed[:, k]

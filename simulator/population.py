@@ -118,7 +118,8 @@ class Population:
 
 
 def miss_logit(m: Mechanics, seg: np.ndarray, za: np.ndarray, zw: np.ndarray) -> np.ndarray:
-    """Logit of missing a due in ordinary times (no income shock, no plan): the borrower's risk."""
+    """Logit of missing a due in ordinary times (no income shock, no plan) as a bureau sees the borrower's risk:
+    without forgetting (`forgetful_miss`), which the bureau does not see."""
     return np.asarray(m.miss_intercept)[seg] - m.miss_ability * za - m.miss_willingness * zw
 
 
@@ -158,12 +159,9 @@ def generate(config: SimConfig, cal: Calendar, layout: Layout, block: int, strea
     )
     pay_schedule = sb.choice(gb, np.array(m.pay_schedule_weights), 7).astype(np.int8)
     reach_type = sb.choice(gb, np.array(m.reach_type_weights), 8).astype(np.int8)
-    answer = sigmoid(m.answer_logit[0] + m.answer_logit[1] * sb.normal(gb, 9)).astype(np.float32)
     wrong_number = sb.uniform(gb, 10) < m.wrong_number_share
     bad_sms = sb.uniform(gb, 11) < m.bad_sms_share
     bad_email = sb.uniform(gb, 12) < m.bad_email_share
-    sms_click = sigmoid(m.sms_click_logit[0] + m.sms_click_logit[1] * sb.normal(gb, 13)).astype(np.float32)
-    email_open = sigmoid(m.email_open_logit[0] + m.email_open_logit[1] * sb.normal(gb, 14)).astype(np.float32)
     sens_call = np.exp(m.sensitivity_logsd * sb.normal(gb, 15)).astype(np.float32)
     sens_digital = np.exp(m.sensitivity_logsd * sb.normal(gb, 16) - 0.2).astype(np.float32)
     transactor = sb.uniform(gb, 17) < m.transactor_share * 2 * sigmoid(za)
@@ -240,6 +238,17 @@ def generate(config: SimConfig, cal: Calendar, layout: Layout, block: int, strea
     )
     min_open_day = np.full(len(gb), np.iinfo(np.int32).max, dtype=np.int32)
     np.minimum.at(min_open_day, bor, open_day)
+
+    # reachability and reading habits shift with what the lender can see: the first account's product and tenure
+    _, first = np.unique(bor, return_index=True)
+    main_product = product[first]
+    years = np.where(is_new, 0.0, mob / 12.0)[first]
+    answer = sigmoid(
+        m.answer_logit[0] + np.asarray(m.answer_by_product)[main_product] + m.answer_logit[1] * sb.normal(gb, 9)
+    ).astype(np.float32)
+    digital = np.asarray(m.digital_by_product)[main_product] + m.digital_per_year_on_book * years
+    sms_click = sigmoid(m.sms_click_logit[0] + digital + m.sms_click_logit[1] * sb.normal(gb, 13)).astype(np.float32)
+    email_open = sigmoid(m.email_open_logit[0] + digital + m.email_open_logit[1] * sb.normal(gb, 14)).astype(np.float32)
 
     return Population(
         a0=a0,

@@ -17,6 +17,7 @@ from simulator.config import SimConfig
 from simulator.population import Population
 
 NEVER = -(10**6)  # "long ago" for last-event days
+OPEN_RING = 6  # opened e-mails / replied sms remembered per account (the 90-day counts saturate there)
 NO_DUE = 10**7  # oldest unpaid due day when nothing is owed
 PENDING, OPEN, CHARGED_OFF, CLOSED = 0, 1, 2, 3
 
@@ -59,6 +60,10 @@ class State:
     engage: np.ndarray
     engage_day: np.ndarray
     promises: np.ndarray
+    email_opens: np.ndarray  # days of the account's last opened e-mails (ring of OPEN_RING)
+    sms_replies: np.ndarray  # days of the account's last clicked or replied sms (ring of OPEN_RING)
+    open_slot: np.ndarray
+    last_answer_hour: np.ndarray  # local hour of the last call conversation (-1: never)
     in_cohort: np.ndarray  # fell into arrears (or was charged off) during the evaluation window
     # borrower level
     shocked: np.ndarray
@@ -101,6 +106,10 @@ class State:
             engage=np.zeros(na, dtype=np.float32),
             engage_day=i32(0),
             promises=np.zeros(na, dtype=np.int16),
+            email_opens=np.full((na, OPEN_RING), NEVER, dtype=np.int32),
+            sms_replies=np.full((na, OPEN_RING), NEVER, dtype=np.int32),
+            open_slot=np.zeros(na, dtype=np.int32),
+            last_answer_hour=np.full(na, -1, dtype=np.int8),
             in_cohort=np.zeros(na, dtype=bool),
             shocked=np.zeros(nb, dtype=bool),
             bbits=np.zeros(nb, dtype=np.uint16),
