@@ -1,7 +1,8 @@
 """Net value: what a policy's outcomes are worth to the lender, at the prices of params.yaml `contact:`.
 
     collected  = collected_past_due                      (open accounts: the part of each payment that
-                                                           settles dues already past due that day)
+                                                           settles dues already past due that day, and
+                                                           every payment on a hardship plan)
                + recovered_after_charge_off              (every payment after charge-off)
     cost       = sum over channels of attempts x channel_cost
                + call conversations x talk_minutes x talk_cost_per_minute

@@ -117,8 +117,11 @@ def pay(w: BlockWorld, t: int, idx: np.ndarray, amount: np.ndarray, method: np.n
     cohort = st.in_cohort[idx]
     live = idx[status == OPEN]
     if len(live):
-        # EVAL (outcomes.collected_past_due): the part of each payment that settles dues already past due
-        settles_past_due = np.minimum(amount[status == OPEN], past_due_amount(w, t, live))
+        # EVAL (outcomes.collected_past_due): the part of each payment that settles dues already past due,
+        # and all of a payment on a hardship plan (the plan re-aged the arrears it repays)
+        on_plan = (st.abits[live] & A_PLAN) != 0
+        paid = amount[status == OPEN]
+        settles_past_due = np.where(on_plan, paid, np.minimum(paid, past_due_amount(w, t, live)))
         w.tally_add(t, "collected_past_due", float(settles_past_due.sum()))
         settle(st, live, amount[status == OPEN], j)
         st.oldest_due[live] = refresh_oldest(st, pop, cal, live, j)

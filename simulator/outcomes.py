@@ -78,8 +78,9 @@ class Outcome:
     #: every payment received (current accounts included)
     amount_paid: float
     #: the part of each payment on an open account that settles dues already past due on the day it
-    #: arrives (instalments paid on time or ahead of their due date are not in it): the cash a
-    #: collections policy can affect before charge-off (evaluation/pricing.py adds the recoveries)
+    #: arrives, and every payment on a hardship plan (the plan re-aged the arrears it repays); instalments
+    #: paid on time or ahead of their due date are not in it: the cash a collections policy can affect
+    #: before charge-off (evaluation/pricing.py adds the recoveries)
     collected_past_due: float
     recovered_after_charge_off: float
     contact_cost: float
