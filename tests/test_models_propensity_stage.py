@@ -7,6 +7,7 @@ import json
 import mlflow
 import pandas as pd
 import pytest
+import yaml
 from mlflow import MlflowClient
 
 from core.errors import DataError
@@ -128,3 +129,21 @@ def test_stage_refuses_labels_without_the_propensity_columns(processed, tmp_path
     with pytest.raises(DataError, match="paid_30d"):
         propensity.run(_params(), bare, track=False, **_outputs(tmp_path))
     assert not _outputs(tmp_path)["metrics_file"].exists()
+
+
+def test_the_command_line_prints_one_line_per_horizon(processed, tmp_path):
+    from typer.testing import CliRunner
+
+    from pipeline.cli import app
+
+    params_file = tmp_path / "params.yaml"
+    params_file.write_text(yaml.safe_dump(_params().model_dump(mode="json", by_alias=True)))
+    out = _outputs(tmp_path)
+    args = ["propensity", "--params-file", str(params_file), "--processed-dir", str(processed), "--no-track"]
+    for option, path in (("--metrics-file", "metrics_file"), ("--plots-dir", "plots_dir")):
+        args += [option, str(out[path])]
+    done = CliRunner().invoke(app, [*args, "--registration-file", str(out["registration_file"])])
+    assert done.exit_code == 0, done.output
+    lines = done.output.splitlines()
+    assert [line.split(" on ")[0] for line in lines] == ["P(paid within 7d)", "P(paid within 30d)"]
+    assert json.loads(out["registration_file"].read_text()) == {"tracked": False}
