@@ -82,7 +82,8 @@ def main() -> None:
             f"{bucket:<12} {v['rows']:>7,} {v['roll_forward_rate']:>6.1%}  "
             f"{v['model']['logloss']:>9.4f} / {v['baseline']['logloss']:<8.4f}  {auc_text:>24}"
         )
-    for h, f in m["forecast"].items():
+    horizons = {h: f for h, f in m["forecast"].items() if isinstance(f, dict)}  # beside `unit`, `balance_unknown`
+    for h, f in horizons.items():
         print(
             f"forecast {h}: charge-off actual {f['charge_off_actual']:,.0f}, model {f['charge_off_model']:,.0f}, "
             f"baseline {f['charge_off_baseline']:,.0f}"
