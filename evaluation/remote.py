@@ -11,6 +11,7 @@ the world object, the world's seed and its random streams stay here.
 from __future__ import annotations
 
 import os
+import select
 import subprocess
 import sys
 from pathlib import Path
@@ -31,8 +32,14 @@ class PolicyError(RuntimeError):
 class RemotePolicy:
     """A policy built and run in a separate process; call it like any policy, then `close()` it."""
 
-    def __init__(self, spec: str, kwargs: dict[str, Any] | None = None, cwd: Path | None = None) -> None:
+    #: Seconds the world waits for one answer (building the policy included) before it gives up.
+    TIMEOUT_S = 600.0
+
+    def __init__(
+        self, spec: str, kwargs: dict[str, Any] | None = None, cwd: Path | None = None, timeout_s: float = TIMEOUT_S
+    ) -> None:
         self.spec = spec
+        self.timeout_s = timeout_s
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(p for p in (str(PROJECT_ROOT), env.get("PYTHONPATH", "")) if p)
         self._proc = subprocess.Popen(
@@ -60,6 +67,10 @@ class RemotePolicy:
         assert self._proc.stdin is not None and self._proc.stdout is not None
         try:
             wire.send(self._proc.stdin, header, frame, trusted=True)
+            ready, _, _ = select.select([self._proc.stdout], [], [], self.timeout_s)
+            if not ready:
+                self._proc.kill()  # it may never read the close message
+                raise PolicyError(f"policy {self.spec} did not answer within {self.timeout_s:g} s")
             reply, body = wire.receive(self._proc.stdout)
         except (wire.WireError, BrokenPipeError) as exc:
             raise PolicyError(f"policy {self.spec}: its process ended ({exc}); see its stderr above") from None

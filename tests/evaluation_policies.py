@@ -53,3 +53,12 @@ def raises():
 
 def not_a_frame():
     return lambda day, states: [1, 2, 3]
+
+
+def sleeps():
+    import time
+
+    def policy(day, states):
+        time.sleep(30)
+
+    return policy

@@ -137,6 +137,13 @@ def test_policy_out_of_contract_stops_the_evaluation_with_a_clear_error(spec, me
         sim.replay(policy)
 
 
+def test_a_policy_that_does_not_answer_ends_the_evaluation():
+    sim = Simulation.from_params(parse_params(SMALL))
+    policy = RemotePolicy("tests.evaluation_policies:sleeps", timeout_s=1.0)
+    with pytest.raises(PolicyError, match="did not answer within 1 s"), policy:
+        sim.replay(policy)
+
+
 def test_evaluation_worlds_are_held_out():
     with pytest.raises(ParamsError, match="held out"):
         parse_params({"seeds": {"world": 7}, "evaluate": {"seeds": [5, 7]}})
