@@ -61,6 +61,8 @@ def _check_mix(name: str, mix: dict[str, float], allowed: tuple[str, ...] | None
 
 
 def _check_timezone(zone: str) -> None:
+    """An IANA zone; whether the simulator's clock can order its records is checked with the compliance hours
+    (Params._zone_clocks, core.compliance.clock)."""
     from core.compliance.clock import ClockError, utc_minus_local
 
     try:
@@ -96,13 +98,17 @@ class SimulateParams(Section):
         "America/Los_Angeles": 0.24,
         "America/Anchorage": 0.015,
         "Pacific/Honolulu": 0.015,
-        "Asia/Shanghai": 0.15,
+        "Asia/Shanghai": 0.15,  # the CN segment (region CN-*, profile CN)
     }
     #: Share of borrowers who consented to collection contact on each channel.
     consent: dict[str, float] = {"sms": 0.70, "email": 0.80, "call": 0.90}
-    #: Business-as-usual logging policy: share of each touch decision drawn uniformly over the
-    #: allowed actions (incl. no contact) instead of from the rule's channel weights.
+    #: Business-as-usual logging policy: share of each choice (channel, hour, offer) drawn uniformly
+    #: over the allowed ones instead of from the lender's rule; off its cadence an account is
+    #: contacted with probability bau_exploration / 4 a day.
     bau_exploration: float = Field(0.10, ge=0.0, le=1.0)
+    #: Business-as-usual logging policy: the least probability of every allowed action (channel x
+    #: local hour x offer of each account shown, and no contact) on every account-day shown.
+    bau_floor: float = Field(2e-5, ge=0.0, le=0.01)
     #: Monthly probability that an employed borrower loses income, and that a shocked one recovers.
     income_shock_rate: float = Field(0.005, ge=0.0, le=1.0)
     income_recovery_rate: float = Field(0.15, ge=0.0, le=1.0)
@@ -143,12 +149,6 @@ class ContactParams(Section):
         "legal": 40.0,
     }
 
-    @model_validator(mode="after")
-    def _costs(self) -> ContactParams:
-        from core.schema import CHANNELS
-
-        if set(self.channel_cost) != set(CHANNELS) or any(v < 0 for v in self.channel_cost.values()):
-            raise ValueError(f"channel_cost needs a non-negative cost for each of {list(CHANNELS)}")
     #: Agent time per right-party call conversation (minutes) and its cost per minute: a call that
     #: reaches the borrower costs more than one that rings out (evaluation/pricing.py).
     talk_minutes: float = Field(5.0, ge=0.0)
@@ -162,14 +162,14 @@ class ContactParams(Section):
     cease_price: float = Field(25.0, ge=0.0)
     opt_out_price: float = Field(2.0, ge=0.0)
 
+    @model_validator(mode="after")
+    def _costs(self) -> ContactParams:
+        from core.schema import CHANNELS
+
+        if set(self.channel_cost) != set(CHANNELS) or any(v < 0 for v in self.channel_cost.values()):
+            raise ValueError(f"channel_cost needs a non-negative cost for each of {list(CHANNELS)}")
         return self
 
-
-RuleSeverity = Literal["fatal", "quarantine"]
-
-
-class ValidateSeverity(Section):
-    """What each row-level rule does when rows fail it (rule names as in validation.rules).
 
 #: Reference policies the evaluation knows by name (evaluation/references.py maps them to import specs).
 REFERENCE_POLICIES = ("business_as_usual", "no_contact", "contact_everyone", "random_budget", "simple_rule", "oracle")
@@ -206,6 +206,12 @@ class EvaluateParams(Section):
         return self
 
 
+RuleSeverity = Literal["fatal", "quarantine"]
+
+
+class ValidateSeverity(Section):
+    """What each row-level rule does when rows fail it (rule names as in validation.rules).
+
     `quarantine` moves the failing rows to data/quarantine/<table>.parquet and lets the good
     rows go on; `fatal` stops the pipeline. Structural rules (file_present, readable, not_empty,
     required_columns) are always fatal, and a table with more than `max_quarantine_share` of its
@@ -228,6 +234,8 @@ class EvaluateParams(Section):
     dpd_growth: RuleSeverity = "quarantine"
     dpd_cure: RuleSeverity = "quarantine"
     amount_paid_matches_payments: RuleSeverity = "quarantine"
+    decision_consistent: RuleSeverity = "quarantine"
+    decision_matches_contact: RuleSeverity = "quarantine"
     reference: RuleSeverity = "quarantine"
     account_of_borrower: RuleSeverity = "quarantine"
     orphan_of_quarantined_account: RuleSeverity = "quarantine"
@@ -466,18 +474,10 @@ class Params(Section):
     roll_rate: RollRateParams = RollRateParams()
     propensity: PropensityParams = PropensityParams()  # PTP
     compliance: ComplianceParams = ComplianceParams()
+    evaluate: EvaluateParams = EvaluateParams()
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
-    @model_validator(mode="after")
-    def _zone_clocks(self) -> Params:
-        from core.compliance.clock import ClockError, check_zones
-
-        hours = [(p.first_hour, p.end_hour) for p in self.compliance.profiles.values()]
-    evaluate: EvaluateParams = EvaluateParams()
-        try:
-            check_zones(list(self.simulate.timezone_mix), min(h[0] for h in hours), max(h[1] for h in hours))
-        except ClockError as exc:
     @model_validator(mode="after")
     def _held_out(self) -> Params:
         """An evaluation world is never the logged book's world: a policy may have learnt it by heart."""
@@ -487,6 +487,15 @@ class Params(Section):
             )
         return self
 
+    @model_validator(mode="after")
+    def _zone_clocks(self) -> Params:
+        """Every simulated zone keeps the contact clock's ordering guarantees under the compliance hours."""
+        from core.compliance.clock import ClockError, check_zones
+
+        hours = [(p.first_hour, p.end_hour) for p in self.compliance.profiles.values()]
+        try:
+            check_zones(list(self.simulate.timezone_mix), min(h[0] for h in hours), max(h[1] for h in hours))
+        except ClockError as exc:
             raise ValueError(f"simulate.timezone_mix: {exc}") from None
         return self
 

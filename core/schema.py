@@ -78,6 +78,12 @@ ACCOUNT_STATUSES = (
 LEFT_BOOK_STATUSES = ("paid_off", "closed", "written_off")
 #: Statuses that owe nothing: 0 days past due and, where reported, no balance, due or past-due amount.
 OWES_NOTHING_STATUSES = ("inactive", "paid_off", "closed")
+#: What a contact offers the borrower (contacts.offer, decisions.offer): nothing beyond the reminder, a
+#: repayment plan, a settlement of the balance for less, or a discount (e.g. waived fees or interest).
+OFFERS = ("none", "plan", "settlement", "discount")
+#: The action column of the decision log: a channel, or no contact.
+NO_CONTACT = "none"
+DECISION_ACTIONS = (NO_CONTACT, *CHANNELS)
 PAYMENT_METHODS = ("direct_debit", "bank_transfer", "card", "cash", "agency")
 RESTRICTION_KINDS = (
     "do_not_contact",
@@ -100,6 +106,8 @@ class Column:
     description: str
     allowed: tuple[str, ...] | None = None
     min_value: float | None = None
+    #: The minimum itself is not allowed (a probability of a logged action is > 0, not >= 0).
+    min_exclusive: bool = False
     #: Inclusive upper bound (MAX_AMOUNT for money columns).
     max_value: float | None = None
     #: Only for nullable types: when is a missing value legitimate.
@@ -367,6 +375,15 @@ CONTACTS = Table(
             max_value=1.0,
             null_meaning="the logging policy was not randomised or did not record it",
         ),
+        Column(
+            "offer",
+            "string",
+            "What the contact offered the borrower: nothing beyond the reminder (`none`), a repayment plan, a "
+            "settlement of the balance for less, or a discount (waived fees or interest).",
+            allowed=OFFERS,
+            null_meaning="the source does not record offers (unknown, which is not `none`)",
+            optional=True,
+        ),
     ),
 )
 
@@ -403,7 +420,80 @@ RESTRICTIONS = Table(
     ),
 )
 
-TABLES: dict[str, Table] = {t.name: t for t in (ACCOUNTS, STATEMENTS, PAYMENTS, CONTACTS, RESTRICTIONS)}
+DECISIONS = Table(
+    name="decisions",
+    description="The contact policy's decision log, for off-policy learning and evaluation: one row per account "
+    "shown to the policy per local day (every account in arrears or charged off), including the decision not to "
+    "contact, with the probability with which the policy took it.",
+    key=("decision_id",),
+    absent_meaning="the source has no decision log (only the contacts made): features from decisions are empty, "
+    "and off-policy estimates cannot be computed from it",
+    event_time="decided_at",
+    references=(
+        Reference("account_id", "accounts", "account_id"),
+        Reference("borrower_id", "accounts", "borrower_id"),
+        Reference("contact_id", "contacts", "contact_id"),
+    ),
+    columns=(
+        Column("decision_id", "id", "Unique decision identifier."),
+        Column("account_id", "id", "Account decided about."),
+        Column("borrower_id", "id", "The account's borrower (at most one contact per borrower a day)."),
+        Column(
+            "decided_at",
+            "timestamp",
+            "When the decision was made (UTC): the start (00:00) of the borrower's local day it was made for. "
+            "It was made from what was known then: nothing of that local day.",
+        ),
+        Column("local_date", "date", "The borrower's local calendar day the decision is for."),
+        Column(
+            "action", "string", "The channel chosen for this account, or `none` (no contact).", allowed=DECISION_ACTIONS
+        ),
+        Column(
+            "local_hour",
+            "nullable_int",
+            "Local hour at which the contact was to start.",
+            min_value=0,
+            max_value=23,
+            null_meaning="the action is `none`",
+        ),
+        Column(
+            "offer",
+            "string",
+            "What the contact was to offer (`none` also when the action is `none`).",
+            allowed=OFFERS,
+        ),
+        Column(
+            "propensity",
+            "float",
+            "Probability with which the policy took this account's logged action on that day: the joint probability "
+            "of channel, hour and offer (of no contact for `none`), given the state shown to it, with the "
+            "one-contact-per-borrower selection included (for a borrower with several accounts in arrears, the "
+            "probability that this account got this action).",
+            min_value=0.0,
+            min_exclusive=True,
+            max_value=1.0,
+        ),
+        Column("policy", "string", "Name of the policy that decided (e.g. business_as_usual)."),
+        Column(
+            "contact_id",
+            "nullable_id",
+            "The contact the decision made.",
+            null_meaning="the action is `none`, the contact was refused, or the source does not link decisions to "
+            "contacts",
+            optional=True,
+        ),
+        Column(
+            "refusal",
+            "string",
+            "The rule that refused the contact (core.compliance.REASONS, e.g. `outside_hours`): a refused decision "
+            "is still logged, with its propensity, and made no contact.",
+            null_meaning="the contact was made, or the action is `none`",
+            optional=True,
+        ),
+    ),
+)
+
+TABLES: dict[str, Table] = {t.name: t for t in (ACCOUNTS, STATEMENTS, PAYMENTS, CONTACTS, RESTRICTIONS, DECISIONS)}
 TABLE_NAMES: tuple[str, ...] = tuple(TABLES)
 
 
@@ -444,7 +534,7 @@ def _range_text(col: Column) -> str:
     fmt = lambda v: f"{v:,.0f}" if float(v).is_integer() else f"{v:g}"  # noqa: E731
     parts = []
     if col.min_value is not None:
-        parts.append(f"at least {fmt(col.min_value)}")
+        parts.append(f"{'more than' if col.min_exclusive else 'at least'} {fmt(col.min_value)}")
     if col.max_value is not None:
         parts.append(f"at most {fmt(col.max_value)}")
     return ", ".join(parts).capitalize()

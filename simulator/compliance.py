@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from core import compliance as rulebook
-from core.schema import CHANNELS, CONSENT_CHANNELS, RESTRICTION_KINDS
+from core.schema import CHANNELS, CONSENT_CHANNELS, OFFERS, RESTRICTION_KINDS
 from simulator.state import (
     A_DISPUTE,
     A_PLAN,
@@ -33,6 +33,7 @@ from simulator.world import BlockWorld
 #: executor, not a legal rule, so it lives here and not in the rulebook.
 CAPABLE = np.array([c != "legal" for c in CHANNELS])
 _CHANNEL_INDEX = pd.Index(list(CHANNELS), dtype=object)
+_OFFER_INDEX = pd.Index(list(OFFERS), dtype=object)
 #: Restriction bits of the state, by the restriction kind they record.
 _BORROWER_BITS = {
     "do_not_contact": B_DNC,
@@ -101,15 +102,15 @@ def allowed_channels(reasons: np.ndarray) -> np.ndarray:
 
 def check_actions(
     w: BlockWorld, actions: pd.DataFrame | None, cand: np.ndarray, state: rulebook.ContactState, reasons: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, int]]:
-    """Valid actions as (account index, channel code, local hour, propensity) and refusal counts.
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, int]]:
+    """Valid actions as (account index, channel code, local hour, propensity, offer code) and refusal counts.
 
     `state` and `reasons` are `contact_state` and `channel_reasons` of the candidates `cand`;
     `w.pos_of` maps an account to its row there.
     Actions for unknown accounts, accounts not shown today or unknown channels are refused here;
     the rest go to the rulebook as one batch (`admit`), earlier rows first.
     """
-    empty = (np.zeros(0, np.int64), np.zeros(0, np.int8), np.zeros(0, np.int8), np.zeros(0))
+    empty = (np.zeros(0, np.int64), np.zeros(0, np.int8), np.zeros(0, np.int8), np.zeros(0), np.zeros(0, np.int8))
     if actions is None or len(actions) == 0:
         return (*empty, {})
     ids = pd.to_numeric(actions["account_id"], errors="coerce").to_numpy(dtype=np.float64)
@@ -124,6 +125,11 @@ def check_actions(
     else:
         ch = _CHANNEL_INDEX.get_indexer(channel.astype(object)).astype(np.int8)
     hour_raw = pd.to_numeric(actions["hour"], errors="coerce").to_numpy(dtype=np.float64)
+    # LOG (offer contract): the optional offer column, as OFFERS codes; missing or empty is "none", an
+    # unknown offer makes the action unknown (refused and counted with the unknown channels)
+    offer = _offer_codes(actions)
+    ch = np.where(offer >= 0, ch, -1).astype(np.int8)
+    # end LOG
     sel = np.flatnonzero(in_states & (ch >= 0))
     borrower = w.pop.bor[loc[sel]]
     verdict = rulebook.admit(
@@ -152,4 +158,17 @@ def check_actions(
     else:
         prop = np.full(len(ids), np.nan)
     rows = sel[verdict.allowed]
-    return loc[rows], ch[rows], hour_raw[rows].astype(np.int8), prop[rows], refused
+    return loc[rows], ch[rows], hour_raw[rows].astype(np.int8), prop[rows], offer[rows], refused
+
+
+def _offer_codes(actions: pd.DataFrame) -> np.ndarray:
+    """int8 OFFERS code of each action: 0 ("none") where the column is absent or empty, -1 if unknown (LOG)."""
+    if "offer" not in actions.columns:
+        return np.zeros(len(actions), dtype=np.int8)
+    offer = actions["offer"]
+    if isinstance(offer.dtype, pd.CategoricalDtype) and list(offer.cat.categories) == list(OFFERS):
+        codes = offer.cat.codes.to_numpy().astype(np.int8)
+        return np.where(codes < 0, 0, codes).astype(np.int8)
+    values = offer.astype(object)
+    codes = _OFFER_INDEX.get_indexer(values).astype(np.int8)
+    return np.where(values.isna().to_numpy(), 0, codes).astype(np.int8)

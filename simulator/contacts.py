@@ -12,26 +12,37 @@ from __future__ import annotations
 
 import numpy as np
 
-from core.schema import CHANNELS, OUTCOMES
+from core.schema import CHANNELS, OFFERS, OUTCOMES
 from simulator import events
 from simulator.config import AGENCY, CALL, CH, FIELD_VISIT, HARDSHIP, KIND, METHOD, OUT
 from simulator.population import MANUAL_METHODS
 from simulator.rng import sigmoid
-from simulator.state import A_DISPUTE, A_PLAN, B_CEASE, B_DNC, B_OPT_EMAIL, B_OPT_SMS, CHARGED_OFF
+from simulator.state import A_DISPUTE, A_PLAN, B_CEASE, B_DNC, B_OPT_EMAIL, B_OPT_SMS, CHARGED_OFF, OPEN
 from simulator.world import BlockWorld
 
 _VOICE = np.zeros(len(CHANNELS), dtype=bool)
 _VOICE[[CALL, FIELD_VISIT, AGENCY]] = True
+#: Escalation channels: formal demand letters, field visits, the agency, legal action.
+_ESCALATION = np.isin(np.array(CHANNELS), ["letter", "field_visit", "agency", "legal"])
 _MANUAL_METHOD_CODES = np.array([METHOD[m] for m in MANUAL_METHODS], dtype=np.int8)
 
 
 def make_contacts(
-    w: BlockWorld, t: int, idx: np.ndarray, ch: np.ndarray, hour: np.ndarray, propensity: np.ndarray
+    w: BlockWorld,
+    t: int,
+    idx: np.ndarray,
+    ch: np.ndarray,
+    hour: np.ndarray,
+    propensity: np.ndarray,
+    offer: np.ndarray | None = None,
 ) -> None:
-    """Execute valid contacts (one per borrower) on local day t and apply their consequences."""
+    """Execute valid contacts (one per borrower) on local day t and apply their consequences.
+
+    `offer`: core.schema.OFFERS codes (None: every contact offers "none")."""
     if len(idx) == 0:
         return
     st, pop, m, cal = w.st, w.pop, w.mech, w.cal
+    offer = np.zeros(len(idx), dtype=np.int8) if offer is None else np.asarray(offer, dtype=np.int8)
     gid = pop.a0 + idx
     u = [w.streams.contact.uniform(gid, t, ch, k) for k in range(7)]
     minute = (hour.astype(np.int16) * 60 + np.floor(u[6] * 60).astype(np.int16)).astype(np.int16)
@@ -68,7 +79,15 @@ def make_contacts(
     answered = voice & (u[0] < p_answer)
     wrong = answered & (u[1] < np.where(pop.wrong_number[b] & ~is_["field_visit"], 0.7, 0.05))
     rpc = answered & ~wrong
-    opened = ~undelivered & ((is_["sms"] & (u[1] < pop.sms_click[b])) | (is_["email"] & (u[1] < pop.email_open[b])))
+    # a message is read soon or buried depending on the local hour and weekday it arrives
+    digital = is_["sms"] | is_["email"]
+    read_when = (
+        np.asarray(m.digital_hour_profile)[hour]
+        * np.asarray(m.digital_weekday_profile)[np.where(is_["email"], 1, 0), cal.weekday[t]]
+    )
+    read_when = np.where(digital, read_when, 1.0)
+    p_read = np.where(is_["sms"], pop.sms_click[b], pop.email_open[b]) * read_when
+    opened = ~undelivered & digital & (u[1] < p_read)
 
     outcome = np.full(len(idx), OUT["delivered"], dtype=np.int8)
     outcome[opened] = OUT["opened"]
@@ -83,10 +102,14 @@ def make_contacts(
     p_cease = np.minimum(0.5, np.asarray(m.cease_base)[ch] * risk)
     p_dispute = np.asarray(m.dispute_base)[ch] * np.asarray(m.risk_segment)[seg]
     can_plan = ~on_plan & ~co & (dpd >= m.plan_min_dpd) & (t - st.last_plan[idx] > m.plan_min_gap_days)
-    p_plan = np.where((seg == HARDSHIP) & can_plan, m.plan_accept, 0.0)
-    p_ptp = np.minimum(
-        0.95, sigmoid(m.ptp_intercept + zw - 0.15 * excess) * np.asarray(m.ptp_segment)[seg] + 0.1 * is_["field_visit"]
+    offered = {name: offer == OFFERS.index(name) for name in OFFERS}
+    p_plan = np.where((seg == HARDSHIP) & can_plan, np.where(offered["plan"], m.plan_offer_accept, m.plan_accept), 0.0)
+    # a settlement or a discount multiplies the odds of a promise (for less money, below)
+    odds = np.where(
+        offered["settlement"], m.settlement_offer[1], np.where(offered["discount"], m.discount_offer[1], 1.0)
     )
+    p_base = sigmoid(m.ptp_intercept + zw - 0.15 * excess + np.log(odds))
+    p_ptp = np.minimum(0.95, p_base * np.asarray(m.ptp_segment)[seg] + 0.1 * is_["field_visit"])
     p_refuse = np.asarray(m.refuse_segment)[seg]
     c1 = p_cease
     c2 = c1 + (1 - c1) * p_dispute
@@ -121,6 +144,11 @@ def make_contacts(
         full = np.where(u[4][r] < 0.7, owed, np.minimum(owed, st.inst_eff[a]))
         settle = np.round(st.balance[a] * (0.3 + 0.4 * u[4][r]), 2)
         amount = np.where(co[r], settle, full)
+        owed_now = np.where(co[r], st.balance[a], owed)
+        amount = np.where(offered["settlement"][r], np.round(owed_now * m.settlement_offer[0], 2), amount)
+        amount = np.where(
+            offered["discount"][r], np.round(np.minimum(amount, owed_now * m.discount_offer[0]), 2), amount
+        )
         amount = np.where(amount > 0, amount, np.round(st.inst_eff[a], 2))
         keep_logit = m.keep_intercept + 0.8 * za[r] + 0.8 * zw[r] - m.fatigue_keep * excess[r]
         keep = u[5][r] < sigmoid(keep_logit) * np.asarray(m.keep_segment)[seg[r]]
@@ -140,8 +168,13 @@ def make_contacts(
         promise_day[r] = first_due
 
     # --- state: engagement, fatigue, contact history --------------------------------------------------
-    sens = np.where(voice, pop.sens_call[b], pop.sens_digital[b]) * np.asarray(m.segment_response)[seg]
+    escalation = _ESCALATION[ch]
+    response = np.where(escalation, np.asarray(m.escalation_response)[seg], np.asarray(m.segment_response)[seg])
+    sens = np.where(voice, pop.sens_call[b], pop.sens_digital[b]) * response
     gain = np.array([m.engagement_by_outcome[o] for o in OUTCOMES])[outcome] * np.asarray(m.channel_engagement)[ch]
+    gain = gain * read_when  # a buried message does less
+    to_payday = cal.next_payday[pop.pay_schedule[b], t] - t
+    gain = gain * np.where(to_payday <= m.payday_contact_days, m.payday_contact_gain, 1.0)
     st.engage[idx] = (w.engagement_now(t, idx) + gain * sens).astype(np.float32)
     st.engage_day[idx] = t
     st.fatigue[idx] = (fatigue + np.where(undelivered, 0.0, np.asarray(m.fatigue_by_channel)[ch])).astype(np.float32)
@@ -149,6 +182,27 @@ def make_contacts(
     st.last_contact[idx] = t
     st.contact_ring[idx, t % 7] = t
     st.last_call_rpc[idx[is_["call"] & rpc]] = t
+    # what the lender observes of engagement (observe.py): opened e-mails, clicked/replied sms, the last answer hour
+    for channel, ring in (("email", st.email_opens), ("sms", st.sms_replies)):
+        r = idx[opened & is_[channel]]
+        ring[r, st.open_slot[r] % ring.shape[1]] = t
+    st.open_slot[idx[opened]] += 1
+    st.last_answer_hour[idx[is_["call"] & rpc]] = hour[is_["call"] & rpc]
+
+    # --- pre-delinquency: a reminder before the due date prevents a forgotten payment --------------------
+    remind = np.flatnonzero((st.oldest_due[idx] >= t) & (st.status[idx] == OPEN) & ~co)
+    if len(remind):
+        a = idx[remind]
+        reach = np.where(
+            opened[remind] | rpc[remind], 1.0, np.where(outcome[remind] == OUT["delivered"], 0.5, 0.1 * voice[remind])
+        )
+        forgot = st.sched_day[a] < 0  # the bill was going to be missed
+        rescue = forgot & (u[4][remind] < np.asarray(m.reminder_rescue)[seg[remind]] * reach)
+        a = a[rescue]
+        if len(a):
+            st.sched_day[a] = np.maximum(st.oldest_due[a], t + 1)
+            st.sched_amt[a] = np.round(st.ring[a].sum(axis=1), 2)
+            st.sched_method[a] = _MANUAL_METHOD_CODES[pop.method_pref[pop.bor[a]]]
 
     # --- restrictions created by the contact (in force from the next day) -------------------------
     local_start = minute + 1
@@ -184,4 +238,5 @@ def make_contacts(
             promise_amount=promise_amount,
             promise_day=promise_day,
             propensity=propensity.astype(np.float64),
+            offer=np.zeros(len(idx), np.int8) if offer is None else offer.astype(np.int8),  # LOG: contacts.offer
         )

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from core import compliance as rulebook
 from core.io import write_table
 from core.params import Params
 from simulator import compliance, dynamics, events
@@ -27,7 +28,7 @@ from simulator.config import SEGMENTS, SimConfig
 from simulator.contacts import make_contacts
 from simulator.observe import observe
 from simulator.outcomes import Outcome, Tally
-from simulator.policies import BusinessAsUsual, Policy, policy_name
+from simulator.policies import BusinessAsUsual, Decisions, Policy, policy_name
 from simulator.population import Layout, generate
 from simulator.records import Recorder, accounts_frame, table_frames
 from simulator.rng import Streams
@@ -65,12 +66,19 @@ def step(w: BlockWorld, t: int) -> None:
     if w.tally.counts_on(t):
         st.in_cohort[delinquent] = True
         st.in_cohort[charged_off] = True
-    contact(w, t, np.concatenate([delinquent, charged_off]))
+    # WORLD: current accounts with an unpaid bill due within Mechanics.pre_delinquency_days are shown too
+    due_soon = (st.oldest_due >= t) & (st.oldest_due <= t + w.mech.pre_delinquency_days)
+    pre = np.flatnonzero((st.status == OPEN) & due_soon)
+    contact(w, t, np.concatenate([delinquent, charged_off, pre]))
     dynamics.daily_payments(w, t, delinquent, p_delinquent, charged_off, p_charged_off)
 
 
 def contact(w: BlockWorld, t: int, cand: np.ndarray) -> None:
-    """Show the candidates to the policy, check its actions against the rulebook and make the valid ones."""
+    """Show the candidates to the policy, check its actions against the rulebook and make the valid ones.
+
+    A logging policy (one with `decide`) gives every decision, no contact included; its contacts are
+    the decisions' actions, and a recorded run logs every decision (`record_decisions`).
+    """
     policy = w.policy if t > w.policy_start_day else w.bau
     if getattr(policy, "silent", False) or len(cand) == 0:
         return
@@ -79,14 +87,65 @@ def contact(w: BlockWorld, t: int, cand: np.ndarray) -> None:
     states = observe(
         w, t, cand, compliance.allowed_channels(reasons), truth=bool(getattr(policy, "wants_truth", False))
     )
-    actions = policy(w.cal.date_of(t), states)
+    decide = getattr(policy, "decide", None)
+    decisions = decide(w.cal.date_of(t), states) if decide is not None else None
+    actions = decisions.actions() if decisions is not None else policy(w.cal.date_of(t), states)
     w.pos_of[cand] = np.arange(len(cand))
-    idx, ch, hour, prop, refused = compliance.check_actions(w, actions, cand, state, reasons)
+    idx, ch, hour, prop, offer, refused = compliance.check_actions(w, actions, cand, state, reasons)
     w.pos_of[cand] = -1
     if w.tally.counts_on(t):
         for reason, n in refused.items():
             w.tally.refused[reason] += n
-    make_contacts(w, t, idx, ch, hour, prop)
+    make_contacts(w, t, idx, ch, hour, prop, offer)
+    if decisions is not None and w.rec.enabled and t > w.cal.start_day:
+        record_decisions(w, t, cand, decisions, idx, state, reasons, policy_name(policy))
+
+
+def record_decisions(
+    w: BlockWorld,
+    t: int,
+    cand: np.ndarray,
+    decisions: Decisions,
+    executed: np.ndarray,
+    state: rulebook.ContactState,
+    reasons: np.ndarray,
+    policy: str,
+) -> None:
+    """Log one row per account shown (decisions are in the candidates' order): the action, its probability,
+    and for a contact the rulebook refused, the rule that refused it (its propensity stays what the policy
+    meant; the contact was not made)."""
+    if len(decisions.account_id) != len(cand) or not np.array_equal(decisions.account_id, w.pop.a0 + cand + 1):
+        raise ValueError("a logging policy's decisions must have one row per account shown, in the states' order")
+    channel = decisions.channel.astype(np.int8)
+    refusal = np.zeros(len(cand), dtype=np.int8)
+    wanted = np.flatnonzero(channel >= 0)
+    made = np.isin(cand[wanted], executed)
+    if not made.all():  # the same batch check_actions judged, for the reasons of the refused ones
+        b = w.pop.bor[cand[wanted]]
+        verdict = rulebook.admit(
+            w.rules,
+            w.profile[b],
+            state.take(wanted),
+            channel[wanted],
+            decisions.hour[wanted].astype(np.float64),
+            group=b,
+            available=compliance.CAPABLE,
+            reasons=reasons[wanted],
+        )
+        if (verdict.reason[~made] == 0).any():
+            raise RuntimeError("a contact was neither made nor refused by the rulebook")
+        refusal[wanted[~made]] = verdict.reason[~made]
+    w.rec.add_decisions(
+        policy,
+        account=(w.pop.a0 + cand).astype(np.int32),
+        day=np.full(len(cand), t, np.int32),
+        tz=w.pop.tz[w.pop.bor[cand]],
+        channel=channel,
+        hour=decisions.hour.astype(np.int8),
+        offer=decisions.offer.astype(np.int8),
+        propensity=decisions.propensity.astype(np.float64),
+        refusal=refusal,
+    )
 
 
 @dataclass
@@ -100,11 +159,11 @@ class SimulationRun:
     seconds: float
 
     def tables(self) -> dict[str, pd.DataFrame]:
-        """The five canonical tables (consumes the logs: call once)."""
+        """The canonical tables, the decision log included (consumes the logs: call once)."""
         return dict(table_frames(self.recorder, self.calendar, self.zones))
 
     def write(self, out_dir: Path) -> list[Path]:
-        """Write the five tables atomically, one at a time (memory holds one table at most)."""
+        """Write the tables atomically, one at a time (memory holds one table at most)."""
         return [
             write_table(frame, out_dir, name) for name, frame in table_frames(self.recorder, self.calendar, self.zones)
         ]
@@ -125,7 +184,10 @@ class Simulation:
         return cls(SimConfig.from_params(params, **overrides))
 
     def business_as_usual(self) -> BusinessAsUsual:
-        return BusinessAsUsual(seed=self.config.seed, exploration=self.config.params.bau_exploration)
+        p = self.config.params
+        return BusinessAsUsual(
+            seed=self.config.seed, exploration=p.bau_exploration, floor=p.bau_floor, compliance=self.config.compliance
+        )
 
     def run(
         self,
@@ -136,7 +198,7 @@ class Simulation:
     ) -> SimulationRun:
         """Run the world with `policy` from `policy_start` (default start_date; business as usual before).
 
-        record=True keeps what the five tables need (use for the logging policy); a replay only
+        record=True keeps what the tables need (use for the logging policy); a replay only
         needs the outcome and runs lighter without it.
         """
         began = time.perf_counter()
@@ -189,7 +251,7 @@ class Simulation:
 
 
 def simulate_tables(params: Params, **overrides: object) -> dict[str, pd.DataFrame]:
-    """The five canonical tables of the default book under business as usual (for tests and notebooks)."""
+    """The canonical tables of the default book under business as usual (for tests and notebooks)."""
     return Simulation.from_params(params, **overrides).run(record=True).tables()
 
 

@@ -4,24 +4,31 @@ A policy is any callable `policy(day, states) -> DataFrame | None` where `day` i
 calendar date (pd.Timestamp) and `states` has the columns of simulator.observe.STATE_COLUMNS
 (one row per account in arrears or charged off). It returns one row per contact to make:
 `account_id`, `channel` (a core.schema.CHANNELS value), `hour` (local, 8..20) and optionally
-`propensity` (logged to contacts.propensity). Optional attributes: `name` (reports),
+`propensity` (logged to contacts.propensity) and `offer` (a core.schema.OFFERS value, logged to
+contacts.offer; missing or empty: "none"). Optional attributes: `name` (reports),
 `wants_truth = True` (also receive the latent `truth_*` columns: only the oracle should),
-`silent = True` (never contacts: the world skips building states).
+`silent = True` (never contacts: the world skips building states), and
+`decide(day, states) -> Decisions` (a logging policy: every decision, no contact included, with its
+probability; a recorded run writes them to the `decisions` table and makes its contacts).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
 import pandas as pd
 
-from core.schema import CHANNELS
+from core.compliance import ComplianceParams, Rulebook, profile_for_regions
+from core.schema import CHANNELS, OFFERS
 from simulator.rng import Stream
 
-ACTION_COLUMNS = ("account_id", "channel", "hour", "propensity")
+ACTION_COLUMNS = ("account_id", "channel", "hour", "propensity", "offer")
 #: The channel column of actions may be plain strings or this categorical (faster to check).
 CHANNEL_DTYPE = pd.CategoricalDtype(list(CHANNELS))
+#: The offer column of actions (optional; missing means "none"): plain strings or this categorical.
+OFFER_DTYPE = pd.CategoricalDtype(list(OFFERS))
 _ALLOWED_COLUMNS = [f"can_{c}" for c in CHANNELS]
 
 
@@ -34,15 +41,24 @@ def policy_name(policy: object) -> str:
 
 
 def actions_frame(
-    account_id: np.ndarray, channel: np.ndarray, hour: np.ndarray, propensity: np.ndarray | None = None
+    account_id: np.ndarray,
+    channel: np.ndarray,
+    hour: np.ndarray,
+    propensity: np.ndarray | None = None,
+    offer: np.ndarray | None = None,
 ) -> pd.DataFrame:
-    """Build an actions frame from channel codes (indices into CHANNELS)."""
+    """Build an actions frame from channel codes (indices into CHANNELS) and offer codes (into OFFERS;
+    None: every contact offers "none")."""
+    n = len(account_id)
     return pd.DataFrame(
         {
             "account_id": np.asarray(account_id, dtype=np.int64),
             "channel": pd.Categorical.from_codes(np.asarray(channel, dtype=np.int64), dtype=CHANNEL_DTYPE),
             "hour": np.asarray(hour, dtype=np.int64),
-            "propensity": np.full(len(account_id), np.nan) if propensity is None else np.asarray(propensity, float),
+            "propensity": np.full(n, np.nan) if propensity is None else np.asarray(propensity, float),
+            "offer": pd.Categorical.from_codes(
+                np.zeros(n, dtype=np.int64) if offer is None else np.asarray(offer, dtype=np.int64), dtype=OFFER_DTYPE
+            ),
         }
     )
 
@@ -62,17 +78,93 @@ def _day_number(day: pd.Timestamp) -> int:
     return int(pd.Timestamp(day).value // (86_400 * 10**9))
 
 
-class BusinessAsUsual:
-    """The lender's logging policy: a bucket-driven cadence with randomised channel choice.
+@dataclass(frozen=True)
+class Decisions:
+    """A logging policy's decisions for one day: one row per account shown, in the states' order.
 
-    Touch days: every 4th day past due in 1-29, every 2nd in 30-59, daily from 60 (never on
-    Sunday, never while a promise is pending); weekly on weekdays for charged-off accounts
-    (agency). On a touch day the action (no contact or a channel) is drawn from
-    (1 - exploration) * rule weights + exploration * uniform, both over the allowed actions;
-    the probability of the drawn channel is returned as `propensity` (field visits are never
-    explored: only the rule sends them). A borrower with several accounts in arrears gets at
-    most one contact a day (the first account in the states). The hour is drawn
-    uniformly from the channel's window (HOURS), independently of the channel's propensity.
+    `channel` is a CHANNELS index or -1 (no contact), `hour` the local hour (-1 for none), `offer` an
+    OFFERS index (0, "none", for no contact) and `propensity` the probability with which the policy took
+    this account's logged action (see BusinessAsUsual).
+    """
+
+    account_id: np.ndarray
+    channel: np.ndarray
+    hour: np.ndarray
+    offer: np.ndarray
+    propensity: np.ndarray
+
+    def actions(self) -> pd.DataFrame:
+        """The contacts among the decisions, as an actions frame (what `Policy.__call__` returns)."""
+        rows = np.flatnonzero(self.channel >= 0)
+        return actions_frame(
+            self.account_id[rows], self.channel[rows], self.hour[rows], self.propensity[rows], self.offer[rows]
+        )
+
+
+@dataclass(frozen=True)
+class Distribution:
+    """The exact probabilities of BusinessAsUsual's decisions on one day, factorised (one row per account).
+
+    For a borrower b with shown accounts a (in the states' order), the policy takes at most one action:
+    none, or (account a, channel c, hour h, offer o), with probability
+
+        P(a, c, h, o) = (1 - lam_b) * contact_a * channel[a, c] * hour[a, c, h] * offer[a, o] + lam_b / n_b
+        P(none)       = (1 - lam_b) * none_b + lam_b / n_b
+
+    over the allowed combinations (`allowed[a, c] & hours_ok[a, h]`, every offer), `n_b` of them plus
+    none; the rule part (`contact`, `channel`, `hour`, `offer`) is the lender's cadence, the uniform part
+    (`lam`) the floor.
+    """
+
+    borrower: np.ndarray  # (n,) borrower id
+    allowed: np.ndarray  # (n, C) bool: channels the policy may use
+    hours_ok: np.ndarray  # (n, 24) bool: local hours allowed by the row's compliance profile
+    contact: np.ndarray  # (n,) rule part: P(the borrower's contact goes to this account)
+    channel: np.ndarray  # (n, C) rule part: P(channel | this account is contacted)
+    offer: np.ndarray  # (n, O) rule part: P(offer | contacted)
+    window: np.ndarray  # (n, C, 24) rule part: P(hour | channel)
+    lam: np.ndarray  # (n,) the borrower's floor mixture weight
+    n_actions: np.ndarray  # (n,) the borrower's number of allowed actions, none included
+    contact_wish: np.ndarray  # (n,) rule part: P(the account wishes contact), before the one-per-borrower choice
+
+    def joint(self, row: int) -> np.ndarray:
+        """(C, 24, O): P(this account gets channel c at hour h with offer o)."""
+        mask = self.allowed[row][:, None, None] & self.hours_ok[row][None, :, None]
+        rule = self.contact[row] * self.channel[row][:, None, None] * self.window[row][:, :, None]
+        rule = rule * self.offer[row][None, None, :]
+        return np.where(mask, (1 - self.lam[row]) * rule + self.lam[row] / self.n_actions[row], 0.0)
+
+    def none_of_borrower(self, row: int) -> float:
+        """P(no contact for the borrower of `row`)."""
+        same = np.flatnonzero(self.borrower == self.borrower[row])
+        rule_none = float(np.prod(1 - self.contact_wish[same])) if len(same) else 1.0
+        return (1 - self.lam[row]) * rule_none + self.lam[row] / self.n_actions[row]
+
+
+class BusinessAsUsual:
+    """The lender's logging policy: its cadence, randomised everywhere, with every decision logged.
+
+    The cadence (the rule): touch days every 4th day past due in 1-29, every 2nd in 30-59, daily from
+    60 (not on Sunday, not while a promise is pending); weekly on weekdays for charged-off accounts
+    (agency). Each day every account shown *wishes* contact with probability
+    `1 - ((1 - e) * rule_none + e / (k + 1))` on a touch day (as the lender's rule weights say, k
+    allowed channels) and `e * OFF_CADENCE` on any other day (e = `bau_exploration`); a borrower with
+    several accounts shown gets at most one contact, on the first wishing account in the states' order.
+    The contacted account's channel is drawn from `(1 - e) * rule weights + e * uniform` over the allowed
+    channels (field visits, which cost about 30 calls, only when nothing else is allowed: the floor explores
+    them), its local hour from `(1 - e) * uniform over the channel's
+    window + e * uniform over the hours the borrower's compliance profile allows`, its offer from
+    `(1 - e) * OFFER_RULES + e * uniform`.
+
+    The floor (`bau_floor`): with weight `lam = min(1, floor * n)` the borrower's action is drawn
+    instead uniformly among its n allowed actions (none, and every allowed channel x hour x offer of
+    every account shown), so every allowed action of every account-day shown, Sundays and days with a
+    pending promise included, has probability at least `floor`.
+
+    `decide` returns every decision, no contact included, with its exact probability (`Distribution`
+    says how it is computed): for the contacted account the joint probability of channel, hour and
+    offer; for an account not contacted the probability that it got no contact. Calling the policy
+    returns only the contacts, as any policy does.
     """
 
     name = "business_as_usual"
@@ -89,17 +181,52 @@ class BusinessAsUsual:
     #: local hour windows (inclusive) per channel
     HOURS = np.array([(9, 12), (8, 20), (9, 19), (10, 10), (10, 17), (9, 19), (10, 10)])
     FIELD_VISIT_MIN_BALANCE = 1500.0
+    #: rule weights over OFFERS (none, plan, settlement, discount) per group as in RULES
+    OFFER_RULES = np.array(
+        [
+            [0.90, 0.05, 0.00, 0.05],
+            [0.70, 0.20, 0.00, 0.10],
+            [0.55, 0.25, 0.10, 0.10],
+            [0.40, 0.10, 0.40, 0.10],
+        ]
+    )
+    #: off the cadence, an account wishes contact with probability exploration * OFF_CADENCE a day
+    OFF_CADENCE = 0.25
 
-    def __init__(self, seed: int = 0, exploration: float = 0.1) -> None:
+    def __init__(
+        self,
+        seed: int = 0,
+        exploration: float = 0.1,
+        floor: float = 2e-5,
+        compliance: ComplianceParams | None = None,
+    ) -> None:
         self.stream = Stream(seed, "bau")
         self.exploration = exploration
+        self.floor = floor
+        self.rules = Rulebook.from_params(compliance)
+        hours = np.arange(24)
+        self._window = (hours[None, :] >= self.HOURS[:, :1]) & (hours[None, :] <= self.HOURS[:, 1:])
 
     def __call__(self, day: pd.Timestamp, states: pd.DataFrame) -> pd.DataFrame:
+        return self.decide(day, states).actions()
+
+    # --- the distribution ----------------------------------------------------------------------
+    def _hours_ok(self, states: pd.DataFrame) -> np.ndarray:
+        """(n, 24) bool: the local hours at which the row's compliance profile lets a contact start."""
+        region = states["region"]
+        if isinstance(region.dtype, pd.CategoricalDtype):  # one look-up per category, not per row
+            lookup = profile_for_regions(self.rules.params, list(region.cat.categories))
+            codes = region.cat.codes.to_numpy()
+            profile = np.where(codes >= 0, lookup[np.maximum(codes, 0)], profile_for_regions(self.rules.params, [None]))
+        else:
+            profile = profile_for_regions(self.rules.params, region)
+        hours = np.arange(24)
+        first, end = self.rules.first_hour[profile], self.rules.end_hour[profile]
+        return (hours[None, :] >= first[:, None]) & (hours[None, :] < end[:, None]) & (profile >= 0)[:, None]
+
+    def _factors(self, states: pd.DataFrame) -> dict[str, np.ndarray]:
         n = len(states)
-        if n == 0:
-            return actions_frame(np.zeros(0), np.zeros(0), np.zeros(0))
-        t = _day_number(day)
-        ids = states["account_id"].to_numpy(dtype=np.int64)
+        e = self.exploration
         dpd = states["days_past_due"].to_numpy()
         co = states["charged_off"].to_numpy(dtype=bool)
         group = np.where(co, 3, np.where(dpd < 30, 0, np.where(dpd < 60, 1, 2)))
@@ -110,22 +237,192 @@ class BusinessAsUsual:
             (since >= self.CADENCE[3]) & (weekday < 5),
             ((dpd - 1) % self.CADENCE[group] == 0) & (weekday != 6) & ~states["promise_pending"].to_numpy(dtype=bool),
         )
-        allowed = np.hstack([np.ones((n, 1), dtype=bool), _allowed(states)])
-        allowed[:, 1 + CHANNELS.index("field_visit")] &= states["balance"].to_numpy() >= self.FIELD_VISIT_MIN_BALANCE
-        rule = self.RULES[group] * allowed
-        total = rule.sum(axis=1, keepdims=True)
-        rule = np.where(total > 0, rule / np.where(total > 0, total, 1), np.eye(1, rule.shape[1])[0])
-        explore = allowed.copy()
-        explore[:, 1 + CHANNELS.index("field_visit")] = False  # too costly to try at random
-        uniform = explore / explore.sum(axis=1, keepdims=True)
-        probs = (1 - self.exploration) * rule + self.exploration * uniform
-        u = self.stream.uniform(ids, t, 0)
-        choice = np.minimum((u[:, None] > np.cumsum(probs, axis=1)).sum(axis=1), probs.shape[1] - 1)
-        rows = first_per_borrower(states, touch & (choice > 0))
-        ch = choice[rows] - 1
-        lo, hi = self.HOURS[ch, 0], self.HOURS[ch, 1]
-        hour = lo + np.floor(self.stream.uniform(ids[rows], t, 1) * (hi - lo + 1)).astype(np.int64)
-        return actions_frame(ids[rows], ch, hour, probs[rows, choice[rows]])
+        hours_ok = self._hours_ok(states)
+        allowed = _allowed(states) & hours_ok.any(axis=1)[:, None]
+        k = allowed.sum(axis=1)
+        rule = self.RULES[group] * np.hstack([np.ones((n, 1), dtype=bool), allowed])
+        rule[:, 1 + CHANNELS.index("field_visit")] *= states["balance"].to_numpy() >= self.FIELD_VISIT_MIN_BALANCE
+        total = rule.sum(axis=1)
+        none_share = (1 - e) * rule[:, 0] / np.where(total > 0, total, 1) + e / (k + 1)
+        wish = np.where(k > 0, np.where(touch, 1 - none_share, e * self.OFF_CADENCE), 0.0)
+        ch_rule = rule[:, 1:]
+        ch_total = ch_rule.sum(axis=1, keepdims=True)
+        # exploration over the allowed channels but field visits, which are costly: the floor explores them
+        cheap = allowed & (np.arange(len(CHANNELS)) != CHANNELS.index("field_visit"))
+        cheap = np.where(cheap.any(axis=1, keepdims=True), cheap, allowed)
+        uniform = cheap / np.maximum(cheap.sum(axis=1), 1)[:, None]
+        ch_rule = np.where(ch_total > 0, ch_rule / np.where(ch_total > 0, ch_total, 1), uniform)
+        channel = (1 - e) * ch_rule + e * uniform
+        offer = (1 - e) * self.OFFER_RULES[group] + e / len(OFFERS)
+        return {
+            "group": group,
+            "allowed": allowed,
+            "hours_ok": hours_ok,
+            "wish": wish,
+            "channel": channel,
+            "offer": offer,
+        }
+
+    def _hour_probability(self, hours_ok: np.ndarray, rows: np.ndarray, ch: np.ndarray, hour: np.ndarray) -> np.ndarray:
+        """P(hour | channel) for the given rows: (1 - e) uniform over the channel's window within the allowed
+        hours (all allowed hours when they do not meet), + e uniform over the allowed hours."""
+        ok = hours_ok[rows]
+        win = self._window[ch] & ok
+        n_ok, n_win = ok.sum(axis=1), win.sum(axis=1)
+        at = np.arange(len(rows))
+        in_ok, in_win = ok[at, hour], win[at, hour]
+        e = self.exploration
+        rule = np.where(n_win > 0, in_win / np.maximum(n_win, 1), in_ok / np.maximum(n_ok, 1))
+        return (1 - e) * rule + e * in_ok / np.maximum(n_ok, 1)
+
+    def distribution(self, states: pd.DataFrame) -> Distribution:
+        """The exact probabilities of today's decisions for `states` (tests, diagnostics)."""
+        f = self._factors(states)
+        borrower = states["borrower_id"].to_numpy(dtype=np.int64)
+        contact, _, lam, n_actions = self._borrower_terms(borrower, f)
+        n = len(states)
+        window = np.zeros((n, len(CHANNELS), 24))
+        for c in range(len(CHANNELS)):
+            for h in range(24):
+                window[:, c, h] = self._hour_probability(
+                    f["hours_ok"], np.arange(n), np.full(n, c), np.full(n, h, dtype=np.int64)
+                )
+        return Distribution(
+            borrower=borrower,
+            allowed=f["allowed"],
+            hours_ok=f["hours_ok"],
+            contact=contact,
+            channel=f["channel"],
+            offer=f["offer"],
+            window=window,
+            lam=lam,
+            n_actions=n_actions,
+            contact_wish=f["wish"],
+        )
+
+    def _borrower_terms(
+        self, borrower: np.ndarray, f: dict[str, np.ndarray]
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Per row: the rule's P(the borrower's contact goes to this account), the row's position among
+        its borrower's rows, the borrower's floor weight lam and number of allowed actions (none included)."""
+        n = len(borrower)
+        order = np.argsort(borrower, kind="stable")
+        b = borrower[order]
+        new = np.ones(n, dtype=bool)
+        new[1:] = b[1:] != b[:-1]
+        start = np.maximum.accumulate(np.where(new, np.arange(n), 0))
+        rank_sorted = np.arange(n) - start
+        wish = f["wish"][order]
+        before = np.ones(n)  # P(no earlier account of the borrower wished contact)
+        for r in range(1, int(rank_sorted.max(initial=0)) + 1):
+            at = np.flatnonzero(rank_sorted == r)
+            before[at] = before[at - 1] * (1 - wish[at - 1])
+        joint = f["allowed"].sum(axis=1) * f["hours_ok"].sum(axis=1) * len(OFFERS)
+        group_id = np.cumsum(new) - 1
+        n_actions = 1 + np.bincount(group_id, weights=joint[order])[group_id]
+        lam = np.minimum(1.0, self.floor * n_actions)
+        out = [np.empty(n), np.empty(n, dtype=np.int64), np.empty(n), np.empty(n)]
+        for arr, values in zip(out, (wish * before, rank_sorted, lam, n_actions), strict=True):
+            arr[order] = values
+        return out[0], out[1], out[2], out[3]
+
+    # --- the draws -------------------------------------------------------------------------------
+    def decide(self, day: pd.Timestamp, states: pd.DataFrame) -> Decisions:
+        """Every decision of the day, one per account shown (in the states' order), with its probability."""
+        n = len(states)
+        ids = states["account_id"].to_numpy(dtype=np.int64)
+        if n == 0:
+            empty = np.zeros(0, dtype=np.int64)
+            return Decisions(ids, empty, empty, empty, np.zeros(0))
+        t = _day_number(day)
+        f = self._factors(states)
+        borrower = states["borrower_id"].to_numpy(dtype=np.int64)
+        contact, _, lam, n_actions = self._borrower_terms(borrower, f)
+        allowed, hours_ok = f["allowed"], f["hours_ok"]
+        n_hours = hours_ok.sum(axis=1)
+        channel = np.full(n, -1, dtype=np.int64)
+        hour = np.full(n, -1, dtype=np.int64)
+        offer = np.zeros(n, dtype=np.int64)
+
+        # which component draws each borrower's action: the floor's uniform, or the cadence
+        explore = self.stream.uniform(borrower, t, 10) < lam
+
+        # the cadence: the first wishing account of the borrower; channel, hour and offer by the rule
+        wishing = (self.stream.uniform(ids, t, 0) < f["wish"]) & ~explore
+        rows = first_per_borrower(states, wishing)
+        channel[rows] = _draw(f["channel"][rows], self.stream.uniform(ids[rows], t, 2))
+        hour[rows] = self._draw_hour(hours_ok, rows, channel[rows], ids[rows], t)
+        offer[rows] = _draw(f["offer"][rows], self.stream.uniform(ids[rows], t, 3))
+
+        # the floor: one of the borrower's n allowed actions, uniformly (index 0: none)
+        if explore.any():
+            self._draw_uniform(explore, allowed, hours_ok, n_actions, channel, hour, offer, borrower, t)
+
+        contacted = channel >= 0
+        rows = np.flatnonzero(contacted)
+        rule = (
+            contact[rows]
+            * f["channel"][rows, channel[rows]]
+            * self._hour_probability(hours_ok, rows, channel[rows], hour[rows])
+            * f["offer"][rows, offer[rows]]
+        )
+        joint = allowed.sum(axis=1) * n_hours * len(OFFERS)
+        p_contacted = (1 - lam) * contact + lam * joint / n_actions
+        propensity = 1 - p_contacted
+        propensity[rows] = (1 - lam[rows]) * rule + lam[rows] / n_actions[rows]
+        return Decisions(ids, channel, hour, offer, propensity)
+
+    def _draw_hour(self, hours_ok: np.ndarray, rows: np.ndarray, ch: np.ndarray, ids: np.ndarray, t: int) -> np.ndarray:
+        ok = hours_ok[rows]
+        win = self._window[ch] & ok
+        use_window = (win.sum(axis=1) > 0) & (self.stream.uniform(ids, t, 4) >= self.exploration)
+        pool = np.where(use_window[:, None], win, ok)
+        return _draw(pool.astype(np.float64), self.stream.uniform(ids, t, 1))
+
+    def _draw_uniform(
+        self,
+        explore: np.ndarray,
+        allowed: np.ndarray,
+        hours_ok: np.ndarray,
+        n_actions: np.ndarray,
+        channel: np.ndarray,
+        hour: np.ndarray,
+        offer: np.ndarray,
+        borrower: np.ndarray,
+        t: int,
+    ) -> None:
+        """For borrowers drawn to the floor: pick action k of n uniformly (0: none; then account by account,
+        in the states' order, channel x hour x offer) and write it into channel/hour/offer."""
+        rows = np.flatnonzero(explore)
+        n_hours = hours_ok.sum(axis=1)
+        per_account = allowed[rows].sum(axis=1) * n_hours[rows] * len(OFFERS)
+        order = np.argsort(borrower[rows], kind="stable")
+        rows, per_account = rows[order], per_account[order]
+        b = borrower[rows]
+        new = np.ones(len(rows), dtype=bool)
+        new[1:] = b[1:] != b[:-1]
+        cum = np.cumsum(per_account)
+        start = np.maximum.accumulate(np.where(new, np.arange(len(rows)), 0))
+        before = cum - per_account - (cum[start] - per_account[start])  # actions of earlier accounts of b
+        k = np.floor(self.stream.uniform(b, t, 11) * n_actions[rows]).astype(np.int64)  # same k for all of b
+        k = np.minimum(k, n_actions[rows].astype(np.int64) - 1) - 1  # -1: none
+        mine = (k >= before) & (k < before + per_account)
+        sel, r = rows[mine], (k - before)[mine]
+        if len(sel) == 0:
+            return
+        per_channel = n_hours[sel] * len(OFFERS)
+        j = r // per_channel  # the j-th allowed channel of the account
+        rest = r % per_channel
+        channel[sel] = np.argmax(np.cumsum(allowed[sel], axis=1) > j[:, None], axis=1)
+        first_hour = np.argmax(hours_ok[sel], axis=1)  # allowed hours are one block [first, end)
+        hour[sel] = first_hour + rest // len(OFFERS)
+        offer[sel] = rest % len(OFFERS)
+
+
+def _draw(weights: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """Row-wise index drawn with the given weights (each row sums to 1, or is a mask normalised here)."""
+    cum = np.cumsum(weights, axis=1)
+    return np.minimum((u[:, None] * cum[:, -1:] > cum).sum(axis=1), weights.shape[1] - 1)
 
 
 class ContactEveryone:
@@ -206,8 +503,10 @@ class Oracle:
         return actions_frame(states["account_id"].to_numpy()[rows], channel[rows], hour[rows])
 
 
-def business_as_usual(seed: int = 0, exploration: float = 0.1) -> BusinessAsUsual:
-    return BusinessAsUsual(seed, exploration)
+def business_as_usual(
+    seed: int = 0, exploration: float = 0.1, floor: float = 2e-5, compliance: ComplianceParams | None = None
+) -> BusinessAsUsual:
+    return BusinessAsUsual(seed, exploration, floor, compliance)
 
 
 def contact_everyone() -> ContactEveryone:

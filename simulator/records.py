@@ -1,4 +1,4 @@
-"""Compact event logs kept during a run, turned into the five canonical tables at the end.
+"""Compact event logs kept during a run, turned into the canonical tables at the end.
 
 During the run every event is a few small integers and floats (account index, day, minute,
 codes); only at the end are ids assigned, local clock times converted to UTC instants per
@@ -14,12 +14,15 @@ from collections.abc import Iterator
 import numpy as np
 import pandas as pd
 
-from core.schema import CHANNELS, OUTCOMES, PAYMENT_METHODS, PRODUCTS, RESTRICTION_KINDS
+from core.compliance import REASONS
+from core.schema import CHANNELS, DECISION_ACTIONS, OFFERS, OUTCOMES, PAYMENT_METHODS, PRODUCTS, RESTRICTION_KINDS
 from simulator.calendar import Calendar
 from simulator.population import REGIONS, Population
 
 _NS_DAY = 86_400 * 10**9
 _NS_MIN = 60 * 10**9
+#: Days are below this in every key account * _DAY_SPAN + day.
+_DAY_SPAN = 1 << 20
 
 
 class Log:
@@ -87,7 +90,7 @@ class RestrictionLog:
 
 
 class Recorder:
-    """Everything written to the five tables; `enabled=False` makes a replay skip the bookkeeping."""
+    """Everything written to the tables; `enabled=False` makes a replay skip the bookkeeping."""
 
     def __init__(self, enabled: bool = True) -> None:
         self.enabled = enabled
@@ -97,6 +100,15 @@ class Recorder:
         self.payments = Log()
         self.contacts = Log()
         self.restrictions = RestrictionLog()
+        #: The logging policy's decisions (policy: a code into `policies`), one row per account shown a day.
+        self.decisions = Log()
+        self.policies: list[str] = []
+
+    def add_decisions(self, policy: str, **columns: np.ndarray) -> None:
+        if policy not in self.policies:
+            self.policies.append(policy)
+        n = len(columns["account"])
+        self.decisions.add(policy=np.full(n, self.policies.index(policy), np.int8), **columns)
 
 
 def accounts_frame(pop: Population, cal: Calendar, zones: tuple[str, ...]) -> pd.DataFrame:
@@ -150,8 +162,12 @@ def table_frames(rec: Recorder, cal: Calendar, zones: tuple[str, ...]) -> Iterat
     if not rec.enabled or rec.consumed:
         raise RuntimeError("no event logs to turn into tables: run with record=True, and build the tables once")
     rec.consumed = True
-    yield "accounts", pd.concat(rec.accounts, ignore_index=True)
+    accounts = pd.concat(rec.accounts, ignore_index=True)
     rec.accounts = []
+    borrower_of = np.zeros(int(accounts["account_id"].to_numpy().max(initial=0)) + 1, dtype=np.int64)
+    borrower_of[accounts["account_id"].to_numpy()] = accounts["borrower_id"].to_numpy()
+    yield "accounts", accounts
+    del accounts
 
     s = rec.statements
     account, cycle = s.pop("account"), s.pop("cycle")
@@ -211,17 +227,21 @@ def table_frames(rec: Recorder, cal: Calendar, zones: tuple[str, ...]) -> Iterat
                 "promise_amount": c.pop("promise_amount")[order],
                 "promise_date": promise.where(promise_day >= 0),
                 "propensity": c.pop("propensity")[order].astype(np.float64),
+                "offer": _codes(_or_zeros(c.pop("offer"), len(order))[order], OFFERS),
             }
         ),
     )
-    del account, day, minute, tz, when, order
+    # (account, day) of each contact, sorted, with its contact_id: the decisions that made them link to it
+    contact_key = account[order].astype(np.int64) * _DAY_SPAN + day[order]
+    key_order = np.argsort(contact_key, kind="stable")
+    contact_key, contact_id = contact_key[key_order], key_order.astype(np.int64) + 1
+    del account, day, minute, tz, when, order, key_order
 
     r = rec.restrictions
     start = _utc_ns(cal, r.column("start_day"), r.column("start_min"), r.column("tz"), r.column("start_local"), zones)
     end_day = r.column("end_day")
-    end = _utc_ns(
-        cal, np.maximum(end_day, 0), np.maximum(r.column("end_min"), 0), r.column("tz"), np.zeros(r.n, bool), zones
-    )
+    end_min = np.where(end_day >= 0, r.column("end_min"), 0)  # may be negative: the night before, east of UTC
+    end = _utc_ns(cal, np.maximum(end_day, 0), end_min, r.column("tz"), np.zeros(r.n, bool), zones)
     order = np.lexsort((r.column("kind"), r.column("account"), r.column("borrower"), start))
     account = r.column("account")[order]
     channel = r.column("channel")[order]
@@ -239,4 +259,54 @@ def table_frames(rec: Recorder, cal: Calendar, zones: tuple[str, ...]) -> Iterat
                 "end_at": _utc(end[order]).where(ended),
             }
         ),
+    )
+    yield "decisions", _decisions_frame(rec, cal, zones, borrower_of, contact_key, contact_id)
+
+
+def _or_zeros(values: np.ndarray, n: int) -> np.ndarray:
+    """A logged code column, or zeros where the log never had it (code 0: "none")."""
+    return values if len(values) == n else np.zeros(n, dtype=np.int8)
+
+
+def _decisions_frame(
+    rec: Recorder,
+    cal: Calendar,
+    zones: tuple[str, ...],
+    borrower_of: np.ndarray,
+    contact_key: np.ndarray,
+    contact_id: np.ndarray,
+) -> pd.DataFrame:
+    """The decision log: ids by (decided_at, account); decided_at is the start of the borrower's local day."""
+    d = rec.decisions
+    account, day, tz = d.pop("account").astype(np.int64), d.pop("day").astype(np.int64), d.pop("tz").astype(np.int8)
+    n = len(account)
+    when = _utc_ns(cal, day, np.zeros(n, np.int16), tz, np.ones(n, bool), zones)
+    order = np.lexsort((account, when))
+    account, day, when = account[order], day[order], when[order]
+    channel = d.pop("channel").astype(np.int16)[order]
+    refusal = d.pop("refusal").astype(np.int16)[order]
+    hour = d.pop("hour").astype(np.int64)[order]
+    made = (channel >= 0) & (refusal == 0)
+    key = account * _DAY_SPAN + day
+    at = np.minimum(np.searchsorted(contact_key, key), len(contact_key) - 1)
+    linked = made & (contact_key[at] == key) if len(contact_key) else np.zeros(n, dtype=bool)
+    if (made & ~linked).any():
+        raise RuntimeError(f"{int((made & ~linked).sum())} decision(s) made a contact that the contact log lacks")
+    ids = contact_id[at] if len(contact_id) else np.zeros(n, dtype=np.int64)
+    none = channel < 0
+    return pd.DataFrame(
+        {
+            "decision_id": np.arange(1, n + 1, dtype=np.int64),
+            "account_id": account + 1,
+            "borrower_id": borrower_of[account + 1],
+            "decided_at": _utc(when),
+            "local_date": (cal.origin + pd.to_timedelta(day, unit="D")).as_unit("ns"),
+            "action": _codes(channel + 1, DECISION_ACTIONS),
+            "local_hour": pd.Series(hour, dtype="Int64").where(~none),
+            "offer": _codes(d.pop("offer")[order], OFFERS),
+            "propensity": d.pop("propensity")[order].astype(np.float64),
+            "policy": _codes(d.pop("policy")[order], tuple(rec.policies) or ("",)),
+            "contact_id": pd.Series(ids, dtype="Int64").where(linked),
+            "refusal": _codes(refusal, REASONS).where(refusal > 0),
+        }
     )

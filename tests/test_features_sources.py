@@ -146,11 +146,12 @@ def test_the_stage_reports_what_it_could_not_compute(tmp_path):
     book["statements"] = book["statements"].assign(balance=np.nan)
     tables = {name: conform(frame, TABLES[name]) for name, frame in book.items()}
     tables["contacts"] = TABLES["contacts"].empty_frame()
+    tables["decisions"] = TABLES["decisions"].empty_frame()  # as validate writes a table the source lacks
     write_tables(tables, tmp_path / "validated")
     params = parse_params({"features": {"partition_accounts": 5}})
     metrics = stage.run(params, tmp_path / "validated", tmp_path / "processed", tmp_path / "features.json")
     assert json.loads((tmp_path / "features.json").read_text()) == metrics
-    assert metrics["tables_absent"] == ["contacts"]
+    assert metrics["tables_absent"] == ["contacts", "decisions"]
     assert "statements.balance" in metrics["columns_empty"] and "statements.status" in metrics["columns_empty"]
     why = metrics["features_not_computable"]
     assert "sms_attempts_7d" in why["the source has no contacts table"]

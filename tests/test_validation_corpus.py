@@ -424,6 +424,8 @@ def test_malformed_input(case: Case, project: Project, capsys):
     else:
         metrics = project.run(**case.params)
         for name in TABLES:
+            if name not in tables:  # an optional table the book leaves out (decisions)
+                continue
             quarantined = project.quarantined(name)
             got = list(zip(quarantined["row_number"].tolist(), quarantined["reason"].tolist(), strict=True))
             assert got == expected.rows.get(name, []), name

@@ -25,9 +25,11 @@ REGIONS = ("US-TX", "GB", "TW", "US-NY", "US-CA")
 
 
 def clean_tables(
-    n_accounts: int = 5, n_cycles: int = 6, first_cycle: str = "2024-01-31", seed: int = 0
+    n_accounts: int = 5, n_cycles: int = 6, first_cycle: str = "2024-01-31", seed: int = 0, decisions: bool = False
 ) -> dict[str, pd.DataFrame]:
-    """A valid book: every rule of the validate stage holds (tests assert zero quarantined rows)."""
+    """A valid book: every rule of the validate stage holds (tests assert zero quarantined rows).
+
+    `decisions`: with a decision log behind the contacts (the optional table is left out otherwise)."""
     rng = np.random.default_rng(seed)
     n, c = n_accounts, n_cycles
     ids = np.arange(n, dtype=np.int64) + 101
@@ -153,8 +155,46 @@ def clean_tables(
         "payments": payments,
         "contacts": contacts,
         "restrictions": restrictions,
+        **({"decisions": _decisions(accounts, contacts)} if decisions else {}),
     }
     return {name: conform(frame, TABLES[name]) for name, frame in frames.items()}
+
+
+def _decisions(accounts: pd.DataFrame, contacts: pd.DataFrame) -> pd.DataFrame:
+    """A decision log behind the contacts: each contact's decision (linked by contact_id, the local date and
+    hour of the contact in the account's zone) and a decision not to contact on the local day before."""
+    zone = contacts["account_id"].map(accounts.set_index("account_id")["timezone"])
+    local = pd.Series(
+        [ts.tz_convert(z) for ts, z in zip(contacts["contacted_at"], zone, strict=True)], index=contacts.index
+    )
+    day = pd.to_datetime([ts.date() for ts in local])
+    start = [pd.Timestamp(d).tz_localize(z).tz_convert("UTC") for d, z in zip(day, zone, strict=True)]
+    made = pd.DataFrame(
+        {
+            "account_id": contacts["account_id"].to_numpy(),
+            "decided_at": pd.to_datetime(start, utc=True),
+            "local_date": day,
+            "action": contacts["channel"].to_numpy(),
+            "local_hour": pd.array([ts.hour for ts in local], dtype="Int64"),
+            "offer": "none",
+            "propensity": 0.25,
+            "contact_id": pd.array(contacts["contact_id"].to_numpy(), dtype="Int64"),
+        }
+    )
+    before = made.assign(
+        decided_at=made["decided_at"] - pd.Timedelta(days=1),
+        local_date=made["local_date"] - pd.Timedelta(days=1),
+        action="none",
+        local_hour=pd.array([None] * len(made), dtype="Int64"),
+        propensity=0.9,
+        contact_id=pd.array([None] * len(made), dtype="Int64"),
+    )
+    out = pd.concat([before, made], ignore_index=True).sort_values(["decided_at", "account_id"], kind="stable")
+    out.insert(0, "decision_id", np.arange(len(out), dtype=np.int64) + 3001)
+    out.insert(2, "borrower_id", out["account_id"].map(accounts.set_index("account_id")["borrower_id"]).to_numpy())
+    out["policy"] = "business_as_usual"
+    out["refusal"] = pd.Series([None] * len(out), dtype="str", index=out.index)
+    return out.reset_index(drop=True)
 
 
 def write_raw(tables: dict[str, pd.DataFrame], directory: Path, fmt: str = "parquet") -> Path:

@@ -572,6 +572,8 @@ def run_case(case: WrittenCase, root: Path, gx_root: Path) -> Outcome:
 def judge(case: WrittenCase, metrics: dict, validated_dir: Path, quarantine_dir: Path) -> Outcome:
     outcome = Outcome(0)
     for name, spec in TABLES.items():
+        if name not in case.rows:  # an optional table the case leaves out (decisions)
+            continue
         validated = pd.read_parquet(validated_dir / f"{name}.parquet")
         quarantined = pd.read_parquet(quarantine_dir / f"{name}.parquet")
         rows_in = metrics["tables"][name]["rows_in"]

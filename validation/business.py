@@ -19,7 +19,7 @@ from zoneinfo import available_timezones
 import numpy as np
 import pandas as pd
 
-from core.schema import OWES_NOTHING_STATUSES, TABLES, Table
+from core.schema import NO_CONTACT, OWES_NOTHING_STATUSES, TABLES, Table
 from validation.rules import Finding, finding
 
 ACCOUNTS = "accounts"
@@ -471,6 +471,72 @@ def _by_account(accounts: pd.DataFrame, column: str) -> pd.Series:
         # dates cannot be compared with; one missing key, whose value is missing, keeps the dtype.
         lookup = pd.Series([None], index=pd.Index([pd.NA], dtype=lookup.index.dtype), dtype=lookup.dtype)
     return lookup
+
+
+DECISIONS = "decisions"
+
+
+def decision_consistent(spec: Table, decisions: pd.DataFrame) -> list[Finding]:
+    """A decision's columns agree with its action: a contact (any channel) has a local hour; `none` has no hour,
+    offers `none`, and is linked to no contact and names no refusal; a refused contact made no contact."""
+    if spec.name != DECISIONS:
+        return []
+    action = decisions["action"]
+    none = (action == NO_CONTACT).fillna(False).to_numpy(dtype=bool)
+    contact = (action.notna() & (action != NO_CONTACT)).to_numpy(dtype=bool)
+    hour = decisions["local_hour"].notna().to_numpy(dtype=bool)
+    linked = decisions["contact_id"].notna().to_numpy(dtype=bool)
+    refused = decisions["refusal"].notna().to_numpy(dtype=bool)
+    offer = decisions["offer"]
+    offers_something = (offer.notna() & (offer != "none")).to_numpy(dtype=bool)
+    out = [
+        finding(DECISIONS, "decision_consistent", "local_hour", (contact & ~hour) | (none & hour)),
+        finding(DECISIONS, "decision_consistent", "offer", none & offers_something),
+        finding(DECISIONS, "decision_consistent", "contact_id", none & linked),
+        finding(DECISIONS, "decision_consistent", "refusal", (none & refused) | (linked & refused)),
+    ]
+    return [f for f in out if f]
+
+
+def decision_matches_contact(
+    spec: Table, decisions: pd.DataFrame, contacts: pd.DataFrame, accounts: pd.DataFrame
+) -> list[Finding]:
+    """A decision linked to a contact (contact_id) names that contact's account, channel and offer (when the
+    contact records one), and the contact was made on the decision's local date in the account's time zone.
+    Unknown contact ids are `reference`'s to report."""
+    if spec.name != DECISIONS or "contact_id" not in decisions.columns:
+        return []
+    linked = decisions["contact_id"].notna().to_numpy(dtype=bool)
+    if not linked.any() or len(contacts) == 0:
+        return []
+    d = decisions[linked]
+    c = contacts.dropna(subset=["contact_id"]).drop_duplicates("contact_id").set_index("contact_id")
+    known = d["contact_id"].isin(c.index).to_numpy(dtype=bool)
+    d = d[known]
+    rows = np.flatnonzero(linked)[known]
+    matched = c.reindex(d["contact_id"].to_numpy())
+    zones = d["account_id"].map(_by_account(accounts, "timezone"))
+    contact_day = _local_days(matched["contacted_at"].reset_index(drop=True), zones.reset_index(drop=True))
+    decision_day = calendar_date(d["local_date"]).to_numpy(dtype="datetime64[D]").astype("int64")
+
+    def differ(mine: pd.Series, theirs: pd.Series) -> np.ndarray:
+        a, b = mine.to_numpy(dtype=object), theirs.to_numpy(dtype=object)
+        return (pd.notna(a) & pd.notna(b) & (a != b)).astype(bool)
+
+    checks = {
+        "account_id": differ(d["account_id"].astype("Int64"), matched["account_id"].astype("Int64")),
+        "action": differ(d["action"], matched["channel"]),
+        "offer": differ(d["offer"], matched["offer"]) if "offer" in matched.columns else np.zeros(len(d), bool),
+        "local_date": (contact_day != decision_day)
+        & matched["contacted_at"].notna().to_numpy()
+        & d["local_date"].notna().to_numpy(),
+    }
+    out = []
+    for column, bad in checks.items():
+        mask = np.zeros(len(decisions), dtype=bool)
+        mask[rows[np.asarray(bad, dtype=bool)]] = True
+        out.append(finding(DECISIONS, "decision_matches_contact", column, mask))
+    return [f for f in out if f]
 
 
 def reference_order() -> list[str]:

@@ -45,6 +45,7 @@ LOCAL_RULES = (
     "not_after_as_of",
     "end_after_start",
     "dpd_band",
+    "decision_consistent",
 )
 
 
@@ -94,7 +95,7 @@ class ValidationOutcome:
 def validate_tables(
     frames: Mapping[str, pd.DataFrame], params: ValidateParams, gx_root: Path, run_date: date | None = None
 ) -> ValidationOutcome:
-    """Check the five input tables; raise DataError on a fatal problem, else split good from quarantined.
+    """Check the input tables; raise DataError on a fatal problem, else split good from quarantined.
 
     `frames` are the tables as read (any dtypes); `gx_root` is the directory holding `gx/`;
     records dated after `run_date` (params `run_date`; None: the day after the latest
@@ -124,6 +125,7 @@ def validate_tables(
         check.add(business.valid_timezone(check.spec, check.parsed))
         check.add(business.end_after_start(check.spec, check.parsed))
         check.add(business.dpd_band(check.spec, check.parsed, params.dpd_bands))
+        check.add(business.decision_consistent(check.spec, check.parsed))
 
     as_of, source = _as_of(run_date, _clean(checks["statements"]))
     for check in checks.values():
@@ -139,6 +141,7 @@ def validate_tables(
         check.add(business.references(check.spec, check.clean, clean, kept))
         check.add(business.account_of_borrower(check.spec, check.clean, clean["accounts"]))
         check.add(business.not_before_open_date(check.spec, check.clean, clean["accounts"]))
+        check.add(business.decision_matches_contact(check.spec, check.clean, clean["contacts"], clean["accounts"]))
         if name == business.STATEMENTS:
             check.add(business.status_owes_nothing(check.clean))
             check.add(

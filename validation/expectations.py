@@ -48,7 +48,11 @@ def expectation_specs(spec: Table) -> list[tuple[str, dict[str, Any], str, str]]
             specs.append(
                 (
                     "ExpectColumnValuesToBeBetween",
-                    {"column": col.name, "min_value": col.min_value},
+                    {
+                        "column": col.name,
+                        "min_value": col.min_value,
+                        **({"strict_min": True} if col.min_exclusive else {}),
+                    },
                     "min_value",
                     col.name,
                 )

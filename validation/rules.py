@@ -48,7 +48,12 @@ RULES: dict[str, Rule] = {
         Rule("unambiguous_timestamp", "a timestamp carries a UTC offset when others in its column do", cell=True),
         Rule("not_null", "a required column has a value", cell=True),
         Rule("allowed_values", "the value is one of the schema's allowed values", cell=True),
-        Rule("min_value", "the value is at least the schema's minimum (amounts >= 0, ...)", cell=True),
+        Rule(
+            "min_value",
+            "the value is at least the schema's minimum (amounts >= 0, ...), or above it where the schema excludes "
+            "it (decisions.propensity > 0)",
+            cell=True,
+        ),
         Rule(
             "max_value", "the value is at most the schema's maximum (amounts <= 10^12, propensity <= 1, ...)", cell=True
         ),
@@ -83,6 +88,16 @@ RULES: dict[str, Rule] = {
             "dpd_cure",
             "days past due fall only with a payment in the cycle (amount_paid > 0, or unknown), a pay-off or a "
             "hardship plan starting in it (or up to validate.dpd_timing_days before the earlier statement)",
+        ),
+        Rule(
+            "decision_consistent",
+            "a decision's columns agree with its action: a contact has a local hour, `none` has none and offers "
+            "`none`; only a contact is linked to a contact_id or names a refusal, never both",
+        ),
+        Rule(
+            "decision_matches_contact",
+            "a decision's contact (contact_id) is of the decision's account, channel and offer, made on its local date "
+            "in the account's time zone",
         ),
         Rule(
             "amount_paid_matches_payments",
