@@ -204,25 +204,25 @@ class BusinessAsUsual:
         self.exploration = exploration
         self.floor = floor
         self.rules = Rulebook.from_params(compliance)
-        hours = np.arange(24)
-        self._window = (hours[None, :] >= self.HOURS[:, :1]) & (hours[None, :] <= self.HOURS[:, 1:])
+        self._profiles: dict[tuple[str, ...], np.ndarray] = {}
 
     def __call__(self, day: pd.Timestamp, states: pd.DataFrame) -> pd.DataFrame:
         return self.decide(day, states).actions()
 
     # --- the distribution ----------------------------------------------------------------------
-    def _hours_ok(self, states: pd.DataFrame) -> np.ndarray:
-        """(n, 24) bool: the local hours at which the row's compliance profile lets a contact start."""
+    def _hours(self, states: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        """(first, end) per row: a contact may start at the local hours [first, end) of the row's compliance
+        profile (the public `region` selects it); first = end = 0 without a profile."""
         region = states["region"]
-        if isinstance(region.dtype, pd.CategoricalDtype):  # one look-up per category, not per row
-            lookup = profile_for_regions(self.rules.params, list(region.cat.categories))
-            codes = region.cat.codes.to_numpy()
-            profile = np.where(codes >= 0, lookup[np.maximum(codes, 0)], profile_for_regions(self.rules.params, [None]))
+        if isinstance(region.dtype, pd.CategoricalDtype):  # one look-up per category, cached, not per row
+            names = tuple(region.cat.categories) + (None,)
+            if names not in self._profiles:
+                self._profiles[names] = profile_for_regions(self.rules.params, list(names))
+            profile = self._profiles[names][region.cat.codes.to_numpy()]  # code -1 (missing) takes the last
         else:
             profile = profile_for_regions(self.rules.params, region)
-        hours = np.arange(24)
-        first, end = self.rules.first_hour[profile], self.rules.end_hour[profile]
-        return (hours[None, :] >= first[:, None]) & (hours[None, :] < end[:, None]) & (profile >= 0)[:, None]
+        ok = profile >= 0
+        return np.where(ok, self.rules.first_hour[profile], 0), np.where(ok, self.rules.end_hour[profile], 0)
 
     def _factors(self, states: pd.DataFrame) -> dict[str, np.ndarray]:
         n = len(states)
@@ -237,8 +237,8 @@ class BusinessAsUsual:
             (since >= self.CADENCE[3]) & (weekday < 5),
             ((dpd - 1) % self.CADENCE[group] == 0) & (weekday != 6) & ~states["promise_pending"].to_numpy(dtype=bool),
         )
-        hours_ok = self._hours_ok(states)
-        allowed = _allowed(states) & hours_ok.any(axis=1)[:, None]
+        first, end = self._hours(states)
+        allowed = _allowed(states) & (end > first)[:, None]
         k = allowed.sum(axis=1)
         rule = self.RULES[group] * np.hstack([np.ones((n, 1), dtype=bool), allowed])
         rule[:, 1 + CHANNELS.index("field_visit")] *= states["balance"].to_numpy() >= self.FIELD_VISIT_MIN_BALANCE
@@ -257,20 +257,24 @@ class BusinessAsUsual:
         return {
             "group": group,
             "allowed": allowed,
-            "hours_ok": hours_ok,
+            "first": first,
+            "end": end,
             "wish": wish,
             "channel": channel,
             "offer": offer,
         }
 
-    def _hour_probability(self, hours_ok: np.ndarray, rows: np.ndarray, ch: np.ndarray, hour: np.ndarray) -> np.ndarray:
-        """P(hour | channel) for the given rows: (1 - e) uniform over the channel's window within the allowed
-        hours (all allowed hours when they do not meet), + e uniform over the allowed hours."""
-        ok = hours_ok[rows]
-        win = self._window[ch] & ok
-        n_ok, n_win = ok.sum(axis=1), win.sum(axis=1)
-        at = np.arange(len(rows))
-        in_ok, in_win = ok[at, hour], win[at, hour]
+    def _window(self, first: np.ndarray, end: np.ndarray, ch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The channel's hour window within the allowed hours, as inclusive (lo, hi); empty when lo > hi."""
+        return np.maximum(self.HOURS[ch, 0], first), np.minimum(self.HOURS[ch, 1], end - 1)
+
+    def _hour_probability(self, first: np.ndarray, end: np.ndarray, ch: np.ndarray, hour: np.ndarray) -> np.ndarray:
+        """P(hour | channel) per row: (1 - e) uniform over the channel's window within the allowed hours (all
+        allowed hours when they do not meet), + e uniform over the allowed hours [first, end)."""
+        lo, hi = self._window(first, end, ch)
+        n_ok, n_win = np.maximum(end - first, 0), np.maximum(hi - lo + 1, 0)
+        in_ok = (hour >= first) & (hour < end)
+        in_win = (hour >= lo) & (hour <= hi)
         e = self.exploration
         rule = np.where(n_win > 0, in_win / np.maximum(n_win, 1), in_ok / np.maximum(n_ok, 1))
         return (1 - e) * rule + e * in_ok / np.maximum(n_ok, 1)
@@ -284,13 +288,12 @@ class BusinessAsUsual:
         window = np.zeros((n, len(CHANNELS), 24))
         for c in range(len(CHANNELS)):
             for h in range(24):
-                window[:, c, h] = self._hour_probability(
-                    f["hours_ok"], np.arange(n), np.full(n, c), np.full(n, h, dtype=np.int64)
-                )
+                window[:, c, h] = self._hour_probability(f["first"], f["end"], np.full(n, c), np.full(n, h))
+        hours = np.arange(24)
         return Distribution(
             borrower=borrower,
             allowed=f["allowed"],
-            hours_ok=f["hours_ok"],
+            hours_ok=(hours[None, :] >= f["first"][:, None]) & (hours[None, :] < f["end"][:, None]),
             contact=contact,
             channel=f["channel"],
             offer=f["offer"],
@@ -317,7 +320,7 @@ class BusinessAsUsual:
         for r in range(1, int(rank_sorted.max(initial=0)) + 1):
             at = np.flatnonzero(rank_sorted == r)
             before[at] = before[at - 1] * (1 - wish[at - 1])
-        joint = f["allowed"].sum(axis=1) * f["hours_ok"].sum(axis=1) * len(OFFERS)
+        joint = f["allowed"].sum(axis=1) * (f["end"] - f["first"]) * len(OFFERS)
         group_id = np.cumsum(new) - 1
         n_actions = 1 + np.bincount(group_id, weights=joint[order])[group_id]
         lam = np.minimum(1.0, self.floor * n_actions)
@@ -338,8 +341,8 @@ class BusinessAsUsual:
         f = self._factors(states)
         borrower = states["borrower_id"].to_numpy(dtype=np.int64)
         contact, _, lam, n_actions = self._borrower_terms(borrower, f)
-        allowed, hours_ok = f["allowed"], f["hours_ok"]
-        n_hours = hours_ok.sum(axis=1)
+        allowed, first, end = f["allowed"], f["first"], f["end"]
+        n_hours = end - first
         channel = np.full(n, -1, dtype=np.int64)
         hour = np.full(n, -1, dtype=np.int64)
         offer = np.zeros(n, dtype=np.int64)
@@ -351,19 +354,19 @@ class BusinessAsUsual:
         wishing = (self.stream.uniform(ids, t, 0) < f["wish"]) & ~explore
         rows = first_per_borrower(states, wishing)
         channel[rows] = _draw(f["channel"][rows], self.stream.uniform(ids[rows], t, 2))
-        hour[rows] = self._draw_hour(hours_ok, rows, channel[rows], ids[rows], t)
+        hour[rows] = self._draw_hour(first[rows], end[rows], channel[rows], ids[rows], t)
         offer[rows] = _draw(f["offer"][rows], self.stream.uniform(ids[rows], t, 3))
 
         # the floor: one of the borrower's n allowed actions, uniformly (index 0: none)
         if explore.any():
-            self._draw_uniform(explore, allowed, hours_ok, n_actions, channel, hour, offer, borrower, t)
+            self._draw_uniform(explore, allowed, first, n_hours, n_actions, channel, hour, offer, borrower, t)
 
         contacted = channel >= 0
         rows = np.flatnonzero(contacted)
         rule = (
             contact[rows]
             * f["channel"][rows, channel[rows]]
-            * self._hour_probability(hours_ok, rows, channel[rows], hour[rows])
+            * self._hour_probability(first[rows], end[rows], channel[rows], hour[rows])
             * f["offer"][rows, offer[rows]]
         )
         joint = allowed.sum(axis=1) * n_hours * len(OFFERS)
@@ -372,18 +375,20 @@ class BusinessAsUsual:
         propensity[rows] = (1 - lam[rows]) * rule + lam[rows] / n_actions[rows]
         return Decisions(ids, channel, hour, offer, propensity)
 
-    def _draw_hour(self, hours_ok: np.ndarray, rows: np.ndarray, ch: np.ndarray, ids: np.ndarray, t: int) -> np.ndarray:
-        ok = hours_ok[rows]
-        win = self._window[ch] & ok
-        use_window = (win.sum(axis=1) > 0) & (self.stream.uniform(ids, t, 4) >= self.exploration)
-        pool = np.where(use_window[:, None], win, ok)
-        return _draw(pool.astype(np.float64), self.stream.uniform(ids, t, 1))
+    def _draw_hour(self, first: np.ndarray, end: np.ndarray, ch: np.ndarray, ids: np.ndarray, t: int) -> np.ndarray:
+        """A local hour by `_hour_probability`: the channel's window with probability 1 - e (when it meets the
+        allowed hours), else any allowed hour, uniformly."""
+        lo, hi = self._window(first, end, ch)
+        use_window = (hi >= lo) & (self.stream.uniform(ids, t, 4) >= self.exploration)
+        lo, hi = np.where(use_window, lo, first), np.where(use_window, hi, end - 1)
+        return lo + np.floor(self.stream.uniform(ids, t, 1) * (hi - lo + 1)).astype(np.int64)
 
     def _draw_uniform(
         self,
         explore: np.ndarray,
         allowed: np.ndarray,
-        hours_ok: np.ndarray,
+        first: np.ndarray,
+        n_hours: np.ndarray,
         n_actions: np.ndarray,
         channel: np.ndarray,
         hour: np.ndarray,
@@ -394,7 +399,6 @@ class BusinessAsUsual:
         """For borrowers drawn to the floor: pick action k of n uniformly (0: none; then account by account,
         in the states' order, channel x hour x offer) and write it into channel/hour/offer."""
         rows = np.flatnonzero(explore)
-        n_hours = hours_ok.sum(axis=1)
         per_account = allowed[rows].sum(axis=1) * n_hours[rows] * len(OFFERS)
         order = np.argsort(borrower[rows], kind="stable")
         rows, per_account = rows[order], per_account[order]
@@ -414,8 +418,7 @@ class BusinessAsUsual:
         j = r // per_channel  # the j-th allowed channel of the account
         rest = r % per_channel
         channel[sel] = np.argmax(np.cumsum(allowed[sel], axis=1) > j[:, None], axis=1)
-        first_hour = np.argmax(hours_ok[sel], axis=1)  # allowed hours are one block [first, end)
-        hour[sel] = first_hour + rest // len(OFFERS)
+        hour[sel] = first[sel] + rest // len(OFFERS)
         offer[sel] = rest % len(OFFERS)
 
 
