@@ -19,7 +19,7 @@ from zoneinfo import available_timezones
 import numpy as np
 import pandas as pd
 
-from core.schema import NO_CONTACT, OWES_NOTHING_STATUSES, TABLES, Table
+from core.schema import CHANNELS, NO_CONTACT, OWES_NOTHING_STATUSES, TABLES, Table
 from validation.rules import Finding, finding
 
 ACCOUNTS = "accounts"
@@ -483,7 +483,7 @@ def decision_consistent(spec: Table, decisions: pd.DataFrame) -> list[Finding]:
         return []
     action = decisions["action"]
     none = (action == NO_CONTACT).fillna(False).to_numpy(dtype=bool)
-    contact = (action.notna() & (action != NO_CONTACT)).to_numpy(dtype=bool)
+    contact = action.isin(CHANNELS).to_numpy(dtype=bool)  # an unknown action is allowed_values' to report
     hour = decisions["local_hour"].notna().to_numpy(dtype=bool)
     linked = decisions["contact_id"].notna().to_numpy(dtype=bool)
     refused = decisions["refusal"].notna().to_numpy(dtype=bool)
