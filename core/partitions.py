@@ -24,7 +24,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from core.io import SUPPORTED_SUFFIXES, atomic_path, cast_column, conform, find_table_file, read_table
+from core.io import atomic_path, cast_column, conform, find_table_file, read_table
 from core.schema import TABLE_NAMES, table
 
 Tables = Mapping[str, pd.DataFrame]
@@ -59,24 +59,18 @@ def slice_tables(tables: Tables, first: int, last: int) -> dict[str, pd.DataFram
     return out
 
 
-def _has_file(directory: Path, name: str) -> bool:
-    return any((directory / f"{name}{suffix}").exists() for suffix in SUPPORTED_SUFFIXES)
-
-
 class PartitionedBook:
-    """The tables of a directory, read one account range at a time (an optional table may have no file).
+    """The five tables of a directory, read one account range at a time.
 
     Parquet files are filtered on read; CSV files (and the tables in `READ_WHOLE`) are read once
     and sliced in memory.
     """
 
     def __init__(self, directory: Path) -> None:
-        # an optional table without a file (a directory written before the schema had it) reads as empty
-        absent = {n for n in TABLE_NAMES if table(n).optional and not _has_file(Path(directory), n)}
-        self.files = {name: find_table_file(directory, name) for name in TABLE_NAMES if name not in absent}
-        self.whole = {name: table(name).empty_frame() for name in absent} | {
+        self.files = {name: find_table_file(directory, name) for name in TABLE_NAMES}
+        self.whole = {
             name: read_table(directory, name)
-            for name in self.files
+            for name in TABLE_NAMES
             if name in READ_WHOLE or self.files[name].suffix != ".parquet"
         }
 
