@@ -180,13 +180,14 @@ class Table:
 
 @dataclass(frozen=True)
 class Book:
-    """A partition of accounts with their four event tables, ready for point-in-time queries."""
+    """A partition of accounts with their event tables, ready for point-in-time queries."""
 
     accounts: pd.DataFrame  # sorted by account_id; row position = account code
     statements: Table
     payments: Table
     contacts: Table
     restrictions: Table  # expanded to one row per account covered, timed by start_at
+    decisions: Table  # the contact policy's decision log, timed by decided_at
 
     @property
     def account_ids(self) -> np.ndarray:
@@ -259,7 +260,8 @@ def empty_table(name: str) -> pd.DataFrame:
 
 
 def make_book(tables: Mapping[str, pd.DataFrame]) -> Book:
-    """Index a partition's tables; payments, contacts and restrictions may be absent (e.g. card data sets)."""
+    """Index a partition's tables; payments, contacts, restrictions and decisions may be absent (e.g. card data
+    sets)."""
     accounts = _require(tables["accounts"], "accounts")
     accounts = accounts.sort_values("account_id", kind="stable").reset_index(drop=True)
     ids = accounts["account_id"].to_numpy(dtype=np.int64)
@@ -273,6 +275,7 @@ def make_book(tables: Mapping[str, pd.DataFrame]) -> Book:
         payments=_events(get("payments"), "payments", "paid_at", ids),
         contacts=_events(get("contacts"), "contacts", "contacted_at", ids),
         restrictions=_events(restrictions, "restrictions", "start_at", ids),
+        decisions=_events(get("decisions"), "decisions", "decided_at", ids),
     )
 
 

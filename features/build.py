@@ -15,13 +15,13 @@ import pandas as pd
 from core.buckets import Buckets
 from core.params import BucketParams, FeaturesParams, Params
 from core.schema import TABLES
-from features import account, contacts, delinquency, payments, raw, restrictions
+from features import account, contacts, decisions, delinquency, payments, raw, restrictions
 from features.asof import AsOfDates, Book, Context, make_book, make_spine
 from features.catalogue import feature_specs
 from features.labels import contact_label_columns, contact_labels, label_columns, observation_end, roll_and_pay_labels
 from features.spec import Inputs
 
-FAMILIES = (delinquency, payments, contacts, restrictions, account, raw)
+FAMILIES = (delinquency, payments, contacts, restrictions, decisions, account, raw)
 Tables = Mapping[str, pd.DataFrame]
 
 

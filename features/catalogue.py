@@ -14,7 +14,7 @@ from dataclasses import asdict, replace
 import pandas as pd
 
 from core.params import FeaturesParams
-from features import account, contacts, delinquency, payments, raw, restrictions
+from features import account, contacts, decisions, delinquency, payments, raw, restrictions
 from features.spec import Feature
 
 KEY_COLUMNS = (
@@ -35,6 +35,7 @@ FAMILIES = (
     ("payments", payments),
     ("contacts", contacts),
     ("restrictions", restrictions),
+    ("decisions", decisions),
     ("account", account),
     ("raw", raw),
 )

@@ -136,12 +136,34 @@ def random_book(
             "end_at": r_end,
         }
     )
+    # decisions: some days of each account, mostly no contact (decided at 00:00 UTC: the accounts' day here)
+    n_dec = rng.poisson(10, n_accounts)
+    d_acc = np.repeat(np.arange(n_accounts), n_dec)
+    d_day = pd.DatetimeIndex([start_ts]).repeat(len(d_acc)) + pd.to_timedelta(
+        rng.integers(-20, n_cycles * 30, len(d_acc)), unit="D"
+    )
+    action = np.where(rng.random(len(d_acc)) < 0.6, "none", rng.choice(["sms", "email", "call"], len(d_acc)))
+    decisions = pd.DataFrame(
+        {
+            "decision_id": np.arange(1, len(d_acc) + 1) * 11,
+            "account_id": ids[d_acc],
+            "borrower_id": borrower[d_acc],
+            "decided_at": d_day.tz_localize("UTC"),
+            "local_date": d_day,
+            "action": action,
+            "local_hour": pd.array(np.where(action == "none", pd.NA, rng.integers(8, 21, len(d_acc))), dtype="Int64"),
+            "offer": "none",
+            "propensity": rng.uniform(0.01, 1, len(d_acc)),
+            "policy": "business_as_usual",
+        }
+    )
     raw = {
         "accounts": accounts,
         "statements": statements,
         "payments": payments,
         "contacts": contacts,
         "restrictions": restrictions,
+        "decisions": decisions,
     }
     return {name: conform(frame, table(name)) for name, frame in raw.items()}
 

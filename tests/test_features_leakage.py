@@ -22,6 +22,7 @@ ID_COLUMNS = {
     "payments": "payment_id",
     "contacts": "contact_id",
     "restrictions": "restriction_id",
+    "decisions": "decision_id",
 }
 
 
@@ -35,9 +36,11 @@ def _random_values(column, n: int, rng: np.random.Generator, as_of: pd.Timestamp
         values = list(rng.choice(TIMEZONES, n))
     elif column.name == "region":
         values = list(rng.choice(["US-CA", "TW"], n))
+    elif column.name in ("policy", "refusal"):
+        values = list(rng.choice(["business_as_usual", "outside_hours"], n))
     elif kind == "float":
         values = list(np.round(rng.uniform(0, 3000, n), 2))
-    elif kind in ("int", "nullable_int"):
+    elif kind in ("int", "nullable_int", "nullable_id"):
         values = list(rng.integers(1, 400, n))
     elif kind == "bool":
         values = list(rng.random(n) < 0.5)
@@ -73,6 +76,8 @@ def _mutate_after(
                         None if v is None else start + pd.Timedelta(hours=1 + i)
                         for i, (v, start) in enumerate(zip(values, frame.loc[change, "start_at"], strict=True))
                     ]
+                if col.name == time_col:  # still dated on or after D: an unknown open_date would make it scored
+                    values = [as_of if v is None else v for v in values]
                 frame.loc[change, col.name] = pd.Series(values, index=change, dtype=object)
         if name == "restrictions":
             # restrictions in force at D: their end may move to any time after D (or vanish)

@@ -155,8 +155,9 @@ def test_the_stage_reports_what_it_could_not_compute(tmp_path):
     assert "statements.balance" in metrics["columns_empty"] and "statements.status" in metrics["columns_empty"]
     why = metrics["features_not_computable"]
     assert "sms_attempts_7d" in why["the source has no contacts table"]
+    assert why["the source has no decisions table"] == ["decisions_30d", "decisions_none_share_30d"]
     assert {"balance", "utilisation"} <= set(why["statements.balance is empty throughout"])
     assert why["statements.status is empty throughout"] == ["account_status"]
     features = pd.read_parquet(tmp_path / "processed" / "features.parquet")
-    assert features[["balance", "utilisation", "sms_attempts_7d"]].isna().all().all()
+    assert features[["balance", "utilisation", "sms_attempts_7d", "decisions_30d"]].isna().all().all()
     assert features["pay_count_30d"].notna().all(), "payments are there"

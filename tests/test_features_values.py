@@ -327,3 +327,36 @@ def test_last_bucket_accounts_are_scored_only_when_the_bucket_is_not_absorbing()
     absorbing = set(build_features(book, "2024-06-01")["account_id"])
     ordinary = set(build_features(book, "2024-06-01", absorbing_last_bucket=False)["account_id"])
     assert absorbing == {10} and ordinary == {10, 20}
+
+
+def test_decisions_in_the_30_days_before_d():
+    """Decided at D - 31 days (out), D - 30 days (in), D - 12 days 19 h (in), D itself (not before D)."""
+    from core.io import conform
+    from core.schema import table
+
+    book = tiny_book()
+    borrower = int(book["accounts"].set_index("account_id").loc[10, "borrower_id"])
+    at = pd.to_datetime(["2024-03-01T00:00", "2024-03-02T00:00", "2024-03-20T05:00", "2024-04-01T00:00"], utc=True)
+    book["decisions"] = conform(
+        pd.DataFrame(
+            {
+                "decision_id": [1, 2, 3, 4],
+                "account_id": 10,
+                "borrower_id": borrower,
+                "decided_at": at,
+                "local_date": at.tz_localize(None).normalize(),
+                "action": ["sms", "none", "sms", "none"],
+                "local_hour": pd.array([9, None, 10, None], dtype="Int64"),
+                "offer": "none",
+                "propensity": [0.2, 0.7, 0.1, 0.9],
+                "policy": "business_as_usual",
+            }
+        ),
+        table("decisions"),
+    )
+    scored = build_features(book, "2024-04-01").set_index("account_id")
+    check(scored.loc[10], {"decisions_30d": 2, "decisions_none_share_30d": 0.5})
+    earlier = build_features(book, "2024-03-02").set_index("account_id")
+    check(earlier.loc[10], {"decisions_30d": 1, "decisions_none_share_30d": 0.0})
+    without = build_features(tiny_book(), "2024-04-01").set_index("account_id")
+    check(without.loc[10], {"decisions_30d": None, "decisions_none_share_30d": None})
