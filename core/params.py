@@ -452,6 +452,55 @@ class PropensityParams(Section):
 # --- end PTP ---
 
 
+# --- UPLIFT (contact response, issue 14): the `uplift:` section ---
+class UpliftParams(Section):
+    """The `uplift` stage: per action and contact window, the expected payment within `response_days` of
+    a decision if the action is taken, learnt from the decision log (docs/uplift.md)."""
+
+    #: Payments within this many days of a decision (its local morning) are its response.
+    response_days: int = Field(7, ge=1, le=60)
+    #: Local hour bands [first, end) of the contact windows; a policy contacts at the band's middle hour.
+    hour_bands: dict[str, tuple[int, int]] = Field(
+        default_factory=lambda: {"morning": (8, 12), "afternoon": (12, 17), "evening": (17, 21)}
+    )
+    #: Weekday types of the contact windows (0 = Monday): a feature of the decision's day.
+    weekday_types: dict[str, tuple[int, ...]] = Field(
+        default_factory=lambda: {"weekday": (0, 1, 2, 3, 4), "saturday": (5,), "sunday": (6,)}
+    )
+    #: Out-of-time windows by decision date: the latest `test_days` test, the `valid_days` before
+    #: validate (early stopping, choice of learner); decisions whose response runs into the next window are dropped.
+    valid_days: int = Field(60, ge=7)
+    test_days: int = Field(60, ge=7)
+    #: Share of no-contact decisions kept for training (they are most of the log); weighted back.
+    none_sample: float = Field(0.25, gt=0.0, le=1.0)
+    #: Learners compared on the validation window (mean Qini coefficient); the best is kept.
+    learners: tuple[Literal["t", "dr"], ...] = Field(("t", "dr"), min_length=1)
+    #: Least estimated arm propensity in the DR-learner's pseudo-outcomes and the Qini weights.
+    propensity_clip: float = Field(0.01, gt=0.0, lt=0.5)
+    #: Off-policy estimates: a matched logged propensity below this is flagged (the logging floor).
+    min_propensity: float = Field(0.00002, gt=0.0, lt=1.0)
+    #: Bootstrap resamples and two-sided confidence of the Qini and off-policy intervals.
+    bootstrap: int = Field(200, ge=10)
+    confidence: float = Field(0.95, gt=0.5, lt=1.0)
+    #: MLflow experiment and registered model name; alias `champion` moves only on a win on the same window.
+    experiment: str = Field("uplift", min_length=1)
+    registered_model: str = Field("uplift", min_length=1)
+    lightgbm: LightGBMParams = LightGBMParams(learning_rate=0.1, n_estimators=300, early_stopping_rounds=30)
+
+    @model_validator(mode="after")
+    def _bands(self) -> UpliftParams:
+        for name, (first, end) in self.hour_bands.items():
+            if not 0 <= first < end <= 24:
+                raise ValueError(f"uplift.hour_bands.{name}: need 0 <= first < end <= 24, got [{first}, {end})")
+        days = sorted(d for v in self.weekday_types.values() for d in v)
+        if days != list(range(7)):
+            raise ValueError("uplift.weekday_types must hold each weekday 0..6 exactly once")
+        return self
+
+
+# --- end UPLIFT ---
+
+
 class Seeds(Section):
     """One seed per purpose, so that re-seeding a model does not re-simulate the world."""
 
@@ -473,6 +522,7 @@ class Params(Section):
     features: FeaturesParams = FeaturesParams()
     roll_rate: RollRateParams = RollRateParams()
     propensity: PropensityParams = PropensityParams()  # PTP
+    uplift: UpliftParams = UpliftParams()  # UPLIFT
     compliance: ComplianceParams = ComplianceParams()
     evaluate: EvaluateParams = EvaluateParams()
 

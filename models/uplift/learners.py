@@ -1,0 +1,161 @@
+"""Multi-treatment uplift learners with LightGBM base models: T-learner and DR-learner.
+
+Both predict, per decision row and arm, the expected response (capped payment within the response
+horizon) if that arm is taken, so that the effect of an arm is its prediction minus `none`'s.
+
+* **T-learner**: one Tweedie regression of the response per arm, on the rows that took it (no-contact
+  rows subsampled, weighted back). Unbiased per arm when the features hold every confounder the
+  logging policy used, which holds here: the logging policy decides from the state frame.
+* **DR-learner** (Kennedy 2023): cross-fitted T-learner outcomes and arm propensities give each row a
+  doubly robust pseudo-outcome per arm, `mu_a - mu_0 + 1{A=a}(Y - mu_a)/e_a - 1{A=0}(Y - mu_0)/e_0`,
+  regressed on the features. The arm propensities e are estimated (a multiclass LightGBM, clipped at
+  `uplift.propensity_clip`): the log holds the probability of the exact channel x hour x offer taken,
+  not of the arm (a channel at an hour band), which sums over hours and offers. Off-policy estimates
+  use the logged propensities (models/uplift/ope.py).
+
+Hand-written rather than causalml/econml: see docs/uplift.md (the library learners re-estimate
+propensities for every treatment and fit one model per treatment pair against control, which is
+what this does; neither can use the logged exact propensities for evaluation, and both add heavy
+dependencies).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+
+from core.params import LightGBMParams
+from models.common.boosting import booster_params, fit_booster
+from models.uplift.rows import FEATURES
+
+MIN_ARM_ROWS = 100
+
+
+def _regression(lgbm: LightGBMParams, seed: int, objective: str) -> dict[str, object]:
+    p = booster_params(lgbm, seed, 2)
+    p["objective"] = objective
+    if objective == "tweedie":
+        p["tweedie_variance_power"] = 1.5
+    return p
+
+
+def _fit(params, lgbm, X, y, w, Xv, yv) -> lgb.Booster:
+    return fit_booster(params, lgbm, lgb.Dataset(X, label=y, weight=w, free_raw_data=True), Xv, yv)
+
+
+@dataclass
+class UpliftModel:
+    """Per-arm boosters: `reward[a]` predicts the response under arm a (T) or, for the DR-learner,
+    `effect[a]` predicts the effect of arm a over `none` on top of `reward[0]`; `paid[a]` the probability
+    of any payment (T-learner models, for reporting)."""
+
+    learner: str
+    n_arms: int
+    reward: dict[int, lgb.Booster] = field(default_factory=dict)
+    effect: dict[int, lgb.Booster] = field(default_factory=dict)
+    paid: dict[int, lgb.Booster] = field(default_factory=dict)
+
+    @property
+    def supported(self) -> np.ndarray:
+        """Arms the model can predict (enough logged rows to learn from)."""
+        keys = self.effect if self.learner == "dr" else self.reward
+        return np.array([a == 0 or a in keys for a in range(self.n_arms)])
+
+    def predict(self, X: pd.DataFrame) -> np.ndarray:
+        """(rows, arms) expected response; NaN for arms the log does not support."""
+        X = X[list(FEATURES)]
+        out = np.full((len(X), self.n_arms), np.nan)
+        out[:, 0] = self.reward[0].predict(X)
+        for a in range(1, self.n_arms):
+            if self.learner == "dr" and a in self.effect:
+                out[:, a] = out[:, 0] + self.effect[a].predict(X)
+            elif self.learner == "t" and a in self.reward:
+                out[:, a] = self.reward[a].predict(X)
+        return out
+
+    def predict_paid(self, X: pd.DataFrame) -> np.ndarray:
+        """(rows, arms) probability of any payment within the horizon (T-learner models)."""
+        X = X[list(FEATURES)]
+        out = np.full((len(X), self.n_arms), np.nan)
+        for a, b in self.paid.items():
+            out[:, a] = b.predict(X)
+        return out
+
+
+def _weights(arm: np.ndarray, none_sample: float) -> np.ndarray:
+    return np.where(arm == 0, 1.0 / none_sample, 1.0)
+
+
+def fit_t(
+    train: pd.DataFrame,
+    valid: pd.DataFrame,
+    n_arms: int,
+    lgbm: LightGBMParams,
+    seed: int,
+    none_sample: float,
+    with_paid: bool = True,
+) -> UpliftModel:
+    """One Tweedie regression (and one binary model of `paid`) per arm with enough rows."""
+    model = UpliftModel("t", n_arms)
+    reg, clf = _regression(lgbm, seed, "tweedie"), booster_params(lgbm, seed, 2)
+    for a in range(n_arms):
+        tr, va = train[train["arm"] == a], valid[valid["arm"] == a]
+        if len(tr) < MIN_ARM_ROWS:
+            continue
+        X, Xv, w = tr[list(FEATURES)], va[list(FEATURES)], _weights(tr["arm"].to_numpy(), none_sample)
+        model.reward[a] = _fit(reg, lgbm, X, tr["reward"].to_numpy(), w, Xv, va["reward"].to_numpy())
+        if with_paid and tr["paid"].nunique() == 2:
+            model.paid[a] = _fit(clf, lgbm, X, tr["paid"].to_numpy(int), w, Xv, va["paid"].to_numpy(int))
+    return model
+
+
+def fit_arm_propensity(
+    train: pd.DataFrame, valid: pd.DataFrame, n_arms: int, lgbm: LightGBMParams, seed: int, none_sample: float
+) -> lgb.Booster:
+    """Multiclass LightGBM of the arm taken given the features (weighted back for the no-contact subsample)."""
+    p = booster_params(lgbm, seed, n_arms)
+    X, w = train[list(FEATURES)], _weights(train["arm"].to_numpy(), none_sample)
+    return _fit(p, lgbm, X, train["arm"].to_numpy(), w, valid[list(FEATURES)], valid["arm"].to_numpy())
+
+
+def arm_propensity(booster: lgb.Booster, X: pd.DataFrame, clip: float) -> np.ndarray:
+    return np.clip(booster.predict(X[list(FEATURES)]), clip, 1.0)
+
+
+def fit_dr(
+    train: pd.DataFrame,
+    valid: pd.DataFrame,
+    n_arms: int,
+    lgbm: LightGBMParams,
+    seed: int,
+    none_sample: float,
+    clip: float,
+) -> UpliftModel:
+    """DR-learner: two folds by account cross-fit the outcome and propensity models; the effect of each
+    arm over `none` is a regression of the doubly robust pseudo-outcome on the features."""
+    fold = (train["account_id"].to_numpy() * 2654435761 % 2**32) % 2
+    mu = np.full((len(train), n_arms), np.nan)
+    e = np.zeros((len(train), n_arms))
+    for k in (0, 1):
+        fit_rows, pred_rows = train[fold != k], fold == k
+        m = fit_t(fit_rows, valid, n_arms, lgbm, seed, none_sample, with_paid=False)
+        mu[pred_rows] = m.predict(train[pred_rows])
+        prop = fit_arm_propensity(fit_rows, valid, n_arms, lgbm, seed, none_sample)
+        e[pred_rows] = arm_propensity(prop, train[pred_rows], clip)
+    full = fit_t(train, valid, n_arms, lgbm, seed, none_sample, with_paid=True)
+    model = UpliftModel("dr", n_arms, reward={0: full.reward[0]}, paid=full.paid)
+    y, arm = train["reward"].to_numpy(), train["arm"].to_numpy()
+    w = _weights(arm, none_sample)
+    X = train[list(FEATURES)]
+    mu0 = mu[:, 0]
+    base = np.where(arm == 0, (y - mu0) / e[:, 0], 0.0)
+    reg = _regression(lgbm, seed, "regression")
+    for a in range(1, n_arms):
+        if a not in full.reward or np.isnan(mu[:, a]).any():
+            continue
+        phi = mu[:, a] - mu0 + np.where(arm == a, (y - mu[:, a]) / e[:, a], 0.0) - base
+        model.effect[a] = lgb.train(reg, lgb.Dataset(X, label=phi, weight=w), num_boost_round=100)
+    return model

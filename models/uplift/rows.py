@@ -1,0 +1,207 @@
+"""Decision rows: one per logged decision, with the features a policy sees that morning and the response.
+
+The greedy policy runs in the evaluation harness's policy process and sees only the public state
+frame (simulator.observe.STATE_COLUMNS). The model therefore learns on the features both sides can
+compute the same way: from the logged tables as of the decision's local morning (`decided_at`: nothing
+of that day), and from the state frame at serving time (`state_features`). Where the tables know
+less than the state frame, the approximation is named here and in docs/uplift.md:
+
+* days past due: the last statement's days past due plus the days since its cycle end (an account
+  current at the statement and shown now: half the days since, at least 1);
+* past due amount: the last statement's, or its amount due when it was current then;
+* allowed channels: consent and charged-off status (opt-outs, cease requests and the call cap are
+  not read from the log).
+
+Response: payments of the account within `response_days` days of `decided_at`, capped at the amount
+past due (the harness credits only collections on delinquent balances), times 1 - the agency's
+contingency share for charged-off accounts. `paid` is whether anything was paid.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from core.params import Params
+from models.uplift.arms import arm_codes
+
+FEATURES = (
+    "days_past_due",
+    "charged_off",
+    "past_due_amount",
+    "balance",
+    "instalment_amount",
+    "product",
+    "region_cn",
+    "consent_sms",
+    "consent_email",
+    "consent_call",
+    "months_on_book",
+    "contacts_7d",
+    "days_since_contact",
+    "days_since_payment",
+    "weekday_type",
+)
+NEVER = 9999
+PRODUCTS = ("instalment", "revolving", "bnpl")
+_MIN = 60 * 10**9  # nanoseconds per minute
+_BIG = np.int64(1) << 40
+
+
+def weekday_type(weekday: np.ndarray, params: Params) -> np.ndarray:
+    """Index of each weekday (0 = Monday) in `uplift.weekday_types`."""
+    lookup = np.zeros(7, dtype=np.int64)
+    for i, days in enumerate(params.uplift.weekday_types.values()):
+        lookup[list(days)] = i
+    return lookup[np.asarray(weekday, dtype=np.int64)]
+
+
+def _keys(account: np.ndarray, minutes: np.ndarray) -> np.ndarray:
+    return np.asarray(account, dtype=np.int64) * _BIG + np.asarray(minutes, dtype=np.int64)
+
+
+def _minutes(ts: pd.Series) -> np.ndarray:
+    return ts.to_numpy("datetime64[ns]").astype(np.int64) // _MIN
+
+
+def _window_sum(event_acc, event_min, values, acc, lo_min, hi_min) -> tuple[np.ndarray, np.ndarray]:
+    """Per query, the sum and count of events of the same account in [lo, hi) minutes."""
+    keys = _keys(event_acc, event_min)
+    order = np.argsort(keys, kind="stable")
+    keys, vals = keys[order], np.asarray(values, dtype=np.float64)[order]
+    cs = np.concatenate([[0.0], np.cumsum(vals)])
+    lo = np.searchsorted(keys, _keys(acc, lo_min), "left")
+    hi = np.searchsorted(keys, _keys(acc, hi_min), "left")
+    return cs[hi] - cs[lo], (hi - lo).astype(np.int64)
+
+
+def _last_before(event_acc, event_min, acc, t_min) -> np.ndarray:
+    """Per query, the minute of the account's last event strictly before t (-1: none)."""
+    keys = _keys(event_acc, event_min)
+    order = np.argsort(keys, kind="stable")
+    keys = keys[order]
+    pos = np.searchsorted(keys, _keys(acc, t_min), "left") - 1
+    ok = pos >= 0
+    found = np.where(ok, keys[np.maximum(pos, 0)], 0)
+    same = ok & (found // _BIG == np.asarray(acc, dtype=np.int64))
+    return np.where(same, found % _BIG, -1)
+
+
+def decision_rows(tables: dict[str, pd.DataFrame], params: Params) -> pd.DataFrame:
+    """Features, arm, logged propensity and response of every logged decision (docs/uplift.md)."""
+    d = tables["decisions"]
+    acc = d["account_id"].to_numpy(np.int64)
+    t = _minutes(d["decided_at"])
+    local = d["local_date"].to_numpy("datetime64[D]")
+    out = pd.DataFrame({"decision_id": d["decision_id"].to_numpy(), "account_id": acc, "local_date": local})
+    out["arm"] = arm_codes(
+        d["action"].to_numpy(object),
+        d["local_hour"].to_numpy("float64", na_value=np.nan),
+        d["offer"].to_numpy(object),
+        params.uplift,
+    )
+    out["action"] = d["action"].to_numpy(object)
+    out["local_hour"] = d["local_hour"].fillna(-1).to_numpy(np.int64)
+    out["offer"] = d["offer"].to_numpy(object)
+    out["propensity"] = d["propensity"].to_numpy(np.float64)
+
+    # the last statement before the decision's local day
+    s = tables["statements"].sort_values(["account_id", "cycle_date"])
+    s_day = s["cycle_date"].to_numpy("datetime64[D]").astype(np.int64)
+    q_day = local.astype(np.int64)
+    pos = _last_before(s["account_id"].to_numpy(np.int64), s_day, acc, q_day)
+    key = pd.MultiIndex.from_arrays([s["account_id"].to_numpy(np.int64), s_day])
+    row = key.get_indexer(pd.MultiIndex.from_arrays([acc, pos]))
+    has = row >= 0
+    take = np.where(has, row, 0)
+
+    def col(name: str, fill: float = np.nan) -> np.ndarray:
+        v = s[name].to_numpy(np.float64, na_value=np.nan)[take] if name in s else np.full(len(acc), fill)
+        return np.where(has, v, fill)
+
+    elapsed = np.where(has, q_day - pos, 0)
+    dpd = col("days_past_due", 0.0)
+    status = s["status"].astype(object).to_numpy()[take] if "status" in s else np.full(len(acc), None)
+    charged = has & (status == "written_off")
+    out["days_past_due"] = np.where(dpd > 0, dpd + elapsed, np.maximum(elapsed // 2, 1)).astype(np.float64)
+    past_due = col("past_due_amount", 0.0)
+    out["past_due_amount"] = np.where(past_due > 0, past_due, col("amount_due", 0.0))
+    out["balance"] = col("balance")
+    out["charged_off"] = charged
+    out.loc[charged, "past_due_amount"] = out.loc[charged, "balance"]
+
+    a = tables["accounts"].set_index("account_id").reindex(acc)
+    out["instalment_amount"] = a["instalment_amount"].to_numpy(np.float64, na_value=np.nan)
+    out["product"] = pd.Categorical(a["product"].astype(object), categories=PRODUCTS).codes.astype(np.int64)
+    out["region_cn"] = a["region"].astype(str).str.startswith("CN").to_numpy()
+    for ch in ("sms", "email", "call"):
+        out[f"consent_{ch}"] = a[f"consent_{ch}"].to_numpy(bool)
+    opened = a["open_date"].to_numpy("datetime64[D]").astype(np.int64) if "open_date" in a else np.full(len(acc), 0)
+    out["months_on_book"] = np.floor((q_day - opened) / 30.4375).astype(np.float64)
+
+    c = tables["contacts"]
+    c_acc, c_min = c["account_id"].to_numpy(np.int64), _minutes(c["contacted_at"])
+    _, n7 = _window_sum(c_acc, c_min, np.ones(len(c)), acc, t - 7 * 1440, t)
+    out["contacts_7d"] = n7.astype(np.float64)
+    last_c = _last_before(c_acc, c_min, acc, t)
+    out["days_since_contact"] = np.where(last_c >= 0, (t - last_c) // 1440, NEVER).astype(np.float64)
+
+    pay = tables["payments"]
+    p_acc, p_min = pay["account_id"].to_numpy(np.int64), _minutes(pay["paid_at"])
+    last_p = _last_before(p_acc, p_min, acc, t)
+    out["days_since_payment"] = np.where(last_p >= 0, (t - last_p) // 1440, NEVER).astype(np.float64)
+    wd = (local.astype(np.int64) + 3) % 7  # 1970-01-01 was a Thursday (3)
+    out["weekday_type"] = weekday_type(wd, params)
+
+    horizon = params.uplift.response_days * 1440
+    amount, _ = _window_sum(p_acc, p_min, pay["amount"].to_numpy(np.float64), acc, t, t + horizon)
+    share = np.where(charged, 1.0 - params.contact.contingency_share, 1.0)
+    cap = np.nan_to_num(out["past_due_amount"].to_numpy(np.float64), nan=0.0)
+    out["paid"] = amount > 0
+    out["reward"] = np.minimum(amount, np.maximum(cap, 0.0)) * share
+    # the response is observed only when the horizon ends before the last payment record could be written
+    last_day = tables["statements"]["cycle_date"].max()
+    out["observed"] = (t + horizon) <= _minutes(pd.Series([pd.Timestamp(last_day, tz="UTC") + pd.Timedelta(days=1)]))[0]
+    return out
+
+
+def state_features(states: pd.DataFrame, params: Params) -> pd.DataFrame:
+    """The model's features from the public state frame (simulator.observe.STATE_COLUMNS), as `decision_rows`."""
+    out = pd.DataFrame(index=states.index)
+    out["days_past_due"] = states["days_past_due"].to_numpy(np.float64)
+    out["charged_off"] = states["charged_off"].to_numpy(bool)
+    out["past_due_amount"] = states["past_due_amount"].to_numpy(np.float64)
+    out["balance"] = states["balance"].to_numpy(np.float64)
+    out["instalment_amount"] = states["instalment_amount"].to_numpy(np.float64)
+    out["product"] = pd.Categorical(states["product"].astype(object), categories=PRODUCTS).codes.astype(np.int64)
+    out["region_cn"] = states["region"].astype(str).str.startswith("CN").to_numpy()
+    for ch in ("sms", "email", "call"):
+        out[f"consent_{ch}"] = states[f"consent_{ch}"].to_numpy(bool)
+    out["months_on_book"] = states["months_on_book"].to_numpy(np.float64)
+    out["contacts_7d"] = states["contacts_7d"].to_numpy(np.float64)
+    out["days_since_contact"] = np.minimum(states["days_since_contact"].to_numpy(np.float64), NEVER)
+    out["days_since_payment"] = np.minimum(states["days_since_payment"].to_numpy(np.float64), NEVER)
+    out["weekday_type"] = weekday_type(states["local_weekday"].to_numpy(np.int64), params)
+    return out[list(FEATURES)]
+
+
+def allowed_from_rows(rows: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Channels a decision row allows, as far as the log tells (consent, charged off)."""
+    co = rows["charged_off"].to_numpy(bool)
+    return {
+        "sms": rows["consent_sms"].to_numpy(bool) & ~co,
+        "email": rows["consent_email"].to_numpy(bool) & ~co,
+        "call": rows["consent_call"].to_numpy(bool) & ~co,
+        "letter": ~co,
+        "field_visit": ~co,
+        "agency": co,
+        "legal": co,
+    }
+
+
+def allowed_from_states(states: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Channels the world allows today (`can_<channel>` of the state frame)."""
+    return {
+        ch: states[f"can_{ch}"].to_numpy(bool)
+        for ch in ("sms", "email", "call", "letter", "field_visit", "agency", "legal")
+    }

@@ -1,0 +1,213 @@
+"""Uplift family (issue 14): planted segment effects are recovered, off-policy estimators find a planted
+policy value, IPS uses the logged propensities, unsupported actions warn; arms and decision rows."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from core.params import LightGBMParams, Params
+from models.uplift import ope
+from models.uplift.arms import arm_codes, arms
+from models.uplift.learners import fit_dr, fit_t
+from models.uplift.qini import qini
+from models.uplift.rows import FEATURES, decision_rows
+
+PARAMS = Params()
+TABLE = arms(PARAMS.uplift)
+SMS = next(i for i, a in enumerate(TABLE) if a.name == "sms_morning")
+CALL = next(i for i, a in enumerate(TABLE) if a.name == "call_evening")
+#: planted effect of (sms, call) per segment: sms helps segment 0 most, hurts segment 2; calls help 1 most
+EFFECT = {SMS: np.array([30.0, 10.0, -10.0]), CALL: np.array([5.0, 40.0, 0.0])}
+BASE = np.array([50.0, 30.0, 20.0])
+#: known logging policy per segment: P(none), P(sms), P(call)
+LOGGING = np.array([[0.6, 0.3, 0.1], [0.5, 0.1, 0.4], [0.8, 0.1, 0.1]])
+FAST = LightGBMParams(learning_rate=0.1, n_estimators=60, early_stopping_rounds=10, min_child_samples=20, num_threads=1)
+
+
+def planted(n: int, seed: int) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    seg = rng.integers(0, 3, n)
+    u = rng.random(n)
+    cum = LOGGING[seg].cumsum(axis=1)
+    choice = (u[:, None] > cum).sum(axis=1)
+    arm = np.array([0, SMS, CALL])[choice]
+    prop = LOGGING[seg, choice]
+    effect = np.where(arm == SMS, EFFECT[SMS][seg], np.where(arm == CALL, EFFECT[CALL][seg], 0.0))
+    reward = np.maximum(BASE[seg] + effect + rng.normal(0, 10, n), 0.0)
+    frame = pd.DataFrame({c: np.zeros(n) for c in FEATURES})
+    frame["days_past_due"] = np.array([10.0, 45.0, 100.0])[seg] + rng.integers(0, 5, n)
+    frame["balance"] = rng.uniform(100, 1000, n)
+    frame["segment"] = seg
+    frame["arm"], frame["propensity"], frame["reward"] = arm, prop, reward
+    frame["paid"] = reward > 40
+    frame["decision_id"] = np.arange(n)
+    frame["account_id"] = np.arange(n) // 3
+    return frame
+
+
+@pytest.fixture(scope="module")
+def data() -> tuple[pd.DataFrame, pd.DataFrame]:
+    return planted(6000, 1), planted(1500, 2)
+
+
+@pytest.mark.parametrize("learner", ["t", "dr"])
+def test_learner_recovers_sign_and_ranking_of_segment_effects(data, learner):
+    train, valid = data
+    if learner == "t":
+        model = fit_t(train, valid, len(TABLE), FAST, 0, 1.0)
+    else:
+        model = fit_dr(train, valid, len(TABLE), FAST, 0, 1.0, 0.01)
+    probe = planted(900, 3)
+    mu = model.predict(probe)
+    for arm, truth in EFFECT.items():
+        est = np.array([np.mean(mu[probe["segment"] == s, arm] - mu[probe["segment"] == s, 0]) for s in range(3)])
+        nonzero = truth != 0
+        assert (np.sign(est[nonzero]) == np.sign(truth[nonzero])).all(), (learner, arm, est)
+        assert list(np.argsort(est)) == list(np.argsort(truth)), (learner, arm, est)
+
+
+def _target(frame: pd.DataFrame) -> np.ndarray:
+    """Planted target policy: sms to segment 0, a call to segment 1, nobody else."""
+    return np.array([SMS, CALL, 0])[frame["segment"].to_numpy()]
+
+
+def test_ope_recovers_the_planted_policy_value(data):
+    train, valid = data
+    model = fit_t(train, valid, len(TABLE), FAST, 0, 1.0)
+    log = planted(8000, 4)
+    seg, target = log["segment"].to_numpy(), _target(log)
+    truth = float(
+        np.mean(
+            BASE[seg] + np.where(target == SMS, EFFECT[SMS][seg], 0) + np.where(target == CALL, EFFECT[CALL][seg], 0)
+        )
+    )
+    mu = model.predict(log)
+    rows = np.arange(len(log))
+    match = (log["arm"].to_numpy() == target).astype(float)
+    est = ope.estimate(
+        log["reward"],
+        log["propensity"],
+        match,
+        mu[rows, target],
+        mu[rows, log["arm"]],
+        floor=1e-5,
+        bootstrap=100,
+        seed=0,
+    )
+    for e in (est.ips, est.snips, est.dr):
+        assert e.low <= truth <= e.high, (e, truth)
+    logged_mean = log["reward"].mean()  # the logging policy's value differs: the estimators must see the policy
+    assert not est.dr.low <= logged_mean <= est.dr.high
+
+
+def test_ips_weights_are_the_logged_propensities():
+    log = planted(500, 5)
+    p = log["propensity"].to_numpy()
+    assert np.array_equal(ope.importance_weights(np.ones(len(p)), p), 1.0 / p)
+    on_policy = ope.estimate(log["reward"], p, p, np.zeros(len(p)), np.zeros(len(p)), floor=1e-5, bootstrap=10)
+    assert on_policy.ips.value == pytest.approx(log["reward"].mean())
+    assert on_policy.effective_sample_size == pytest.approx(len(p))
+
+
+def test_unsupported_actions_and_low_propensities_warn_and_are_not_extrapolated():
+    log = planted(400, 6)
+    r, p = log["reward"].to_numpy(), log["propensity"].to_numpy()
+    supported = np.arange(len(r)) >= 100
+    with pytest.warns(ope.UnsupportedActionWarning, match="never took"):
+        est = ope.estimate(r, p, p, np.full(len(r), 1e6), np.zeros(len(r)), supported, floor=1e-5, bootstrap=10)
+    assert est.rows == 300 and est.unsupported_rows == 100
+    low = p.copy()
+    low[:5] = 1e-7
+    with pytest.warns(ope.UnsupportedActionWarning, match="below the floor"):
+        ope.estimate(r, low, np.ones(len(r)), np.zeros(len(r)), np.zeros(len(r)), floor=1e-5, bootstrap=10)
+
+
+def test_qini_is_positive_for_a_true_ranking_and_not_for_a_random_one():
+    rng = np.random.default_rng(7)
+    n = 4000
+    effect = rng.uniform(0, 1, n)
+    treated = rng.random(n) < 0.5
+    y = (rng.random(n) < 0.2 + 0.5 * effect * treated).astype(float)
+    good = qini(effect, y, treated, np.ones(n), bootstrap=50, confidence=0.95, seed=0)
+    bad = qini(rng.random(n), y, treated, np.ones(n), bootstrap=50, confidence=0.95, seed=0)
+    assert good.low > 0
+    assert bad.low < 0 < bad.high
+
+
+def test_arm_codes_bands_and_plan():
+    codes = arm_codes(
+        np.array(["none", "sms", "call", "call", "letter"], object),
+        np.array([np.nan, 9, 18, 18, 10]),
+        np.array(["none", "none", "none", "plan", "none"], object),
+        PARAMS.uplift,
+    )
+    assert [TABLE[c].name for c in codes] == ["none", "sms_morning", "call_evening", "plan", "letter"]
+    with pytest.raises(ValueError, match="unknown"):
+        arm_codes(np.array(["pigeon"], object), np.array([9.0]), np.array(["none"], object), PARAMS.uplift)
+
+
+def test_decision_rows_response_window_and_point_in_time():
+    utc = "UTC"
+    decided = pd.Timestamp("2024-03-10 05:00", tz=utc)
+    tables = {
+        "accounts": pd.DataFrame(
+            {
+                "account_id": [1],
+                "borrower_id": [1],
+                "product": ["revolving"],
+                "open_date": [pd.Timestamp("2023-01-01")],
+                "instalment_amount": [50.0],
+                "region": ["US-TX"],
+                "consent_sms": [True],
+                "consent_email": [False],
+                "consent_call": [True],
+            }
+        ),
+        "statements": pd.DataFrame(
+            {
+                "account_id": [1, 1],
+                "cycle_date": pd.to_datetime(["2024-03-01", "2024-04-01"]),
+                "balance": [900.0, 800.0],
+                "amount_due": [150.0, 200.0],
+                "past_due_amount": [100.0, 150.0],
+                "days_past_due": [20, 0],
+                "status": ["active", "active"],
+            }
+        ),
+        "payments": pd.DataFrame(
+            {
+                "account_id": [1, 1, 1, 1],
+                "amount": [7.0, 60.0, 70.0, 500.0],
+                "paid_at": [
+                    decided - pd.Timedelta(days=2),
+                    decided + pd.Timedelta(hours=1),
+                    decided + pd.Timedelta(days=6),
+                    decided + pd.Timedelta(days=8),
+                ],
+            }
+        ),
+        "contacts": pd.DataFrame(
+            {"account_id": [1, 1], "contacted_at": [decided - pd.Timedelta(days=3), decided + pd.Timedelta(hours=5)]}
+        ),
+        "decisions": pd.DataFrame(
+            {
+                "decision_id": [1],
+                "account_id": [1],
+                "decided_at": [decided],
+                "local_date": [pd.Timestamp("2024-03-10")],
+                "action": ["sms"],
+                "local_hour": pd.array([10], dtype="Int64"),
+                "offer": ["none"],
+                "propensity": [0.2],
+            }
+        ),
+    }
+    row = decision_rows(tables, PARAMS).iloc[0]
+    assert row["days_past_due"] == 29  # 20 at the statement + 9 days since
+    assert row["past_due_amount"] == 100.0 and row["balance"] == 900.0  # the April statement is the future
+    assert row["days_since_payment"] == 2 and row["contacts_7d"] == 1 and row["days_since_contact"] == 3
+    assert row["reward"] == 100.0  # 60 + 70 within 7 days, capped at the amount past due; day 8 not counted
+    assert bool(row["paid"]) and bool(row["observed"])
+    assert TABLE[row["arm"]].name == "sms_morning"
