@@ -61,10 +61,11 @@ RULES: dict[str, Rule] = {
         Rule("valid_timezone", "the time zone is an IANA name (e.g. America/Chicago)", cell=True),
         Rule("not_after_as_of", "the record is not dated after the run's as-of date", cell=True),
         Rule("end_after_start", "a period does not end before it starts"),
-        Rule("reference", "the referenced account or borrower exists in accounts"),
+        Rule("reference", "the referenced account or borrower exists in accounts (a decision's contact in contacts)"),
         Rule(
             "orphan_of_quarantined_account",
-            "the referenced account (or every account of the borrower) was not itself quarantined",
+            "the referenced account (or every account of the borrower, or a decision's contact) was not itself "
+            "quarantined",
         ),
         Rule("account_of_borrower", "the referenced account belongs to the referenced borrower"),
         Rule("not_before_open_date", "the record is not dated before its account's open_date"),
