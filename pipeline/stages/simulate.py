@@ -1,4 +1,4 @@
-"""DVC stage `simulate`: write the embedded default data set (five canonical tables) to data/raw.
+"""DVC stage `simulate`: write the embedded default data set (the tables and the decision log) to data/raw.
 
 The tables are what a lender's systems would have logged under its business-as-usual
 contact policy in the simulated world of simulator/ (seeded by params.yaml `seeds.world`, shaped by
@@ -22,7 +22,7 @@ METRICS_FILE = METRICS_DIR / "simulate.json"
 def run(
     params: Params, out_dir: Path = RAW_DIR, accounts: int | None = None, metrics_file: Path | None = METRICS_FILE
 ) -> list[Path]:
-    """Simulate the book under business as usual, write the five tables; returns their paths.
+    """Simulate the book under business as usual, write the tables (decisions included); returns their paths.
 
     `accounts` overrides params.simulate.accounts (quick runs, benchmarks).
     """
@@ -45,10 +45,10 @@ def _rows(path: Path) -> int:
 
 def command(
     params_file: Path = typer.Option(PARAMS_FILE, help="Parameters file."),
-    out_dir: Path = typer.Option(RAW_DIR, help="Directory for the five tables."),
+    out_dir: Path = typer.Option(RAW_DIR, help="Directory for the tables."),
     accounts: int | None = typer.Option(None, min=10, help="Override simulate.accounts from the parameters file."),
     metrics_file: Path = typer.Option(METRICS_FILE, help="Where to write the run's true outcomes (JSON)."),
 ) -> None:
-    """Simulate the default book of accounts and write the five canonical tables."""
+    """Simulate the default book of accounts and write the canonical tables and the decision log."""
     paths = run(load_params(params_file), out_dir, accounts=accounts, metrics_file=metrics_file)
     typer.echo(f"simulate: wrote {', '.join(p.name for p in paths)} to {out_dir}")
