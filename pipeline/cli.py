@@ -19,7 +19,16 @@ import typer  # noqa: E402
 from rich.console import Console  # noqa: E402
 
 from core.errors import DataError, ParamsError  # noqa: E402
-from pipeline.stages import adapt_uci, evaluate, features, propensity, roll_rate, simulate, validate  # noqa: E402
+from pipeline.stages import (  # noqa: E402
+    adapt_uci,
+    evaluate,
+    features,
+    propensity,
+    roll_rate,
+    simulate,
+    uplift,
+    validate,
+)
 
 app = typer.Typer(
     name="dunning",
@@ -41,6 +50,7 @@ app.command("features")(features.command)
 app.command("roll_rate")(roll_rate.command)
 app.command("evaluate")(evaluate.command)
 app.command("propensity")(propensity.command)  # PTP
+app.command("uplift")(uplift.command)  # UPLIFT
 app.command("adapt_uci")(adapt_uci.command)
 
 EXIT_DATA_ERROR = 2

@@ -19,7 +19,7 @@ TABLE = arms(PARAMS.uplift)
 SMS = next(i for i, a in enumerate(TABLE) if a.name == "sms_morning")
 CALL = next(i for i, a in enumerate(TABLE) if a.name == "call_evening")
 #: planted effect of (sms, call) per segment: sms helps segment 0 most, hurts segment 2; calls help 1 most
-EFFECT = {SMS: np.array([30.0, 10.0, -10.0]), CALL: np.array([5.0, 40.0, 0.0])}
+EFFECT = {SMS: np.array([30.0, 10.0, -10.0]), CALL: np.array([5.0, 40.0, -8.0])}
 BASE = np.array([50.0, 30.0, 20.0])
 #: known logging policy per segment: P(none), P(sms), P(call)
 LOGGING = np.array([[0.6, 0.3, 0.1], [0.5, 0.1, 0.4], [0.8, 0.1, 0.1]])
@@ -211,3 +211,54 @@ def test_decision_rows_response_window_and_point_in_time():
     assert row["reward"] == 100.0  # 60 + 70 within 7 days, capped at the amount past due; day 8 not counted
     assert bool(row["paid"]) and bool(row["observed"])
     assert TABLE[row["arm"]].name == "sms_morning"
+
+
+def test_saved_model_drives_the_greedy_policy_on_a_state_frame(data, tmp_path):
+    """The policy factory loads the model from files and answers on the public state frame only:
+    sms where the planted effect pays for it, nothing where no arm beats no contact."""
+    from models.uplift.arms import arm_costs
+    from models.uplift.policy import build
+    from models.uplift.store import load, save
+
+    train, valid = data
+    model = fit_t(train, valid, len(TABLE), FAST, 0, 1.0)
+    costs = arm_costs(PARAMS.uplift, PARAMS.contact)
+    save(model, costs, PARAMS, tmp_path)
+    loaded, loaded_costs, _ = load(tmp_path)
+    probe = planted(50, 9)
+    assert np.array_equal(loaded.predict(probe), model.predict(probe), equal_nan=True)
+    assert np.array_equal(loaded_costs, costs)
+    assert not list(tmp_path.glob("*.pkl"))
+    n = 3
+    states = pd.DataFrame(
+        {
+            "account_id": [1, 2, 3],
+            "borrower_id": [1, 2, 3],
+            "product": ["revolving"] * n,
+            "region": ["US-TX"] * n,
+            "local_weekday": [1] * n,
+            "days_past_due": [10, 45, 100],
+            "charged_off": [False] * n,
+            "balance": [500.0] * n,
+            "past_due_amount": [0.0] * n,
+            "instalment_amount": [0.0] * n,
+            "consent_sms": [False] * n,
+            "consent_email": [False] * n,
+            "consent_call": [False] * n,
+            "months_on_book": [0] * n,
+            "contacts_7d": [0] * n,
+            "days_since_contact": [0] * n,
+            "days_since_payment": [0] * n,
+            "promise_pending": [False] * n,
+            "pre_delinquent": [False] * n,
+            **{
+                f"can_{c}": [c in ("sms", "call")] * n
+                for c in ("sms", "email", "call", "letter", "field_visit", "agency", "legal")
+            },
+        }
+    )
+    states["balance"] = [550.0, 550.0, 550.0]
+    actions = build(str(tmp_path))(pd.Timestamp("2024-03-05"), states)
+    chosen = dict(zip(actions["account_id"], actions["channel"], strict=True))
+    assert chosen == {1: "sms", 2: "call"}  # segment 2: sms and calls hurt: no contact
+    assert actions["hour"].tolist() == [TABLE[SMS].hour, TABLE[CALL].hour]

@@ -9,6 +9,8 @@ less than the state frame, the approximation is named here and in docs/uplift.md
 * days past due: the last statement's days past due plus the days since its cycle end (an account
   current at the statement and shown now: half the days since, at least 1);
 * past due amount: the last statement's, or its amount due when it was current then;
+* charged off: the statement's status `written_off`, or days past due at or past the last bucket's
+  lower edge (`buckets.min_dpd`);
 * allowed channels: consent and charged-off status (opt-outs, cease requests and the call cap are
   not read from the log).
 
@@ -40,6 +42,7 @@ FEATURES = (
     "contacts_7d",
     "days_since_contact",
     "days_since_payment",
+    "promise_pending",
     "weekday_type",
 )
 NEVER = 9999
@@ -122,7 +125,8 @@ def decision_rows(tables: dict[str, pd.DataFrame], params: Params) -> pd.DataFra
     elapsed = np.where(has, q_day - pos, 0)
     dpd = col("days_past_due", 0.0)
     status = s["status"].astype(object).to_numpy()[take] if "status" in s else np.full(len(acc), None)
-    charged = has & (status == "written_off")
+    # charged off: written off, or past the charge-off bucket's edge (a source without statuses)
+    charged = has & ((status == "written_off") | (dpd >= params.buckets.min_dpd[-1]))
     out["days_past_due"] = np.where(dpd > 0, dpd + elapsed, np.maximum(elapsed // 2, 1)).astype(np.float64)
     past_due = col("past_due_amount", 0.0)
     out["past_due_amount"] = np.where(past_due > 0, past_due, col("amount_due", 0.0))
@@ -150,6 +154,16 @@ def decision_rows(tables: dict[str, pd.DataFrame], params: Params) -> pd.DataFra
     p_acc, p_min = pay["account_id"].to_numpy(np.int64), _minutes(pay["paid_at"])
     last_p = _last_before(p_acc, p_min, acc, t)
     out["days_since_payment"] = np.where(last_p >= 0, (t - last_p) // 1440, NEVER).astype(np.float64)
+    promised = (c["outcome"] == "promise_to_pay").to_numpy() if "outcome" in c else np.zeros(len(c), bool)
+    out["promise_pending"] = False
+    if "promise_date" in c and promised.any():
+        ptp = c.loc[promised].drop_duplicates(["account_id", "contacted_at"], keep="last")
+        ptp_min = _minutes(ptp["contacted_at"])
+        last_ptp = _last_before(ptp["account_id"].to_numpy(np.int64), ptp_min, acc, t)
+        k = pd.MultiIndex.from_arrays([ptp["account_id"].to_numpy(np.int64), ptp_min])
+        at = k.get_indexer(pd.MultiIndex.from_arrays([acc, last_ptp]))
+        due = ptp["promise_date"].to_numpy("datetime64[D]").astype(np.int64)
+        out["promise_pending"] = (at >= 0) & (np.where(at >= 0, due[np.maximum(at, 0)], -1) >= q_day)
     wd = (local.astype(np.int64) + 3) % 7  # 1970-01-01 was a Thursday (3)
     out["weekday_type"] = weekday_type(wd, params)
 
@@ -181,6 +195,7 @@ def state_features(states: pd.DataFrame, params: Params) -> pd.DataFrame:
     out["contacts_7d"] = states["contacts_7d"].to_numpy(np.float64)
     out["days_since_contact"] = np.minimum(states["days_since_contact"].to_numpy(np.float64), NEVER)
     out["days_since_payment"] = np.minimum(states["days_since_payment"].to_numpy(np.float64), NEVER)
+    out["promise_pending"] = states["promise_pending"].to_numpy(bool)
     out["weekday_type"] = weekday_type(states["local_weekday"].to_numpy(np.int64), params)
     return out[list(FEATURES)]
 

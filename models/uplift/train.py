@@ -3,7 +3,8 @@
 Windows by decision date (`uplift.valid_days`, `uplift.test_days`), only decisions whose response
 horizon is observed; a training or validation decision whose horizon runs into the next window is
 dropped (embargo). No-contact decisions are subsampled for training (`uplift.none_sample`,
-a deterministic hash of the decision id) and weighted back.
+a deterministic hash of the decision id) and weighted back. An arm is compared with no contact only
+on the rows where its channel was allowed (models/uplift/rows.py), never where it could not be taken.
 """
 
 from __future__ import annotations
@@ -14,24 +15,32 @@ import numpy as np
 import pandas as pd
 
 from core.params import Params
-from models.uplift.arms import arm_costs, arms
+from models.uplift.arms import Arm, allowed_channels, arm_costs, arms
 from models.uplift.learners import UpliftModel, arm_propensity, fit_arm_propensity, fit_dr, fit_t
 from models.uplift.qini import Qini, coefficient, qini
+from models.uplift.rows import allowed_from_rows
 
 CONVERSATIONS = ("right_party_contact", "promise_to_pay", "refused", "cease_request", "dispute_raised")
+#: Least treated rows of an arm in a window for its Qini to be computed.
+MIN_TREATED = 30
 
 
 @dataclass
 class UpliftResult:
     model: UpliftModel
+    arms: tuple[Arm, ...]
     costs: np.ndarray
     conversation_rate: float
     train: pd.DataFrame
     valid: pd.DataFrame
     test: pd.DataFrame
     mu_test: np.ndarray
+    #: Per test row: inverse estimated propensity of its own arm (the Qini weight), and whether it is kept
+    #: (the no-contact subsample) for the Qini.
     weights_test: np.ndarray
+    keep_test: np.ndarray
     validation: dict[str, float]
+    seconds: dict[str, float] = field(default_factory=dict)
     qini: dict[str, Qini] = field(default_factory=dict)
 
 
@@ -61,11 +70,24 @@ def split(rows: pd.DataFrame, params: Params) -> tuple[pd.DataFrame, pd.DataFram
     return train, valid, test
 
 
-def _qini_inputs(frame, mu, e, a, keep):
-    rows = keep & np.isin(frame["arm"].to_numpy(), [0, a])
+def qini_rows(frame: pd.DataFrame, table: tuple[Arm, ...], a: int, keep: np.ndarray) -> np.ndarray:
+    """Rows that took arm `a` or no contact, where `a`'s channel was allowed."""
+    allowed = allowed_channels(table, allowed_from_rows(frame))[:, a]
+    return keep & allowed & np.isin(frame["arm"].to_numpy(), [0, a])
+
+
+def qini_inputs(frame, table, mu, weight, a, keep):
+    """Score (predicted effect), response, treated and weight of the rows `qini_rows` picks.
+
+    The no-contact subsample needs no weight of its own: the Qini divides by the total control weight."""
+    rows = qini_rows(frame, table, a, keep)
     arm = frame["arm"].to_numpy()[rows]
-    w = 1.0 / e[rows, arm]
-    return mu[rows, a] - mu[rows, 0], frame["reward"].to_numpy()[rows], arm == a, w
+    return mu[rows, a] - mu[rows, 0], frame["reward"].to_numpy()[rows], arm == a, weight[rows]
+
+
+def _own_weight(booster, frame: pd.DataFrame, clip: float) -> np.ndarray:
+    e = arm_propensity(booster, frame, clip)
+    return 1.0 / e[np.arange(len(frame)), frame["arm"].to_numpy()]
 
 
 def train_uplift(rows: pd.DataFrame, contacts: pd.DataFrame, params: Params) -> UpliftResult:
@@ -75,46 +97,56 @@ def train_uplift(rows: pd.DataFrame, contacts: pd.DataFrame, params: Params) -> 
     n = len(table)
     train, valid, test = split(rows, params)
     train = train[keep_none(train, p.none_sample)]
-    valid_s = valid[keep_none(valid, p.none_sample)]
+    valid = valid[keep_none(valid, p.none_sample)]
     test_keep = keep_none(test, p.none_sample)
-    prop = fit_arm_propensity(train, valid_s, n, p.lightgbm, seed, p.none_sample)
-    e_valid = arm_propensity(prop, valid_s, p.propensity_clip)
-    e_test = arm_propensity(prop, test, p.propensity_clip)
+    prop = fit_arm_propensity(train, valid, n, p.lightgbm, seed, p.none_sample)
+    w_valid = _own_weight(prop, valid, p.propensity_clip)
+    w_test = _own_weight(prop, test, p.propensity_clip)
+    all_valid = np.ones(len(valid), bool)
     models, scores = {}, {}
     for learner in p.learners:
         if learner == "t":
-            m = fit_t(train, valid_s, n, p.lightgbm, seed, p.none_sample)
+            m = fit_t(train, valid, n, p.lightgbm, seed, p.none_sample)
         else:
-            m = fit_dr(train, valid_s, n, p.lightgbm, seed, p.none_sample, p.propensity_clip)
-        mu = m.predict(valid_s)
-        per_arm = []
-        for a in range(1, n):
-            if not m.supported[a] or (valid_s["arm"].to_numpy() == a).sum() < 100:
-                continue
-            s, y, t, w = _qini_inputs(valid_s, mu, e_valid, a, np.ones(len(valid_s), bool))
-            per_arm.append(coefficient(s, y, t, w))
+            m = fit_dr(train, valid, n, p.lightgbm, seed, p.none_sample, p.propensity_clip)
+        mu = m.predict(valid)
+        per_arm = [
+            coefficient(*qini_inputs(valid, table, mu, w_valid, a, all_valid))
+            for a in range(1, n)
+            if m.supported[a] and (valid["arm"].to_numpy() == a).sum() >= MIN_TREATED
+        ]
         models[learner], scores[learner] = m, float(np.mean(per_arm)) if per_arm else -np.inf
     best = max(scores, key=lambda k: scores[k])
     model = models[best]
     mu_test = model.predict(test)
-    w_test = np.where(test["arm"].to_numpy() == 0, 1 / p.none_sample, 1.0)
     rate = conversation_rate(contacts)
     result = UpliftResult(
-        model,
-        arm_costs(p, params.contact, rate),
-        rate,
-        train,
-        valid,
-        test,
-        mu_test,
-        w_test,
-        {f"qini_valid_{k}": v for k, v in scores.items()},
+        model=model,
+        arms=table,
+        costs=arm_costs(p, params.contact, rate),
+        conversation_rate=rate,
+        train=train,
+        valid=valid,
+        test=test,
+        mu_test=mu_test,
+        weights_test=w_test,
+        keep_test=test_keep,
+        validation={f"qini_valid_{k}": v for k, v in scores.items()},
     )
     for a in range(1, n):
-        treated = (test["arm"].to_numpy() == a).sum()
-        if not model.supported[a] or treated < 30:
+        if not model.supported[a] or (test["arm"].to_numpy() == a).sum() < MIN_TREATED:
             continue
-        s, y, t, w = _qini_inputs(test, mu_test, e_test, a, test_keep)
-        # the no-contact subsample needs no weight: the Qini divides by the total control weight
+        s, y, t, w = qini_inputs(test, table, mu_test, w_test, a, test_keep)
         result.qini[table[a].name] = qini(s, y, t, w, bootstrap=p.bootstrap, confidence=p.confidence, seed=seed + a)
     return result
+
+
+def mean_qini(result: UpliftResult, mu: np.ndarray) -> float:
+    """Mean Qini coefficient, over the arms scored on the test window, of predictions `mu` of its rows
+    (no bootstrap): how a champion is re-scored on a new run's test window (higher is better)."""
+    index = {a.name: i for i, a in enumerate(result.arms)}
+    values = [
+        coefficient(*qini_inputs(result.test, result.arms, mu, result.weights_test, index[name], result.keep_test))
+        for name in result.qini
+    ]
+    return float(np.mean(values)) if values else float("nan")

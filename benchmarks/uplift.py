@@ -1,0 +1,189 @@
+"""Uplift benchmark (issue 14): propensity to pay vs its baseline, Qini per action, off-policy values vs the truth.
+
+    python benchmarks/uplift.py [--accounts N] [--cycles N] [--eval-accounts N] [--seeds K]
+
+Simulates a book (seeds.world), trains the propensity family and the uplift learners on it, scores the
+Qini per action on the out-of-time test window, estimates the net value of business as usual,
+contact-everyone and the uplift model's greedy policy from the log (IPS, SNIPS, DR on the test
+window's decisions; docs/uplift.md says how a per-decision value becomes a net value per account-day),
+then replays the three policies on held-out evaluation worlds (evaluate.seeds) with the evaluation
+harness and reports each estimator's relative error against that truth. Last line: JSON.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+import _harness
+import numpy as np
+import pandas as pd
+
+from core.io import read_tables
+from core.params import load_params
+from evaluation import evaluate
+from features import build_features, build_labels
+from models.propensity.train import train_propensity
+from models.uplift import ope
+from models.uplift.arms import allowed_channels, arm_codes, arms
+from models.uplift.greedy import actions_of, contact_everyone_actions, greedy_arms
+from models.uplift.policy import MODEL_DIR_ENV
+from models.uplift.rows import allowed_from_rows, decision_rows
+from models.uplift.store import save
+from models.uplift.train import train_uplift
+from pipeline.stages import simulate
+
+DAYS_PER_CYCLE = 365.25 / 12
+POLICIES = ("business_as_usual", "contact_everyone", "models.uplift.policy:build")
+
+
+def _target(test: pd.DataFrame, acts: pd.DataFrame, mu: np.ndarray, costs: np.ndarray, params, logged: set):
+    """Per test decision: P(target takes the logged action), DM value, support of a deterministic policy."""
+    same = (
+        (test["action"].to_numpy(object) == acts["action"].to_numpy(object))
+        & (
+            (acts["action"].to_numpy(object) == "none")
+            | (test["local_hour"].to_numpy() == acts["local_hour"].to_numpy())
+        )
+        & (
+            (acts["action"].to_numpy(object) == "none")
+            | (test["offer"].to_numpy(object) == acts["offer"].to_numpy(object))
+        )
+    )
+    arm = arm_codes(
+        acts["action"].to_numpy(object),
+        acts["local_hour"].to_numpy(float),
+        acts["offer"].to_numpy(object),
+        params.uplift,
+    )
+    rows = np.arange(len(test))
+    dm = mu[rows, arm] - costs[arm]
+    keys = zip(acts["action"], acts["local_hour"].where(acts["action"] != "none", -1), acts["offer"], strict=True)
+    supported = np.array([k in logged for k in keys]) & ~np.isnan(dm)
+    return same.astype(float), np.nan_to_num(dm), supported
+
+
+def main() -> None:
+    parser = _harness.parser(__doc__)
+    parser.add_argument("--accounts", type=int, default=None, help="accounts of the logged book (default: params.yaml)")
+    parser.add_argument("--eval-accounts", type=int, default=None, help="accounts per evaluation world (default: same)")
+    parser.add_argument("--cycles", type=int, default=None, help="statement cycles (default: params.yaml)")
+    parser.add_argument("--seeds", type=int, default=None, help="evaluation worlds (default: evaluate.seeds)")
+    args = parser.parse_args()
+    params = load_params()
+    if args.cycles:
+        params = params.model_copy(update={"simulate": params.simulate.model_copy(update={"cycles": args.cycles})})
+    with tempfile.TemporaryDirectory() as tmp:
+        simulate.run(params, Path(tmp) / "raw", accounts=args.accounts, metrics_file=None)
+        tables = read_tables(Path(tmp) / "raw")
+        n_accounts = int(tables["accounts"]["account_id"].nunique())
+        features, labels = build_features(tables, None, params), build_labels(tables, None, params)
+        ptp = train_propensity(
+            features,
+            labels,
+            params.propensity,
+            params.buckets.as_buckets(),
+            tuple(params.features.ptp_horizons_days),
+            params.seeds.training,
+        )
+        m7 = ptp.metrics["7d"]
+        print(
+            f"propensity 7d: AUC {m7['model']['auc']:.3f} (baseline {m7['baseline']['auc']:.3f}), "
+            f"Brier {m7['model']['brier']:.4f} (baseline {m7['baseline']['brier']:.4f})"
+        )
+
+        started = time.perf_counter()
+        rows = decision_rows(tables, params)
+        result = train_uplift(rows, tables["contacts"], params)
+        seconds = time.perf_counter() - started
+        print(
+            f"uplift: {len(rows):,} decisions, learner {result.model.learner} ({result.validation}), "
+            f"{seconds:.0f} s, calls reach the borrower {result.conversation_rate:.1%}"
+        )
+        table = arms(params.uplift)
+        for name, q in result.qini.items():
+            print(f"  qini {name:16s} {q.coefficient:+8.3f} [{q.low:+8.3f}, {q.high:+8.3f}]  treated {q.treated:,}")
+
+        # off-policy, on the test window's decisions
+        test, mu, costs = result.test, result.mu_test, result.costs
+        H = params.uplift.response_days
+        logged_cost = costs[test["arm"].to_numpy()]
+        r = test["reward"].to_numpy() - logged_cost
+        mu_logged = mu[np.arange(len(test)), test["arm"].to_numpy()] - logged_cost
+        logged = set(zip(rows["action"], rows["local_hour"], rows["offer"], strict=True))
+        allowed = allowed_from_rows(test)
+        greedy, _ = greedy_arms(mu, costs, allowed_channels(table, allowed) & result.model.supported[None, :])
+        obs = rows[rows["observed"].to_numpy(bool)]
+        days_log = (obs["local_date"].max() - obs["local_date"].min()).days + 1
+        level = (obs["reward"].sum() / H - costs[obs["arm"].to_numpy()].sum()) / (n_accounts * days_log)
+        per_day = len(test) / (n_accounts * params.uplift.test_days)
+        estimates = {}
+        p = test["propensity"].to_numpy()
+        for name in POLICIES:
+            if name == "business_as_usual":
+                tp, dm, sup = p, mu_logged, None
+            else:
+                acts = contact_everyone_actions(allowed) if name == "contact_everyone" else actions_of(greedy, table)
+                tp, dm, sup = _target(test, acts, mu, costs, params, logged)
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                est = ope.estimate(
+                    r,
+                    p,
+                    tp,
+                    dm,
+                    np.nan_to_num(mu_logged),
+                    sup,
+                    floor=params.uplift.min_propensity,
+                    bootstrap=params.uplift.bootstrap,
+                    seed=params.seeds.training,
+                    name=name,
+                )
+            for w in caught:
+                print(f"  warning: {w.message}")
+            base = r.mean()
+            estimates[name] = {k: level + per_day * (getattr(est, k).value - base) for k in ("ips", "snips", "dr")}
+            estimates[name]["ess"] = est.effective_sample_size
+
+        model_dir = Path(tmp) / "model"
+        save(result.model, costs, params, model_dir)
+        os.environ[MODEL_DIR_ENV] = str(model_dir)
+        seeds = tuple(params.evaluate.seeds[: args.seeds]) if args.seeds else None
+        report = evaluate(params, list(POLICIES), seeds=seeds, accounts=args.eval_accounts or args.accounts)
+    truth = {}
+    for name in POLICIES:
+        runs = report.runs[name]
+        truth[name] = float(np.mean([runs[s].net_value for s in report.seeds])) / (
+            report.accounts * report.cycles * DAYS_PER_CYCLE
+        )
+    figures = {
+        "ptp_auc_7d": round(m7["model"]["auc"], 4),
+        "ptp_brier_7d": round(m7["model"]["brier"], 4),
+        "baseline_auc_7d": round(m7["baseline"]["auc"], 4),
+    }
+    qc = [q for k, q in result.qini.items() if k.startswith(("call", "sms"))]
+    best = max(qc, key=lambda q: q.low) if qc else None
+    figures["qini_coefficient"] = round(best.coefficient, 4) if best else None
+    figures["qini_ci_low"] = round(best.low, 4) if best else None
+    figures["qini"] = {k: [round(q.coefficient, 4), round(q.low, 4), round(q.high, 4)] for k, q in result.qini.items()}
+    print("net value per account-day: truth (held-out worlds) vs IPS / SNIPS / DR from the log")
+    for name, key in zip(POLICIES, ("bau", "all", "learned"), strict=True):
+        e, t = estimates[name], truth[name]
+        rel = {k: (e[k] - t) / abs(t) for k in ("ips", "snips", "dr")}
+        print(
+            f"  {name:28s} truth {t:8.4f}  ips {e['ips']:8.4f} snips {e['snips']:8.4f} dr {e['dr']:8.4f}  "
+            f"dr error {rel['dr']:+.1%}  ess {e['ess']:.0f}"
+        )
+        figures[f"ope_dr_rel_error_{key}"] = round(abs(rel["dr"]), 4)
+        figures[f"ope_ips_rel_error_{key}"] = round(abs(rel["ips"]), 4)
+        figures[f"ope_snips_rel_error_{key}"] = round(abs(rel["snips"]), 4)
+    figures["learner"] = result.model.learner
+    figures["seconds"] = round(seconds, 1)
+    _harness.emit(figures)
+
+
+if __name__ == "__main__":
+    main()

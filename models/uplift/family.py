@@ -1,0 +1,109 @@
+"""The uplift model as a registry family: what the MLflow run holds and how a champion is re-scored.
+
+The score that decides the `champion` alias is the mean Qini coefficient over the arms scored on the
+test window (higher is better; the registry compares lower-is-better scores, so its negative). A
+previous champion is re-scored on this run's test rows, with this run's propensity weights.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from mlflow.pyfunc import PyFuncModel
+
+from core.params import Params
+from models.common import plots  # noqa: F401  (selects the Agg backend before pyplot draws)
+from models.common.registry import flatten
+from models.uplift.pyfunc import log_pyfunc
+from models.uplift.rows import FEATURES
+from models.uplift.train import UpliftResult, mean_qini
+
+
+def qini_table(result: UpliftResult) -> pd.DataFrame:
+    """Long table of the test window's Qini curves: arm, share targeted, qini, random."""
+    rows = [
+        {"arm": name, "targeted": x, "qini": q, "random": r}
+        for name, curve in result.qini.items()
+        for x, q, r in curve.curve
+    ]
+    return pd.DataFrame(rows, columns=["arm", "targeted", "qini", "random"])
+
+
+def metrics(result: UpliftResult) -> dict[str, object]:
+    return {
+        "learner": result.model.learner,
+        "validation": result.validation,
+        "qini": {
+            k: {"coefficient": q.coefficient, "low": q.low, "high": q.high, "rows": q.rows, "treated": q.treated}
+            for k, q in result.qini.items()
+        },
+        "model": {"mean_qini": mean_qini(result, result.mu_test)},
+        "rows": {"train": len(result.train), "valid": len(result.valid), "test": len(result.test)},
+        "conversation_rate": result.conversation_rate,
+        "costs": {a.name: float(c) for a, c in zip(result.arms, result.costs, strict=True)},
+    }
+
+
+@dataclass
+class UpliftFamily:
+    """A fitted uplift result with the params it was trained under (implements `ModelFamily`)."""
+
+    result: UpliftResult
+    run_params: Params
+
+    family = "uplift"
+    score_name = "neg_mean_qini"
+    score_metric = "model.neg_mean_qini"
+
+    @property
+    def experiment(self) -> str:
+        return self.run_params.uplift.experiment
+
+    @property
+    def registered_model(self) -> str:
+        return self.run_params.uplift.registered_model
+
+    def params(self) -> dict[str, object]:
+        p = self.run_params
+        out = {f"uplift.{k}": v for k, v in flatten(p.uplift.model_dump(mode="json")).items()}
+        out["seeds.training"] = p.seeds.training
+        out["contact.channel_cost"] = ",".join(f"{k}={v}" for k, v in p.contact.channel_cost.items())
+        return out
+
+    def tags(self) -> dict[str, str]:
+        return {"learner": self.result.model.learner}
+
+    def metrics(self) -> dict[str, object]:
+        m = metrics(self.result)
+        m["model"]["neg_mean_qini"] = -m["model"]["mean_qini"]
+        return m
+
+    def test_score(self) -> float:
+        return -mean_qini(self.result, self.result.mu_test)
+
+    def write_artifacts(self, folder: Path) -> None:
+        table = qini_table(self.result)
+        table.to_csv(folder / "qini.csv", index=False)
+        fig, ax = plt.subplots(figsize=(7, 5))
+        for name, part in table.groupby("arm", sort=False):
+            ax.plot(part["targeted"], part["qini"] - part["random"], label=name)
+        ax.axhline(0, color="grey", lw=0.8)
+        ax.set_xlabel("share of decisions targeted (highest predicted effect first)")
+        ax.set_ylabel("Qini minus random targeting")
+        ax.set_title("Qini curves, test window")
+        ax.legend(fontsize=7)
+        fig.savefig(folder / "qini_curves.png", dpi=100)
+        plt.close(fig)
+
+    def log_model(self):
+        return log_pyfunc(self.result.model, self.result.costs, self.run_params, self.result.test.head(5))
+
+    def score(self, model: PyFuncModel) -> float:
+        """Negative mean Qini of the loaded model on this run's test rows and weights."""
+        out = model.predict(self.result.test[list(FEATURES)].astype(np.float64))
+        mu = np.column_stack([out[f"expected_{a.name}"].to_numpy(np.float64) for a in self.result.arms])
+        return -mean_qini(self.result, mu)

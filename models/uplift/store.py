@@ -1,0 +1,44 @@
+"""Save and load a fitted uplift model as files: LightGBM text boosters and one JSON (no pickle)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import lightgbm as lgb
+import numpy as np
+
+from core.params import Params
+from models.uplift.learners import UpliftModel
+
+META = "uplift.json"
+
+
+def save(model: UpliftModel, costs: np.ndarray, params: Params, folder: Path) -> None:
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    files = {}
+    for kind in ("reward", "effect", "paid"):
+        for a, booster in getattr(model, kind).items():
+            name = f"{kind}_{a}.txt"
+            booster.save_model(str(folder / name))
+            files.setdefault(kind, {})[str(a)] = name
+    meta = {
+        "learner": model.learner,
+        "n_arms": model.n_arms,
+        "costs": [float(c) for c in costs],
+        "files": files,
+        "uplift": params.uplift.model_dump(mode="json"),
+    }
+    (folder / META).write_text(json.dumps(meta, indent=2) + "\n")  # key order: hour bands order the arms
+
+
+def load(folder: Path) -> tuple[UpliftModel, np.ndarray, Params]:
+    """The model, the arm costs it was trained with, and params carrying its `uplift:` section."""
+    folder = Path(folder)
+    meta = json.loads((folder / META).read_text())
+    model = UpliftModel(meta["learner"], int(meta["n_arms"]))
+    for kind, named in meta["files"].items():
+        for a, name in named.items():
+            getattr(model, kind)[int(a)] = lgb.Booster(model_file=str(folder / name))
+    return model, np.asarray(meta["costs"], float), Params.model_validate({"uplift": meta["uplift"]})
