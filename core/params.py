@@ -467,14 +467,21 @@ class UpliftParams(Section):
     weekday_types: dict[str, tuple[int, ...]] = Field(
         default_factory=lambda: {"weekday": (0, 1, 2, 3, 4), "saturday": (5,), "sunday": (6,)}
     )
+    #: Days before the due date the lender shows current accounts to its policy (reminder rows); the log
+    #: does not mark them, so rows are read as reminders by this count (models/uplift/rows.py).
+    pre_delinquency_days: int = Field(2, ge=-1, le=10)
     #: Out-of-time windows by decision date: the latest `test_days` test, the `valid_days` before
     #: validate (early stopping, choice of learner); decisions whose response runs into the next window are dropped.
     valid_days: int = Field(60, ge=7)
     test_days: int = Field(60, ge=7)
     #: Share of no-contact decisions kept for training (they are most of the log); weighted back.
     none_sample: float = Field(0.25, gt=0.0, le=1.0)
+    #: At most about this many training (and validation) rows of any one arm, weighted back: bounds training time.
+    max_rows_per_arm: int = Field(60000, ge=1000)
     #: Learners compared on the validation window (mean Qini coefficient); the best is kept.
     learners: tuple[Literal["t", "dr"], ...] = Field(("t", "dr"), min_length=1)
+    #: The greedy policy contacts an account at most once in this many days (models/uplift/greedy.py).
+    min_days_between_contacts: int = Field(3, ge=0)
     #: Least estimated arm propensity in the DR-learner's pseudo-outcomes and the Qini weights.
     propensity_clip: float = Field(0.01, gt=0.0, lt=0.5)
     #: Off-policy estimates: a matched logged propensity below this is flagged (the logging floor).
