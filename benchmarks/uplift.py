@@ -29,7 +29,7 @@ from features import build_features, build_labels
 from models.propensity.train import train_propensity
 from models.uplift import ope
 from models.uplift.arms import allowed_channels, arm_codes, arms
-from models.uplift.greedy import actions_of, contact_everyone_actions, greedy_arms
+from models.uplift.greedy import actions_of, contact_everyone_actions, eligible, greedy_arms
 from models.uplift.policy import MODEL_DIR_ENV
 from models.uplift.rows import allowed_from_rows, decision_rows
 from models.uplift.store import save
@@ -109,22 +109,29 @@ def main() -> None:
 
         # off-policy, on the test window's decisions
         test, mu, costs = result.test, result.mu_test, result.costs
-        H = params.uplift.response_days
         logged_cost = costs[test["arm"].to_numpy()]
         r = test["reward"].to_numpy() - logged_cost
         mu_logged = mu[np.arange(len(test)), test["arm"].to_numpy()] - logged_cost
         logged = set(zip(rows["action"], rows["local_hour"], rows["offer"], strict=True))
         allowed = allowed_from_rows(test)
-        greedy, _ = greedy_arms(mu, costs, allowed_channels(table, allowed) & result.model.supported[None, :])
+        ok = allowed_channels(table, allowed) & result.model.supported[None, :]
+        ok &= eligible(test, params.uplift.min_days_between_contacts)[:, None]
+        greedy, _ = greedy_arms(mu, costs, ok)
         obs = rows[rows["observed"].to_numpy(bool)]
         days_log = (obs["local_date"].max() - obs["local_date"].min()).days + 1
-        level = (obs["reward"].sum() / H - costs[obs["arm"].to_numpy()].sum()) / (n_accounts * days_log)
+        collected_level = obs["reward_day"].sum() / (n_accounts * days_log)
+        cost_level = costs[obs["arm"].to_numpy()].sum() / (n_accounts * days_log)
+        level = collected_level - cost_level
+        print(
+            f"logged book, per account-day: collected {collected_level:.4f} (responses on the decision day), "
+            f"cost {cost_level:.4f}, over {days_log} days"
+        )
         per_day = len(test) / (n_accounts * params.uplift.test_days)
         estimates = {}
         p = test["propensity"].to_numpy()
         for name in POLICIES:
             if name == "business_as_usual":
-                tp, dm, sup = p, mu_logged, None
+                tp, dm, sup = p, np.nan_to_num(mu_logged), None
             else:
                 acts = contact_everyone_actions(allowed) if name == "contact_everyone" else actions_of(greedy, table)
                 tp, dm, sup = _target(test, acts, mu, costs, params, logged)
@@ -154,10 +161,17 @@ def main() -> None:
         seeds = tuple(params.evaluate.seeds[: args.seeds]) if args.seeds else None
         report = evaluate(params, list(POLICIES), seeds=seeds, accounts=args.eval_accounts or args.accounts)
     truth = {}
+    scale = report.accounts * report.cycles * DAYS_PER_CYCLE
     for name in POLICIES:
         runs = report.runs[name]
-        truth[name] = float(np.mean([runs[s].net_value for s in report.seeds])) / (
-            report.accounts * report.cycles * DAYS_PER_CYCLE
+        truth[name] = float(np.mean([runs[s].net_value for s in report.seeds])) / scale
+        parts = {
+            k: float(np.mean([getattr(runs[s], k) for s in report.seeds])) / scale
+            for k in ("collected", "cost", "harm_cost")
+        }
+        print(
+            f"  truth {name}: per account-day collected {parts['collected']:.4f}, cost {parts['cost']:.4f}, "
+            f"harm {parts['harm_cost']:.4f}, net {truth[name]:.4f}"
         )
     figures = {
         "ptp_auc_7d": round(m7["model"]["auc"], 4),

@@ -31,6 +31,11 @@ CASES = {
         ["--accounts", "300", "--cycles", "3", "--seeds", "2", "--exploit-scale", "0"],
         {"policies", "oracle_gain_vs_bau", "rule_gain_vs_bau", "min_logged_propensity", "exploits_blocked", "seconds"},
     ),
+    "uplift": (  # UPLIFT (issue 14)
+        ["--accounts", "1500", "--cycles", "8", "--seeds", "1", "--eval-accounts", "400"],
+        {"ptp_auc_7d", "ptp_brier_7d", "baseline_auc_7d", "qini_coefficient", "qini_ci_low", "ope_dr_rel_error_bau",
+         "ope_dr_rel_error_all", "ope_dr_rel_error_learned", "seconds"},
+    ),
     "roll_rate": (
         ["--accounts", "1500"],
         {"model_logloss", "baseline_logloss", "logloss_reduction", "roll_forward_auc", "plain_lgbm_logloss"},

@@ -170,7 +170,7 @@ def test_decision_rows_response_window_and_point_in_time():
                 "account_id": [1, 1],
                 "cycle_date": pd.to_datetime(["2024-03-01", "2024-04-01"]),
                 "balance": [900.0, 800.0],
-                "amount_due": [150.0, 200.0],
+                "amount_due": [120.0, 200.0],
                 "past_due_amount": [100.0, 150.0],
                 "days_past_due": [20, 0],
                 "status": ["active", "active"],
@@ -208,7 +208,9 @@ def test_decision_rows_response_window_and_point_in_time():
     assert row["days_past_due"] == 29  # 20 at the statement + 9 days since
     assert row["past_due_amount"] == 100.0 and row["balance"] == 900.0  # the April statement is the future
     assert row["days_since_payment"] == 2 and row["contacts_7d"] == 1 and row["days_since_contact"] == 3
-    assert row["reward"] == 100.0  # 60 + 70 within 7 days, capped at the amount past due; day 8 not counted
+    # 60 + 70 within 7 days, capped at what was due (120) less what was paid since the statement (7); day 8 not counted
+    assert row["reward"] == 113.0
+    assert row["reward_day"] == 60.0 and not row["pre_delinquent"]
     assert bool(row["paid"]) and bool(row["observed"])
     assert TABLE[row["arm"]].name == "sms_morning"
 
@@ -247,7 +249,7 @@ def test_saved_model_drives_the_greedy_policy_on_a_state_frame(data, tmp_path):
             "consent_call": [False] * n,
             "months_on_book": [0] * n,
             "contacts_7d": [0] * n,
-            "days_since_contact": [0] * n,
+            "days_since_contact": [30] * n,
             "days_since_payment": [0] * n,
             "promise_pending": [False] * n,
             "pre_delinquent": [False] * n,

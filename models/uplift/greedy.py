@@ -22,6 +22,13 @@ def greedy_arms(mu: np.ndarray, costs: np.ndarray, allowed: np.ndarray) -> tuple
     return best, net[np.arange(len(net)), best]
 
 
+def eligible(features: pd.DataFrame, min_gap: int) -> np.ndarray:
+    """Rows the greedy policy may contact: not a reminder row (the log barely explores them), and no
+    contact in the last `min_gap` days (the per-decision effects are learnt on the logging policy's
+    cadence; contacting daily would take the policy where the log says nothing about fatigue)."""
+    return ~features["pre_delinquent"].to_numpy(bool) & (features["days_since_contact"].to_numpy() >= min_gap)
+
+
 def actions_of(best: np.ndarray, table: tuple[Arm, ...]) -> pd.DataFrame:
     """The concrete (action, local_hour, offer) of each row's arm, as the decision log writes them."""
     return pd.DataFrame(
@@ -43,4 +50,4 @@ def contact_everyone_actions(can: dict[str, np.ndarray]) -> pd.DataFrame:
     return pd.DataFrame({"action": action, "local_hour": hour, "offer": np.full(n, "none", dtype=object)})
 
 
-__all__ = ["NONE", "actions_of", "allowed_channels", "contact_everyone_actions", "greedy_arms"]
+__all__ = ["NONE", "actions_of", "allowed_channels", "contact_everyone_actions", "eligible", "greedy_arms"]

@@ -85,8 +85,12 @@ class UpliftModel:
         return out
 
 
-def _weights(arm: np.ndarray, none_sample: float) -> np.ndarray:
-    return np.where(arm == 0, 1.0 / none_sample, 1.0)
+def _weights(frame: pd.DataFrame, none_sample: float) -> np.ndarray:
+    """Inverse sampling probability of each row: its `weight` column (models/uplift/train.py samples), else
+    the no-contact subsample's."""
+    if "weight" in frame:
+        return frame["weight"].to_numpy(np.float64)
+    return np.where(frame["arm"].to_numpy() == 0, 1.0 / none_sample, 1.0)
 
 
 def fit_t(
@@ -105,7 +109,7 @@ def fit_t(
         tr, va = train[train["arm"] == a], valid[valid["arm"] == a]
         if len(tr) < MIN_ARM_ROWS:
             continue
-        X, Xv, w = tr[list(FEATURES)], va[list(FEATURES)], _weights(tr["arm"].to_numpy(), none_sample)
+        X, Xv, w = tr[list(FEATURES)], va[list(FEATURES)], _weights(tr, none_sample)
         model.reward[a] = _fit(reg, lgbm, X, tr["reward"].to_numpy(), w, Xv, va["reward"].to_numpy())
         if with_paid and tr["paid"].nunique() == 2:
             model.paid[a] = _fit(clf, lgbm, X, tr["paid"].to_numpy(int), w, Xv, va["paid"].to_numpy(int))
@@ -117,7 +121,7 @@ def fit_arm_propensity(
 ) -> lgb.Booster:
     """Multiclass LightGBM of the arm taken given the features (weighted back for the no-contact subsample)."""
     p = booster_params(lgbm, seed, n_arms)
-    X, w = train[list(FEATURES)], _weights(train["arm"].to_numpy(), none_sample)
+    X, w = train[list(FEATURES)], _weights(train, none_sample)
     return _fit(p, lgbm, X, train["arm"].to_numpy(), w, valid[list(FEATURES)], valid["arm"].to_numpy())
 
 
@@ -148,7 +152,7 @@ def fit_dr(
     full = fit_t(train, valid, n_arms, lgbm, seed, none_sample, with_paid=True)
     model = UpliftModel("dr", n_arms, reward={0: full.reward[0]}, paid=full.paid)
     y, arm = train["reward"].to_numpy(), train["arm"].to_numpy()
-    w = _weights(arm, none_sample)
+    w = _weights(train, none_sample)
     X = train[list(FEATURES)]
     mu0 = mu[:, 0]
     base = np.where(arm == 0, (y - mu0) / e[:, 0], 0.0)

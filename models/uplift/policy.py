@@ -3,7 +3,8 @@
     python -m pipeline evaluate --policy 'models.uplift.policy:build {"model_dir": "data/models/uplift"}'
 
 It loads the model from files and sees only the public state frame: each day, per account shown
-(not the pre-delinquent reminders, which the log does not cover), the arm of highest expected
+(not the pre-delinquent reminders, nor an account contacted in the last
+`uplift.min_days_between_contacts` days: models/uplift/greedy.py says why), the arm of highest expected
 response minus cost over no contact, among the channels the world allows (`can_<channel>`), when
 that net effect is positive; one contact per borrower (its best account), at the arm's hour.
 """
@@ -18,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from models.uplift.arms import allowed_channels, arms
-from models.uplift.greedy import actions_of, greedy_arms
+from models.uplift.greedy import actions_of, eligible, greedy_arms
 from models.uplift.rows import allowed_from_states, state_features
 from models.uplift.store import load
 
@@ -32,12 +33,12 @@ def build(model_dir: str | None = None) -> Callable[[pd.Timestamp, pd.DataFrame]
     supported = model.supported
 
     def policy(day: pd.Timestamp, states: pd.DataFrame) -> pd.DataFrame | None:
-        if "pre_delinquent" in states:
-            states = states[~states["pre_delinquent"].to_numpy(bool)]
         if states.empty:
             return None
-        mu = model.predict(state_features(states, params))
+        features = state_features(states, params)
+        mu = model.predict(features)
         allowed = allowed_channels(table, allowed_from_states(states)) & supported[None, :]
+        allowed &= eligible(features, params.uplift.min_days_between_contacts)[:, None]
         best, net = greedy_arms(mu, costs, allowed)
         pick = pd.DataFrame({"borrower": states["borrower_id"].to_numpy(), "net": net, "row": np.arange(len(states))})
         pick = pick[best > 0].sort_values(["borrower", "net"], ascending=[True, False]).drop_duplicates("borrower")

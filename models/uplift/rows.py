@@ -11,12 +11,19 @@ less than the state frame, the approximation is named here and in docs/uplift.md
 * past due amount: the last statement's, or its amount due when it was current then;
 * charged off: the statement's status `written_off`, or days past due at or past the last bucket's
   lower edge (`buckets.min_dpd`);
+* shown before the due date (a reminder row): the log does not say so; a row is taken as one when the
+  account was current at its last statement and is within the first `uplift.pre_delinquency_days` + 1
+  days it is shown after that statement (the lender shows current accounts that many days before the
+  due date); its response counts only payments after the due day (before it, the bill is not past due);
 * allowed channels: consent and charged-off status (opt-outs, cease requests and the call cap are
   not read from the log).
 
-Response: payments of the account within `response_days` days of `decided_at`, capped at the amount
-past due (the harness credits only collections on delinquent balances), times 1 - the agency's
-contingency share for charged-off accounts. `paid` is whether anything was paid.
+Response: payments of the account within `response_days` days of `decided_at`, capped at what was
+due at the last statement less what was paid since (the harness credits only collections on
+delinquent balances; the balance once charged off), times 1 - the agency's contingency share for
+charged-off accounts; for a reminder row only payments after the due day count. `paid` is whether
+anything was paid then. `reward_day` is the same on the decision's own day only: summed over the log
+it is the book's collections (within 5% of the simulator's collected past due on a test book).
 """
 
 from __future__ import annotations
@@ -43,6 +50,7 @@ FEATURES = (
     "days_since_contact",
     "days_since_payment",
     "promise_pending",
+    "pre_delinquent",
     "weekday_type",
 )
 NEVER = 9999
@@ -167,12 +175,27 @@ def decision_rows(tables: dict[str, pd.DataFrame], params: Params) -> pd.DataFra
     wd = (local.astype(np.int64) + 3) % 7  # 1970-01-01 was a Thursday (3)
     out["weekday_type"] = weekday_type(wd, params)
 
+    # shown before the due date (current at the statement, within the first `pre_delinquency_days` + 1 days the
+    # account is shown after it): a payment then settles a bill not yet due; the response starts after the due day
+    run = pd.Series(q_day).groupby(_keys(acc, np.where(has, pos, -1))).transform("min").to_numpy()
+    pre_days = params.uplift.pre_delinquency_days
+    pre = has & (dpd == 0) & ~charged & (q_day - run <= pre_days)
+    out["pre_delinquent"] = pre
     horizon = params.uplift.response_days * 1440
-    amount, _ = _window_sum(p_acc, p_min, pay["amount"].to_numpy(np.float64), acc, t, t + horizon)
+    start = np.minimum(np.where(pre, t + (run + pre_days + 1 - q_day) * 1440, t), t + horizon)
+    amount, _ = _window_sum(p_acc, p_min, pay["amount"].to_numpy(np.float64), acc, start, t + horizon)
     share = np.where(charged, 1.0 - params.contact.contingency_share, 1.0)
-    cap = np.nan_to_num(out["past_due_amount"].to_numpy(np.float64), nan=0.0)
+    # what may still be collected on delinquent dues: the statement's amount due (arrears and the bill that falls
+    # due in the cycle; the balance once charged off) less what was paid since
+    s_min = (pos.astype(np.int64) + 1) * 1440  # the day after the statement, 00:00 UTC
+    paid_since, _ = _window_sum(p_acc, p_min, pay["amount"].to_numpy(np.float64), acc, np.where(has, s_min, t), t)
+    owed = np.where(charged, out["balance"].to_numpy(np.float64), np.maximum(col("amount_due", 0.0), past_due))
+    cap = np.maximum(np.nan_to_num(owed, nan=0.0) - paid_since, 0.0)
     out["paid"] = amount > 0
-    out["reward"] = np.minimum(amount, np.maximum(cap, 0.0)) * share
+    out["reward"] = np.minimum(amount, cap) * share
+    # the decision's own day: summed over the log it is the book's collections (the level of a policy's value)
+    today, _ = _window_sum(p_acc, p_min, pay["amount"].to_numpy(np.float64), acc, np.minimum(start, t + 1440), t + 1440)
+    out["reward_day"] = np.minimum(today, cap) * share
     # the response is observed only when the horizon ends before the last payment record could be written
     last_day = tables["statements"]["cycle_date"].max()
     out["observed"] = (t + horizon) <= _minutes(pd.Series([pd.Timestamp(last_day, tz="UTC") + pd.Timedelta(days=1)]))[0]
@@ -196,6 +219,7 @@ def state_features(states: pd.DataFrame, params: Params) -> pd.DataFrame:
     out["days_since_contact"] = np.minimum(states["days_since_contact"].to_numpy(np.float64), NEVER)
     out["days_since_payment"] = np.minimum(states["days_since_payment"].to_numpy(np.float64), NEVER)
     out["promise_pending"] = states["promise_pending"].to_numpy(bool)
+    out["pre_delinquent"] = states["pre_delinquent"].to_numpy(bool) if "pre_delinquent" in states else False
     out["weekday_type"] = weekday_type(states["local_weekday"].to_numpy(np.int64), params)
     return out[list(FEATURES)]
 

@@ -2,8 +2,9 @@
 
 Windows by decision date (`uplift.valid_days`, `uplift.test_days`), only decisions whose response
 horizon is observed; a training or validation decision whose horizon runs into the next window is
-dropped (embargo). No-contact decisions are subsampled for training (`uplift.none_sample`,
-a deterministic hash of the decision id) and weighted back. An arm is compared with no contact only
+dropped (embargo). No-contact decisions are subsampled for training (`uplift.none_sample`), and
+every arm to at most about `uplift.max_rows_per_arm` rows (a deterministic hash of the decision id),
+weighted back. An arm is compared with no contact only
 on the rows where its channel was allowed (models/uplift/rows.py), never where it could not be taken.
 """
 
@@ -48,6 +49,18 @@ def conversation_rate(contacts: pd.DataFrame) -> float:
     """Share of logged calls that reached the borrower (a right-party conversation is talk time)."""
     calls = contacts[contacts["channel"] == "call"]
     return float(calls["outcome"].isin(CONVERSATIONS).mean()) if len(calls) else 0.0
+
+
+def sample(rows: pd.DataFrame, none_share: float, max_per_arm: int) -> tuple[np.ndarray, np.ndarray]:
+    """Deterministic subsample (a hash of the decision id): no-contact decisions at `none_share`, and at most
+    about `max_per_arm` rows of any arm; returns the rows kept and their weights (1 / probability kept)."""
+    arm = rows["arm"].to_numpy()
+    counts = np.bincount(arm, minlength=arm.max(initial=0) + 1).astype(np.float64)
+    share = np.minimum(1.0, max_per_arm / np.maximum(counts, 1.0))
+    share[0] = min(share[0], none_share)
+    h = (rows["decision_id"].to_numpy(np.int64) * 2654435761) % 2**32 / 2**32
+    keep = h < share[arm]
+    return keep, 1.0 / share[arm]
 
 
 def keep_none(rows: pd.DataFrame, share: float) -> np.ndarray:
@@ -96,8 +109,10 @@ def train_uplift(rows: pd.DataFrame, contacts: pd.DataFrame, params: Params) -> 
     table = arms(p)
     n = len(table)
     train, valid, test = split(rows, params)
-    train = train[keep_none(train, p.none_sample)]
-    valid = valid[keep_none(valid, p.none_sample)]
+    keep, weight = sample(train, p.none_sample, p.max_rows_per_arm)
+    train = train[keep].assign(weight=weight[keep])
+    keep, weight = sample(valid, p.none_sample, p.max_rows_per_arm)
+    valid = valid[keep].assign(weight=weight[keep])
     test_keep = keep_none(test, p.none_sample)
     prop = fit_arm_propensity(train, valid, n, p.lightgbm, seed, p.none_sample)
     w_valid = _own_weight(prop, valid, p.propensity_clip)
