@@ -264,3 +264,62 @@ def test_saved_model_drives_the_greedy_policy_on_a_state_frame(data, tmp_path):
     chosen = dict(zip(actions["account_id"], actions["channel"], strict=True))
     assert chosen == {1: "sms", 2: "call"}  # segment 2: sms and calls hurt: no contact
     assert actions["hour"].tolist() == [TABLE[SMS].hour, TABLE[CALL].hour]
+
+
+def test_reminder_rows_count_only_payments_after_the_due_day():
+    """An account current at its statement and shown again: its first pre_delinquency_days + 1 shown days are
+    reminder rows; a bill paid on the due day is not a collection on a delinquent balance."""
+    days = pd.to_datetime(["2024-03-20", "2024-03-21", "2024-03-22", "2024-03-23"])
+    decided = days.tz_localize("UTC") + pd.Timedelta(hours=5)
+    tables = {
+        "accounts": pd.DataFrame(
+            {
+                "account_id": [1],
+                "product": ["bnpl"],
+                "open_date": [pd.Timestamp("2023-01-01")],
+                "instalment_amount": [90.0],
+                "region": ["US-TX"],
+                "consent_sms": [True],
+                "consent_email": [True],
+                "consent_call": [True],
+            }
+        ),
+        "statements": pd.DataFrame(
+            {
+                "account_id": [1],
+                "cycle_date": pd.to_datetime(["2024-03-01"]),
+                "balance": [300.0],
+                "amount_due": [90.0],
+                "past_due_amount": [0.0],
+                "days_past_due": [0],
+                "status": ["active"],
+            }
+        ),
+        "payments": pd.DataFrame(
+            {
+                "account_id": [1, 1],
+                "amount": [50.0, 40.0],
+                "paid_at": [decided[2] + pd.Timedelta(hours=2), decided[3] + pd.Timedelta(hours=2)],
+            }
+        ),
+        "contacts": pd.DataFrame(
+            {"account_id": pd.Series([], dtype=np.int64), "contacted_at": pd.Series([], dtype="datetime64[ns, UTC]")}
+        ),
+        "decisions": pd.DataFrame(
+            {
+                "decision_id": [1, 2, 3, 4],
+                "account_id": [1] * 4,
+                "decided_at": decided,
+                "local_date": days,
+                "action": ["none"] * 4,
+                "local_hour": pd.array([None] * 4, dtype="Int64"),
+                "offer": ["none"] * 4,
+                "propensity": [1.0] * 4,
+            }
+        ),
+    }
+    rows = decision_rows(tables, PARAMS)
+    assert rows["pre_delinquent"].tolist() == [True, True, True, False]
+    # the 50 paid on the due day (third shown day) never counts; the 40 the day after does
+    assert rows["reward"].tolist() == [40.0, 40.0, 40.0, 40.0]
+    assert rows["reward_day"].tolist() == [0.0, 0.0, 0.0, 40.0]

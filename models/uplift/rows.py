@@ -91,6 +91,8 @@ def _last_before(event_acc, event_min, acc, t_min) -> np.ndarray:
     keys = _keys(event_acc, event_min)
     order = np.argsort(keys, kind="stable")
     keys = keys[order]
+    if len(keys) == 0:  # no such event in the source (an empty optional table)
+        return np.full(len(acc), -1, dtype=np.int64)
     pos = np.searchsorted(keys, _keys(acc, t_min), "left") - 1
     ok = pos >= 0
     found = np.where(ok, keys[np.maximum(pos, 0)], 0)
