@@ -185,8 +185,8 @@ class EvaluateParams(Section):
 
     #: World seeds of the evaluation worlds; none may equal seeds.world.
     seeds: tuple[int, ...] = Field((101, 102, 103), min_length=1)
-    #: Accounts per evaluation world; null: simulate.accounts.
-    accounts: int | None = Field(None, ge=10)
+    #: Accounts per evaluation world (the stage runs 18 replays: kept modest); null: simulate.accounts.
+    accounts: int | None = Field(20_000, ge=10)
     #: The horizon: statement cycles the policy runs after the burn-in; null: simulate.cycles.
     cycles: int | None = Field(None, ge=3, le=240)
     #: Reference policies evaluated by the stage (names in REFERENCE_POLICIES).
@@ -508,6 +508,38 @@ class UpliftParams(Section):
 # --- end UPLIFT ---
 
 
+# --- STRATEGY (contact strategy, issue 15): the `strategy:` section ---
+class StrategyParams(Section):
+    """The contact strategy's foundations (docs/strategy.md): contact windows, capacity and how it is shared."""
+
+    #: Contact windows, local hour bands [first, end) on the run date in the borrower's own time zone; every
+    #: contact action is proposed in every window, and a window is allowed only if the rulebook allows each
+    #: local hour it covers (the profile's hours decide, e.g. US until 21:00, CN until 22:00).
+    windows: dict[str, tuple[int, int]] = Field(
+        default_factory=lambda: {"morning": (8, 12), "afternoon": (12, 17), "evening": (17, 21), "late": (21, 22)}
+    )
+    #: Outbound calls the call centre can place in one UTC hour; a call in a window uses the hours of the
+    #: window in proportion to their minutes (the dialer spreads a window's calls evenly).
+    calls_per_hour: float = Field(2000.0, ge=0.0)
+    #: Field visits the field agents can make on the run date (all zones together).
+    field_visits_per_day: float = Field(200.0, ge=0.0)
+    #: How capacity is shared across borrowers: `greedy` by value per unit of capacity, or `lp` (HiGHS linear
+    #: program, then rounded to one action per borrower); chosen by benchmarks/strategy_core.py.
+    allocation: Literal["greedy", "lp"] = "greedy"
+
+    @model_validator(mode="after")
+    def _windows(self) -> StrategyParams:
+        if not self.windows:
+            raise ValueError("strategy.windows needs at least one window")
+        for name, (first, end) in self.windows.items():
+            if not 0 <= first < end <= 24:
+                raise ValueError(f"strategy.windows.{name}: need 0 <= first < end <= 24, got [{first}, {end})")
+        return self
+
+
+# --- end STRATEGY ---
+
+
 class Seeds(Section):
     """One seed per purpose, so that re-seeding a model does not re-simulate the world."""
 
@@ -530,6 +562,7 @@ class Params(Section):
     roll_rate: RollRateParams = RollRateParams()
     propensity: PropensityParams = PropensityParams()  # PTP
     uplift: UpliftParams = UpliftParams()  # UPLIFT
+    strategy: StrategyParams = StrategyParams()  # STRATEGY
     compliance: ComplianceParams = ComplianceParams()
     evaluate: EvaluateParams = EvaluateParams()
 
