@@ -75,7 +75,7 @@ def run_one(config: SimConfig, reference: Reference) -> Outcome:
     """Replay one world under one policy; the oracle in this process, every other policy in its own."""
     sim = Simulation(config)
     if reference.name == ORACLE:
-        return sim.replay(Oracle())
+        return sim.replay(Oracle.for_config(config))  # ORACLE: the world's mechanics, prices and rules
     with RemotePolicy(reference.spec, reference.kwargs) as policy:
         return sim.replay(policy)
 

@@ -3,6 +3,8 @@
     collected  = collected_past_due                      (open accounts: the part of each payment that
                                                            settles dues already past due that day, and
                                                            every payment on a hardship plan)
+               + rescued_by_reminder                     (bills a reminder before the due date kept from
+                                                           being missed: they would have become past due)
                + recovered_after_charge_off              (every payment after charge-off)
     cost       = sum over channels of attempts x channel_cost
                + call conversations x talk_minutes x talk_cost_per_minute
@@ -34,6 +36,7 @@ class Priced:
     net_value: float
     collected: float
     collected_past_due: float
+    rescued_by_reminder: float
     recovered_after_charge_off: float
     cost: float
     attempt_cost: float
@@ -70,7 +73,7 @@ class Priced:
 def price(outcome: Outcome, contact: ContactParams) -> Priced:
     """Net value and its parts for one run (see the module docstring for the definition)."""
     recovered = outcome.recovered_after_charge_off
-    collected = outcome.collected_past_due + recovered
+    collected = outcome.collected_past_due + outcome.rescued_by_reminder + recovered  # ORACLE: + rescued
     attempts = sum(outcome.contacts[c] * contact.channel_cost[c] for c in CHANNELS)
     talk = outcome.conversations.get("call", 0) * contact.talk_minutes * contact.talk_cost_per_minute
     contingency = contact.contingency_share * recovered
@@ -86,6 +89,7 @@ def price(outcome: Outcome, contact: ContactParams) -> Priced:
         net_value=round(collected - cost - harm, 2),
         collected=round(collected, 2),
         collected_past_due=round(outcome.collected_past_due, 2),
+        rescued_by_reminder=round(outcome.rescued_by_reminder, 2),
         recovered_after_charge_off=round(recovered, 2),
         cost=round(cost, 2),
         attempt_cost=round(attempts, 2),

@@ -94,7 +94,7 @@ class Mechanics:
     #: Pre-delinquency: current accounts whose bill falls due within this many days and is unpaid are shown to
     #: the policy (`pre_delinquent`); a reminder that reaches a borrower who was going to forget prevents the
     #: miss with reminder_rescue[segment] x reach (opened or a conversation 1, delivered 0.5, no answer 0.1).
-    pre_delinquency_days: int = -1  # off (-1) until the reference policies filter `pre_delinquent` rows
+    pre_delinquency_days: int = 2  # -1: off (no pre-delinquent rows)
     reminder_rescue: tuple[float, ...] = _by_segment(0.3, 0.7, 0.05, 0.0)
     miss_ability: float = 0.9
     miss_willingness: float = 0.6

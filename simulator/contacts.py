@@ -5,26 +5,23 @@ at which hour and weekday) and the local hour. A right-party conversation can en
 promise to pay, a hardship plan (hardship borrowers), a refusal, a dispute or a request to
 cease contact; fatigue from recent contacts makes ceases, opt-outs and complaints likelier.
 Every draw comes from the policy stream keyed by (account, day, channel), so two policies
-that make the same contact get the same outcome (common random numbers).
+that make the same contact get the same outcome (common random numbers). The probabilities
+behind every draw are simulator/response.py's pure functions, which the oracle uses too.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from core.schema import CHANNELS, OFFERS, OUTCOMES
-from simulator import events
-from simulator.config import AGENCY, CALL, CH, FIELD_VISIT, HARDSHIP, KIND, METHOD, OUT
+from core.schema import CHANNELS, OFFERS
+from simulator import events, response
+from simulator.config import CH, KIND, METHOD, OUT
 from simulator.population import MANUAL_METHODS
-from simulator.rng import sigmoid
-from simulator.state import A_DISPUTE, A_PLAN, B_CEASE, B_DNC, B_OPT_EMAIL, B_OPT_SMS, CHARGED_OFF, OPEN
+from simulator.state import A_DISPUTE, A_PLAN, B_CEASE, B_DNC, B_OPT_EMAIL, B_OPT_SMS, CHARGED_OFF, NO_DUE, OPEN
 from simulator.world import BlockWorld
 
-_VOICE = np.zeros(len(CHANNELS), dtype=bool)
-_VOICE[[CALL, FIELD_VISIT, AGENCY]] = True
-#: Escalation channels: formal demand letters, field visits, the agency, legal action.
-_ESCALATION = np.isin(np.array(CHANNELS), ["letter", "field_visit", "agency", "legal"])
 _MANUAL_METHOD_CODES = np.array([METHOD[m] for m in MANUAL_METHODS], dtype=np.int8)
+_REACH = response.REMINDER_REACH
 
 
 def make_contacts(
@@ -51,42 +48,21 @@ def make_contacts(
     za = pop.za[b] - m.shock_ability_drop * st.shocked[b]
     zw = pop.zw[b]
     fatigue = w.fatigue_now(t, idx)
-    excess = np.maximum(0.0, fatigue - m.fatigue_free)
-    risk = np.exp(m.fatigue_risk * excess) * np.asarray(m.risk_segment)[seg]
+    excess, risk = response.contact_risk(m, fatigue, seg)
     is_ = {c: ch == CH[c] for c in CHANNELS}
-    voice = _VOICE[ch]
+    voice = response.VOICE[ch]
     co = st.status[idx] == CHARGED_OFF
+    weekday = cal.weekday[t]
 
-    # --- reach ---------------------------------------------------------------------------
-    undelivered = np.where(
-        is_["sms"],
-        u[0] < np.where(pop.bad_sms[b], 0.85, 0.02),
-        np.where(
-            is_["email"], u[0] < np.where(pop.bad_email[b], 0.9, 0.03), is_["letter"] & (u[0] < m.letter_undelivered)
-        ),
-    )
-    profile = np.asarray(m.call_hour_profile)[pop.reach_type[b], hour]
-    weekday = np.asarray(m.call_weekday_profile)[pop.reach_type[b], cal.weekday[t]]
-    p_answer = np.select(
-        [is_["call"], is_["field_visit"], is_["agency"]],
-        [
-            pop.answer[b] * profile * weekday,
-            m.field_home_probability * np.where((hour >= 9) & (hour <= 19), 1.0, 0.6),
-            m.agency_answer_probability * pop.answer[b] / 0.4 * profile,
-        ],
-        0.0,
-    )
-    answered = voice & (u[0] < p_answer)
-    wrong = answered & (u[1] < np.where(pop.wrong_number[b] & ~is_["field_visit"], 0.7, 0.05))
+    # --- reach (probabilities: simulator/response.py, shared with the oracle) --------------------------
+    undelivered = u[0] < response.p_undelivered(m, ch, pop.bad_sms[b], pop.bad_email[b])
+    answered = voice & (u[0] < response.p_answer(m, ch, hour, weekday, pop.reach_type[b], pop.answer[b]))
+    wrong = answered & (u[1] < response.p_wrong_party(ch, pop.wrong_number[b]))
     rpc = answered & ~wrong
     # a message is read soon or buried depending on the local hour and weekday it arrives
     digital = is_["sms"] | is_["email"]
-    read_when = (
-        np.asarray(m.digital_hour_profile)[hour]
-        * np.asarray(m.digital_weekday_profile)[np.where(is_["email"], 1, 0), cal.weekday[t]]
-    )
-    read_when = np.where(digital, read_when, 1.0)
-    p_read = np.where(is_["sms"], pop.sms_click[b], pop.email_open[b]) * read_when
+    read_when = response.read_timing(m, ch, hour, weekday)
+    p_read = response.p_read(ch, pop.sms_click[b], pop.email_open[b], read_when)
     opened = ~undelivered & digital & (u[1] < p_read)
 
     outcome = np.full(len(idx), OUT["delivered"], dtype=np.int8)
@@ -99,18 +75,11 @@ def make_contacts(
     # --- conversation ------------------------------------------------------------------------
     on_plan = (st.abits[idx] & A_PLAN) != 0
     dpd = np.where(st.oldest_due[idx] < t, t - st.oldest_due[idx], 0)
-    p_cease = np.minimum(0.5, np.asarray(m.cease_base)[ch] * risk)
-    p_dispute = np.asarray(m.dispute_base)[ch] * np.asarray(m.risk_segment)[seg]
     can_plan = ~on_plan & ~co & (dpd >= m.plan_min_dpd) & (t - st.last_plan[idx] > m.plan_min_gap_days)
     offered = {name: offer == OFFERS.index(name) for name in OFFERS}
-    p_plan = np.where((seg == HARDSHIP) & can_plan, np.where(offered["plan"], m.plan_offer_accept, m.plan_accept), 0.0)
-    # a settlement or a discount multiplies the odds of a promise (for less money, below)
-    odds = np.where(
-        offered["settlement"], m.settlement_offer[1], np.where(offered["discount"], m.discount_offer[1], 1.0)
+    p_cease, p_dispute, p_plan, p_ptp, p_refuse = response.conversation_probabilities(
+        m, ch, seg, zw, excess, risk, offer, can_plan
     )
-    p_base = sigmoid(m.ptp_intercept + zw - 0.15 * excess + np.log(odds))
-    p_ptp = np.minimum(0.95, p_base * np.asarray(m.ptp_segment)[seg] + 0.1 * is_["field_visit"])
-    p_refuse = np.asarray(m.refuse_segment)[seg]
     c1 = p_cease
     c2 = c1 + (1 - c1) * p_dispute
     c3 = c2 + (1 - c2) * p_plan
@@ -128,8 +97,8 @@ def make_contacts(
     outcome[plan | ptp] = OUT["promise_to_pay"]
     outcome[refused] = OUT["refused"]
     reached = ~undelivered & (~voice | answered)
-    complaint = reached & (u[5] < np.asarray(m.complaint_base)[ch] * risk)
-    opt_out = (is_["sms"] | is_["email"]) & ~undelivered & (u[4] < np.asarray(m.optout_base)[ch] * risk)
+    complaint = reached & (u[5] < response.p_complaint(m, ch, risk))
+    opt_out = digital & ~undelivered & (u[4] < response.p_opt_out(m, ch, risk))
 
     # --- promises ------------------------------------------------------------------------------
     promise_amount = np.full(len(idx), np.nan)
@@ -150,8 +119,7 @@ def make_contacts(
             offered["discount"][r], np.round(np.minimum(amount, owed_now * m.discount_offer[0]), 2), amount
         )
         amount = np.where(amount > 0, amount, np.round(st.inst_eff[a], 2))
-        keep_logit = m.keep_intercept + 0.8 * za[r] + 0.8 * zw[r] - m.fatigue_keep * excess[r]
-        keep = u[5][r] < sigmoid(keep_logit) * np.asarray(m.keep_segment)[seg[r]]
+        keep = u[5][r] < response.p_keep(m, seg[r], za[r], zw[r], excess[r])
         method = np.where(
             co[r],
             METHOD["agency"],
@@ -168,13 +136,9 @@ def make_contacts(
         promise_day[r] = first_due
 
     # --- state: engagement, fatigue, contact history --------------------------------------------------
-    escalation = _ESCALATION[ch]
-    response = np.where(escalation, np.asarray(m.escalation_response)[seg], np.asarray(m.segment_response)[seg])
-    sens = np.where(voice, pop.sens_call[b], pop.sens_digital[b]) * response
-    gain = np.array([m.engagement_by_outcome[o] for o in OUTCOMES])[outcome] * np.asarray(m.channel_engagement)[ch]
-    gain = gain * read_when  # a buried message does less
+    sens = response.sensitivity(m, ch, seg, pop.sens_call[b], pop.sens_digital[b])
     to_payday = cal.next_payday[pop.pay_schedule[b], t] - t
-    gain = gain * np.where(to_payday <= m.payday_contact_days, m.payday_contact_gain, 1.0)
+    gain = response.engagement_gain(m, response.outcome_engagement(m)[outcome], ch, read_when, to_payday)
     st.engage[idx] = (w.engagement_now(t, idx) + gain * sens).astype(np.float32)
     st.engage_day[idx] = t
     st.fatigue[idx] = (fatigue + np.where(undelivered, 0.0, np.asarray(m.fatigue_by_channel)[ch])).astype(np.float32)
@@ -190,11 +154,13 @@ def make_contacts(
     st.last_answer_hour[idx[is_["call"] & rpc]] = hour[is_["call"] & rpc]
 
     # --- pre-delinquency: a reminder before the due date prevents a forgotten payment --------------------
-    remind = np.flatnonzero((st.oldest_due[idx] >= t) & (st.status[idx] == OPEN) & ~co)
+    remind = np.flatnonzero((st.oldest_due[idx] >= t) & (st.oldest_due[idx] != NO_DUE) & (st.status[idx] == OPEN) & ~co)
     if len(remind):
         a = idx[remind]
         reach = np.where(
-            opened[remind] | rpc[remind], 1.0, np.where(outcome[remind] == OUT["delivered"], 0.5, 0.1 * voice[remind])
+            opened[remind] | rpc[remind],
+            _REACH["read"],
+            np.where(outcome[remind] == OUT["delivered"], _REACH["delivered"], _REACH["voice_missed"] * voice[remind]),
         )
         forgot = st.sched_day[a] < 0  # the bill was going to be missed
         rescue = forgot & (u[4][remind] < np.asarray(m.reminder_rescue)[seg[remind]] * reach)
@@ -203,6 +169,8 @@ def make_contacts(
             st.sched_day[a] = np.maximum(st.oldest_due[a], t + 1)
             st.sched_amt[a] = np.round(st.ring[a].sum(axis=1), 2)
             st.sched_method[a] = _MANUAL_METHOD_CODES[pop.method_pref[pop.bor[a]]]
+            # net value credits the bill a reminder kept from being missed (evaluation/pricing.py)
+            w.tally_add(t, "rescued_by_reminder", float(st.sched_amt[a].sum()))
 
     # --- restrictions created by the contact (in force from the next day) -------------------------
     local_start = minute + 1

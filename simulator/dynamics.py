@@ -14,7 +14,6 @@ from __future__ import annotations
 import numpy as np
 
 from simulator.config import HARDSHIP, METHOD, REVOLVING
-from simulator.observe import past_due_amount
 from simulator.population import MANUAL_METHODS, miss_logit
 from simulator.rng import sigmoid
 from simulator.state import (
@@ -35,6 +34,16 @@ from simulator.world import BlockWorld
 
 _MANUAL = np.array([METHOD[m] for m in MANUAL_METHODS], dtype=np.int8)
 _DAYS_PER_MONTH = 30.44
+
+
+def past_due_amount(w: BlockWorld, t: int, idx: np.ndarray) -> np.ndarray:
+    """Billed dues whose due date has passed (the balance, once charged off)."""
+    st, cal = w.st, w.cal
+    j = int(cal.cycle_of_day[t])
+    current_due_day = cal.cycle_day[j] - w.pop.due_offset[idx]
+    current_bill = np.where(current_due_day >= t, st.ring[idx, j % st.ring.shape[1]], 0.0)
+    owed = st.ring[idx].sum(axis=1) - current_bill
+    return np.round(np.where(st.status[idx] == CHARGED_OFF, st.balance[idx], owed), 2)
 
 
 def payday_weight(w: BlockWorld, t: int, b: np.ndarray) -> np.ndarray:

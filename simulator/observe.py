@@ -13,6 +13,7 @@ import pandas as pd
 
 from core.schema import CHANNELS, PRODUCTS
 from simulator.config import SEGMENTS
+from simulator.dynamics import delinquent_hazard, past_due_amount, payday_weight, recovery_hazard
 from simulator.population import REGIONS
 from simulator.state import (
     A_DISPUTE,
@@ -85,16 +86,6 @@ def days_past_due(w: BlockWorld, t: int, idx: np.ndarray) -> np.ndarray:
     return np.where(st.status[idx] == CHARGED_OFF, t - st.co_anchor[idx], np.where(od < t, t - od, 0)).astype(np.int32)
 
 
-def past_due_amount(w: BlockWorld, t: int, idx: np.ndarray) -> np.ndarray:
-    """Billed dues whose due date has passed (the balance, once charged off)."""
-    st, cal = w.st, w.cal
-    j = int(cal.cycle_of_day[t])
-    current_due_day = cal.cycle_day[j] - w.pop.due_offset[idx]
-    current_bill = np.where(current_due_day >= t, st.ring[idx, j % st.ring.shape[1]], 0.0)
-    owed = st.ring[idx].sum(axis=1) - current_bill
-    return np.round(np.where(st.status[idx] == CHARGED_OFF, st.balance[idx], owed), 2)
-
-
 _PRODUCT = pd.CategoricalDtype(list(PRODUCTS))
 _REGION = pd.CategoricalDtype(list(REGIONS))
 _SEGMENT = pd.CategoricalDtype(list(SEGMENTS))
@@ -152,22 +143,65 @@ def observe(w: BlockWorld, t: int, idx: np.ndarray, allowed: np.ndarray, truth: 
     for k, c in enumerate(CHANNELS):
         cols[f"can_{c}"] = allowed[:, k]
     if truth:
-        m = w.mech
-        shocked = st.shocked[b]
-        seg = pop.seg[b]
-        profile = np.asarray(m.call_hour_profile)
-        cols.update(
-            {
-                "truth_segment": pd.Categorical.from_codes(seg, dtype=_SEGMENT),
-                "truth_shocked": shocked,
-                "truth_ability": 1 / (1 + np.exp(-(pop.za[b] - m.shock_ability_drop * shocked))),
-                "truth_willingness": 1 / (1 + np.exp(-pop.zw[b])),
-                "truth_best_call_hour": np.argmax(profile, axis=1)[pop.reach_type[b]].astype(np.int8),
-                "truth_answer_rate": pop.answer[b],
-                "truth_sensitivity_call": pop.sens_call[b] * np.asarray(m.segment_response)[w.response_segment(b)],
-                "truth_sensitivity_digital": pop.sens_digital[b]
-                * np.asarray(m.segment_response)[w.response_segment(b)],
-                "truth_fatigue": w.fatigue_now(t, idx),
-            }
-        )
+        cols.update(_truth(w, t, idx, b, pre))
     return pd.DataFrame(cols)
+
+
+def _truth(w: BlockWorld, t: int, idx: np.ndarray, b: np.ndarray, pre: np.ndarray) -> dict[str, object]:
+    """The hidden truth, for the oracle only (`wants_truth`; the harness refuses it to any other policy).
+
+    Besides a few summaries (segment, shock, ability and willingness as probabilities, best call hour), the raw
+    traits and state the world's response model (simulator/response.py) reads, so that the oracle prices an
+    action with the world's own probabilities: the segment the borrower behaves as, latent ability and
+    willingness (z scale), reach type, answer rate, wrong number, bad sms/e-mail, reading rates, sensitivities,
+    engagement and fatigue now, days to the next payday, days since the last hardship plan, whether a current
+    bill is going to be missed (pre-delinquent rows), and the daily payment hazard rate before the payday
+    weight and the engagement lift (simulator/dynamics.py), with the probability that a payment clears the
+    arrears.
+    """
+    st, pop, m, cal = w.st, w.pop, w.mech, w.cal
+    shocked = st.shocked[b]
+    seg = pop.seg[b]
+    behaves = w.response_segment(b)
+    za = pop.za[b] - m.shock_ability_drop * shocked
+    profile = np.asarray(m.call_hour_profile)
+    response = np.asarray(m.segment_response)[behaves]
+    # daily hazard rate of paying, net of today's payday weight and engagement lift (0 for current accounts)
+    rate = np.zeros(len(idx))
+    for rows, hazard in (
+        (np.flatnonzero((st.status[idx] == OPEN) & ~pre), delinquent_hazard),
+        (np.flatnonzero(st.status[idx] == CHARGED_OFF), recovery_hazard),
+    ):
+        if len(rows):
+            p = hazard(w, t, idx[rows])
+            scale = payday_weight(w, t, b[rows]) * (1.0 + w.engagement_lift(t, idx[rows]))
+            rate[rows] = -np.log1p(-np.minimum(p, 0.999999)) / scale
+    return {
+        "truth_segment": pd.Categorical.from_codes(seg, dtype=_SEGMENT),
+        "truth_behaves_as": pd.Categorical.from_codes(behaves, dtype=_SEGMENT),
+        "truth_shocked": shocked,
+        "truth_ability": 1 / (1 + np.exp(-za)),
+        "truth_willingness": 1 / (1 + np.exp(-pop.zw[b])),
+        "truth_ability_z": za,
+        "truth_ability_z_before_shock": pop.za[b],
+        "truth_willingness_z": pop.zw[b],
+        "truth_best_call_hour": np.argmax(profile, axis=1)[pop.reach_type[b]].astype(np.int8),
+        "truth_reach_type": pop.reach_type[b],
+        "truth_answer_rate": pop.answer[b],
+        "truth_wrong_number": pop.wrong_number[b],
+        "truth_bad_sms": pop.bad_sms[b],
+        "truth_bad_email": pop.bad_email[b],
+        "truth_sms_click": pop.sms_click[b],
+        "truth_email_open": pop.email_open[b],
+        "truth_sensitivity_call": pop.sens_call[b] * response,
+        "truth_sensitivity_digital": pop.sens_digital[b] * response,
+        "truth_sens_call": pop.sens_call[b],
+        "truth_sens_digital": pop.sens_digital[b],
+        "truth_engagement": w.engagement_now(t, idx),
+        "truth_fatigue": w.fatigue_now(t, idx),
+        "truth_days_to_payday": (cal.next_payday[pop.pay_schedule[b], t] - t).astype(np.int32),
+        "truth_days_since_plan": (t - st.last_plan[idx]).astype(np.int64),
+        "truth_will_miss": pre & (st.sched_day[idx] < 0),
+        "truth_pay_rate": rate,
+        "truth_full_payment": 1 / (1 + np.exp(-(np.asarray(m.full_payment_intercept)[behaves] + za))),
+    }

@@ -38,6 +38,7 @@ _AMOUNTS = (
     "amount_recovered",
     "amount_paid",
     "collected_past_due",
+    "rescued_by_reminder",  # ORACLE: bills a pre-delinquency reminder kept from being missed
     "recovered_after_charge_off",
     "contact_cost",
     "charged_off_balance",
@@ -82,6 +83,9 @@ class Outcome:
     #: paid on time or ahead of their due date are not in it: the cash a collections policy can affect
     #: before charge-off (evaluation/pricing.py adds the recoveries)
     collected_past_due: float
+    #: ORACLE: bills that a reminder before the due date kept from being missed (the bill, paid on time): without
+    #: the reminder it would have become past due, collected later or never; net value credits it
+    rescued_by_reminder: float
     recovered_after_charge_off: float
     contact_cost: float
     contacts: dict[str, int]

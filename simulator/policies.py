@@ -21,7 +21,10 @@ import numpy as np
 import pandas as pd
 
 from core.compliance import ComplianceParams, Rulebook, profile_for_regions
-from core.schema import CHANNELS, OFFERS
+from core.params import ContactParams, SimulateParams
+from core.schema import CHANNELS, OFFERS, OUTCOMES
+from simulator import response as resp
+from simulator.config import HARDSHIP, Mechanics, SimConfig
 from simulator.rng import Stream
 
 ACTION_COLUMNS = ("account_id", "channel", "hour", "propensity", "offer")
@@ -175,9 +178,10 @@ class BusinessAsUsual:
             [0.05, 0.20, 0.05, 0.55, 0.15, 0.00, 0.00, 0.0],  # 30-59
             [0.05, 0.12, 0.05, 0.62, 0.13, 0.03, 0.00, 0.0],  # 60+
             [0.10, 0.00, 0.00, 0.00, 0.00, 0.00, 0.90, 0.0],  # charged off
+            [0.05, 0.70, 0.25, 0.00, 0.00, 0.00, 0.00, 0.0],  # ORACLE: pre-delinquent (a bill due soon, unpaid)
         ]
     )
-    CADENCE = np.array([4, 2, 1, 7])
+    CADENCE = np.array([4, 2, 1, 7, 1])
     #: local hour windows (inclusive) per channel
     HOURS = np.array([(9, 12), (8, 20), (9, 19), (10, 10), (10, 17), (9, 19), (10, 10)])
     FIELD_VISIT_MIN_BALANCE = 1500.0
@@ -188,8 +192,12 @@ class BusinessAsUsual:
             [0.70, 0.20, 0.00, 0.10],
             [0.55, 0.25, 0.10, 0.10],
             [0.40, 0.10, 0.40, 0.10],
+            [1.00, 0.00, 0.00, 0.00],  # ORACLE: a reminder offers nothing
         ]
     )
+    #: ORACLE: P(the account wishes a reminder) on the day before a bill falls due (pre-delinquent rows, not on
+    #: Sunday); other days pre-delinquent rows get only the off-cadence exploration
+    REMINDER = 0.5
     #: off the cadence, an account wishes contact with probability exploration * OFF_CADENCE a day
     OFF_CADENCE = 0.25
 
@@ -229,7 +237,8 @@ class BusinessAsUsual:
         e = self.exploration
         dpd = states["days_past_due"].to_numpy()
         co = states["charged_off"].to_numpy(dtype=bool)
-        group = np.where(co, 3, np.where(dpd < 30, 0, np.where(dpd < 60, 1, 2)))
+        pre = states["pre_delinquent"].to_numpy(dtype=bool)  # ORACLE: reminders before the due date
+        group = np.where(co, 3, np.where(pre, 4, np.where(dpd < 30, 0, np.where(dpd < 60, 1, 2))))
         weekday = states["local_weekday"].to_numpy()
         since = states["days_since_contact"].to_numpy()
         touch = np.where(
@@ -237,6 +246,8 @@ class BusinessAsUsual:
             (since >= self.CADENCE[3]) & (weekday < 5),
             ((dpd - 1) % self.CADENCE[group] == 0) & (weekday != 6) & ~states["promise_pending"].to_numpy(dtype=bool),
         )
+        remind = pre & (states["days_to_due"].to_numpy() == 1) & (weekday != 6)  # ORACLE
+        touch = np.where(pre, remind, touch)
         first, end = self._hours(states)
         allowed = _allowed(states) & (end > first)[:, None]
         k = allowed.sum(axis=1)
@@ -244,7 +255,7 @@ class BusinessAsUsual:
         rule[:, 1 + CHANNELS.index("field_visit")] *= states["balance"].to_numpy() >= self.FIELD_VISIT_MIN_BALANCE
         total = rule.sum(axis=1)
         none_share = (1 - e) * rule[:, 0] / np.where(total > 0, total, 1) + e / (k + 1)
-        wish = np.where(k > 0, np.where(touch, 1 - none_share, e * self.OFF_CADENCE), 0.0)
+        wish = np.where(k > 0, np.where(touch, np.where(pre, self.REMINDER, 1 - none_share), e * self.OFF_CADENCE), 0.0)
         ch_rule = rule[:, 1:]
         ch_total = ch_rule.sum(axis=1, keepdims=True)
         # exploration over the allowed channels but field visits, which are costly: the floor explores them
@@ -430,7 +441,9 @@ def _draw(weights: np.ndarray, u: np.ndarray) -> np.ndarray:
 
 class ContactEveryone:
     """Every account, every day, on the first allowed of call (18:00), sms, email, letter (10:00); agency if
-    charged off. One account per borrower a day (the first in the states), as the world allows."""
+    charged off. One account per borrower a day (the first in the states), as the world allows. "Everyone"
+    includes the pre-delinquent rows (a bill due within Mechanics.pre_delinquency_days, unpaid): they are called
+    too."""
 
     name = "contact_everyone"
     PRIORITY = (("call", 18), ("sms", 10), ("email", 10), ("letter", 10), ("agency", 12))
@@ -458,52 +471,250 @@ class NoContact:
 
 
 class Oracle:
-    """Uses the latent truth to contact only where contact adds value.
+    """Truth-greedy reference: each day, per account, the action with the best expected net value.
 
-    * self-cure borrowers pay anyway and won't-pay borrowers do not respond: never contacted;
-    * hardship borrowers (by segment or income shock) need a conversation to agree a plan: a
-      call at their best hour, else a field visit for larger balances every 10 days;
-    * responsive borrowers: a call at their best hour when they answer often enough, else a
-      text or an e-mail, at most every other day and only while not fatigued;
-    * charged-off accounts of responsive or hardship borrowers: the agency, weekly.
+    It reads the hidden truth (`wants_truth`: the `truth_*` columns of simulator/observe.py, given to no other
+    policy) and prices every candidate action (sms, e-mail, letter, a call, a field visit or the agency, each
+    at the hour the borrower is likeliest to answer or read within the hours the row's compliance profile
+    allows, calls, visits and the agency with each offer of core.schema.OFFERS; legal action, to which the
+    world attributes no payment, is never chosen) with the world's own response model (simulator/response.py):
+
+        value = P(no payment before charge-off without the contact, at the truth's hazard rate)
+                x [ P(the engagement it adds brings a payment: the hazard's lift over the next HORIZON_DAYS)
+                    x what a payment settles of the arrears
+                  + P(conversation) x P(promise) x P(kept) x what the promise settles ]
+              + P(conversation) x P(plan) x (PLAN_MONTHS plan instalments x P(paid) - what the arrears would
+                have brought in anyway)
+              + for a bill not yet due: P(the bill is going to be missed) x P(the reminder rescues it) x the bill
+              - the attempt's price and expected talk time - expected complaint, cease and opt-out prices
+                (params `contact:`; after charge-off cash is net of the agency's contingency share)
+
+    and takes, per borrower, the account and action with the best positive value, at most BUDGET contacts per
+    account shown a day (business as usual's rate in the logged book: a public figure), the best first.
+
+    A reference, not a bound: it is greedy day by day and ignores what a contact does later (fatigue's drag on
+    future payments and on later contacts' risk, a cease or do-not-contact closing the channel, disputes), the
+    payday weight of the coming days (it averages them) and the order in which a sequence of contacts works.
+    A policy that sees only the public state may beat it.
     """
 
     name = "oracle"
     wants_truth = True
-    MIN_ANSWER = 0.15
-    MAX_FATIGUE = 4.0  # Mechanics.fatigue_free: contacts below it cost no willingness
+    #: contacts per account shown per day: business as usual's in the logged book (simulate defaults, seeds.world;
+    #: tests/test_simulator_references.py measures it again)
+    BUDGET = 0.225
+    HORIZON_DAYS = 18  # engagement decays with engagement_decay_days (6): three of them
+    PROMISE_DAYS = 7  # the shortest window left before charge-off that the oracle considers
+    RECOVERY_DAYS = 180  # after charge-off: the window in which a recovery counts
+    PLAN_MONTHS = 3
+    #: share of an instalment a partial payment settles (simulator/dynamics.delinquent_amount: 0.7 x 1 + 0.3 x 2;
+    #: hardship: the mid-point of hardship_payment_share)
+    PARTIAL_SHARE = 1.3
+
+    def __init__(
+        self,
+        mechanics: Mechanics | None = None,
+        contact: ContactParams | None = None,
+        compliance: ComplianceParams | None = None,
+        plan_fraction: float | None = None,
+        budget: float | None = None,
+        charge_off_dpd: int = 180,
+    ) -> None:
+        self.m = mechanics if mechanics is not None else Mechanics()
+        self.prices = contact if contact is not None else ContactParams()
+        self.rules = Rulebook.from_params(compliance)
+        self.plan_fraction = plan_fraction if plan_fraction is not None else SimulateParams().hardship_plan_fraction
+        self.budget = self.BUDGET if budget is None else budget
+        self.charge_off_dpd = charge_off_dpd
+        self._profiles: dict[tuple[str, ...], np.ndarray] = {}
+        m = self.m
+        self.cost = np.array([self.prices.channel_cost[c] for c in CHANNELS])
+        decay = np.exp(-np.arange(1, self.HORIZON_DAYS + 1) / m.engagement_decay_days)
+        self.decay = decay[None, None, :]
+        names = ("sms", "email", "letter") + ("call",) * 4 + ("field_visit",) * 4 + ("agency",) * 4
+        self.cand_channel = np.array([CHANNELS.index(c) for c in names])
+        self.cand_offer = np.array([0, 0, 0] + list(range(len(OFFERS))) * 3)
+
+    @classmethod
+    def for_config(cls, config: SimConfig) -> Oracle:
+        """The oracle of a world configuration: its mechanics, prices and rules."""
+        return cls(
+            config.mechanics,
+            config.contact,
+            config.compliance,
+            config.params.hardship_plan_fraction,
+            charge_off_dpd=config.charge_off_dpd,
+        )
+
+    def _hours_ok(self, states: pd.DataFrame) -> np.ndarray:
+        """(n, 24): the local hours a contact may start at under the row's compliance profile."""
+        region = states["region"]
+        if isinstance(region.dtype, pd.CategoricalDtype):
+            names = tuple(region.cat.categories) + (None,)
+            if names not in self._profiles:
+                self._profiles[names] = profile_for_regions(self.rules.params, list(names))
+            profile = self._profiles[names][region.cat.codes.to_numpy()]
+        else:
+            profile = profile_for_regions(self.rules.params, region)
+        ok = profile >= 0
+        first = np.where(ok, self.rules.first_hour[np.maximum(profile, 0)], 0)[:, None]
+        end = np.where(ok, self.rules.end_hour[np.maximum(profile, 0)], 0)[:, None]
+        hours = np.arange(24)[None, :]
+        return (hours >= first) & (hours < end)
+
+    def values(self, states: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(value, channel, hour) per row and candidate action (n, K); value -inf where not allowed."""
+        m, prices = self.m, self.prices
+        n = len(states)
+
+        def col(name: str, dtype: type = float) -> np.ndarray:
+            return states[name].to_numpy(dtype=dtype)[:, None]
+
+        ch, offer = self.cand_channel[None, :], self.cand_offer[None, :]
+        seg = states["truth_behaves_as"].cat.codes.to_numpy()[:, None]
+        reach_type = states["truth_reach_type"].to_numpy()[:, None]
+        weekday = int(states["local_weekday"].iloc[0])
+        hours_ok = self._hours_ok(states)
+        # the hour: the borrower's best answer hour for voice, the best reading hour for messages, 10:00 for letters
+        answer_profile = np.where(hours_ok, np.asarray(m.call_hour_profile)[reach_type[:, 0]], -1.0)
+        read_profile = np.where(hours_ok, np.asarray(m.digital_hour_profile)[None, :], -1.0)
+        door = np.where(hours_ok, np.where((np.arange(24) >= 9) & (np.arange(24) <= 19), 1.0, 0.6), -1.0)
+        letter = np.where(hours_ok, -np.abs(np.arange(24) - 10.0), -99.0)
+        best = {
+            "sms": read_profile.argmax(axis=1),
+            "email": read_profile.argmax(axis=1),
+            "letter": letter.argmax(axis=1),
+            "call": answer_profile.argmax(axis=1),
+            "field_visit": door.argmax(axis=1),
+            "agency": answer_profile.argmax(axis=1),
+        }
+        hour = np.column_stack([best[CHANNELS[c]] for c in self.cand_channel])
+        allowed = np.column_stack([states[f"can_{CHANNELS[c]}"].to_numpy(dtype=bool) for c in self.cand_channel])
+        allowed &= hours_ok.any(axis=1)[:, None]
+
+        # reach
+        voice, digital = resp.VOICE[ch], resp.DIGITAL[ch]
+        pu = resp.p_undelivered(m, ch, col("truth_bad_sms", bool), col("truth_bad_email", bool))
+        pa = resp.p_answer(m, ch, hour, weekday, reach_type, col("truth_answer_rate"))
+        pw = resp.p_wrong_party(ch, col("truth_wrong_number", bool))
+        read_when = resp.read_timing(m, ch, hour, weekday)
+        p_read = resp.p_read(ch, col("truth_sms_click"), col("truth_email_open"), read_when)
+        rpc, wrong, missed = pa * (1 - pw), pa * pw, voice * (1 - pa)
+        opened = digital * (1 - pu) * p_read
+        delivered = ~voice * (1 - pu) - opened
+
+        # conversation
+        fatigue = col("truth_fatigue")
+        excess, risk = resp.contact_risk(m, fatigue, seg)
+        co = col("charged_off", bool)
+        dpd = col("days_past_due")
+        can_plan = (
+            ~col("hardship_plan", bool)
+            & ~co
+            & (dpd >= m.plan_min_dpd)
+            & (col("truth_days_since_plan") > m.plan_min_gap_days)
+        )
+        za, zw = col("truth_ability_z"), col("truth_willingness_z")
+        probs = resp.conversation_probabilities(m, ch, seg, zw, excess, risk, offer, can_plan)
+        s_cease, s_dispute, s_plan, s_ptp, s_refuse, s_none = resp.conversation_shares(probs)
+        eng = resp.outcome_engagement(m)
+        out = {name: eng[OUTCOMES.index(name)] for name in OUTCOMES}
+        expected = (
+            delivered * out["delivered"] * (1 - (ch == CHANNELS.index("letter")) * probs[1])
+            + opened * out["opened"]
+            + missed * out["no_answer"]
+            + wrong * out["wrong_party"]
+            + rpc
+            * (
+                s_cease * out["cease_request"]
+                + s_dispute * out["dispute_raised"]
+                + (s_plan + s_ptp) * out["promise_to_pay"]
+                + s_refuse * out["refused"]
+                + s_none * out["right_party_contact"]
+            )
+        )
+        sens = resp.sensitivity(m, ch, seg, col("truth_sens_call"), col("truth_sens_digital"))
+        gain = resp.engagement_gain(m, expected, ch, read_when, col("truth_days_to_payday")) * sens
+
+        # what a payment brings: the arrears it settles (after charge-off: what the agency leaves)
+        past_due, balance = col("past_due_amount"), col("balance")
+        instalment = col("instalment_amount")
+        share = np.where(seg == HARDSHIP, np.mean(m.hardship_payment_share), self.PARTIAL_SHARE)
+        full = col("truth_full_payment")
+        net = 1 - prices.contingency_share
+        payment = np.where(
+            co,
+            (0.4 * np.mean(m.settlement_share) * balance + 0.6 * np.minimum(balance, instalment)) * net,
+            full * past_due + (1 - full) * np.minimum(past_due, instalment * share),
+        )
+        rate = col("truth_pay_rate")
+        e0 = col("truth_engagement")[:, :, None]
+        lift = resp.engagement_lift(m, (e0 + gain[:, :, None]) * self.decay) - resp.engagement_lift(m, e0 * self.decay)
+        # the contact's extra hazard raises P(a payment before charge-off) only where it was not coming anyway
+        window = np.where(co, self.RECOVERY_DAYS, np.maximum(self.charge_off_dpd - dpd, self.PROMISE_DAYS))
+        unpaid = np.exp(-rate * window)  # P(no payment before charge-off without the contact)
+        value = payment * unpaid * -np.expm1(-rate * lift.sum(axis=2))
+
+        # a promise, kept, settles what it promised unless the borrower would have paid anyway
+        owed = np.where(co, balance, past_due)
+        promised = np.where(co, 0.5 * balance, 0.7 * owed + 0.3 * np.minimum(owed, instalment))
+        settlement, discount = OFFERS.index("settlement"), OFFERS.index("discount")
+        promised = np.where(offer == settlement, owed * m.settlement_offer[0], promised)
+        promised = np.where(offer == discount, np.minimum(promised, owed * m.discount_offer[0]), promised)
+        credited = np.where(co, promised * net, np.minimum(promised, past_due))
+        value += rpc * s_ptp * resp.p_keep(m, seg, za, zw, excess) * credited * unpaid
+
+        # a hardship plan: its instalments count in full, the arrears would have paid meanwhile
+        keep_plan = 1 / (1 + np.exp(-(m.plan_keep_intercept + 0.3 * col("truth_ability_z_before_shock"))))
+        months = self.PLAN_MONTHS
+        plan = months * instalment * self.plan_fraction * keep_plan
+        plan -= (1 - unpaid) * payment
+        value += rpc * s_plan * plan
+
+        # a reminder before the due date: a bill going to be missed is paid on time
+        reach = (opened + rpc) * resp.REMINDER_REACH["read"]
+        reach = (
+            reach
+            + delivered * resp.REMINDER_REACH["delivered"]
+            + (missed + wrong) * resp.REMINDER_REACH["voice_missed"]
+        )
+        rescue = np.asarray(m.reminder_rescue)[seg] * reach * np.minimum(instalment, balance)
+        value += np.where(col("truth_will_miss", bool), rescue, 0.0)
+
+        # prices
+        talk = (ch == CHANNELS.index("call")) * rpc * prices.talk_minutes * prices.talk_cost_per_minute
+        reached = np.where(voice, pa, 1 - pu)
+        harm = (
+            reached * resp.p_complaint(m, ch, risk) * prices.complaint_price
+            + rpc * s_cease * prices.cease_price
+            + digital * (1 - pu) * resp.p_opt_out(m, ch, risk) * prices.opt_out_price
+        )
+        value = value - self.cost[ch] - talk - harm
+        value = np.where(allowed, value, -np.inf)
+        return value, np.broadcast_to(ch, (n, len(self.cand_channel))), hour
 
     def __call__(self, day: pd.Timestamp, states: pd.DataFrame) -> pd.DataFrame:
         n = len(states)
-        allowed = _allowed(states)
-        seg = states["truth_segment"].astype(str).to_numpy()
-        shocked = states["truth_shocked"].to_numpy(dtype=bool)
-        co = states["charged_off"].to_numpy(dtype=bool)
-        hard = ((seg == "hardship") | (shocked & (seg != "wont_pay"))) & ~co
-        responsive = (seg == "normal") & ~shocked
-        since = states["days_since_contact"].to_numpy()
-        fresh = states["truth_fatigue"].to_numpy() < self.MAX_FATIGUE
-        best = states["truth_best_call_hour"].to_numpy().astype(np.int64)
-        answers = states["truth_answer_rate"].to_numpy() >= self.MIN_ANSWER
-        balance = states["balance"].to_numpy()
-        c = {name: allowed[:, CHANNELS.index(name)] for name in CHANNELS}
-        channel = np.full(n, -1)
-        hour = np.full(n, 10, dtype=np.int64)
-
-        def take(mask: np.ndarray, name: str, at: np.ndarray | int) -> None:
-            sel = mask & (channel < 0) & c[name]
-            channel[sel] = CHANNELS.index(name)
-            hour[sel] = np.broadcast_to(at, (n,))[sel]
-
-        take(hard, "call", best)
-        take(hard & (balance >= 1000) & (since >= 10), "field_visit", 11)
-        talk = responsive & ~co & fresh & (since >= 1)
-        take(talk & answers, "call", best)
-        take(talk, "sms", 10)
-        take(talk, "email", 10)
-        take(co & ((seg == "normal") | (seg == "hardship")) & (since >= 7), "agency", 12)
-        rows = first_per_borrower(states, channel >= 0)
-        return actions_frame(states["account_id"].to_numpy()[rows], channel[rows], hour[rows])
+        if n == 0:
+            return actions_frame(np.zeros(0), np.zeros(0), np.zeros(0))
+        value, channel, hour = self.values(states)
+        k = value.argmax(axis=1)
+        rows = np.arange(n)
+        best = value[rows, k]
+        # one contact per borrower: its best account; then the budget, best first
+        order = np.lexsort((-best, states["borrower_id"].to_numpy()))
+        first = np.ones(n, dtype=bool)
+        borrower = states["borrower_id"].to_numpy()[order]
+        first[1:] = borrower[1:] != borrower[:-1]
+        keep = order[first & (best[order] > 0)]
+        keep = keep[np.argsort(-best[keep], kind="stable")][: int(np.floor(self.budget * n + 0.5))]
+        keep = np.sort(keep)
+        return actions_frame(
+            states["account_id"].to_numpy()[keep],
+            channel[keep, k[keep]],
+            hour[keep, k[keep]],
+            offer=self.cand_offer[k[keep]],
+        )
 
 
 def business_as_usual(
@@ -520,5 +731,5 @@ def no_contact() -> NoContact:
     return NoContact()
 
 
-def oracle() -> Oracle:
-    return Oracle()
+def oracle(budget: float | None = None) -> Oracle:
+    return Oracle(budget=budget)

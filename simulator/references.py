@@ -1,10 +1,12 @@
 """Reference policies for evaluation, beside business as usual, no contact, contact everyone and the oracle.
 
 * `RandomAtBudget`: each day as many contacts, on the same channels at the same hours, as business
-  as usual would make, sent to accounts drawn at random among those the channel is allowed for.
+  as usual would make, sent to accounts drawn at random among those the channel is allowed for
+  (pre-delinquent rows included: they are drawn like any other, within the same budget).
   What BAU's targeting is worth: BAU minus this is the value of choosing whom to contact.
 * `SimpleRule`: one fixed rule on observable columns only, written down before any evaluation and
-  never tuned: early reminders (SMS at 10:00 every third day before 30 days past due,
+  never tuned: a reminder the day before a bill falls due (SMS at 10:00, e-mail where SMS is not
+  allowed), early reminders (SMS at 10:00 every third day before 30 days past due,
   e-mail where SMS is not allowed), evening calls (18:00 every second day from 30 days past due,
   else SMS, e-mail, letter), the agency weekly on weekdays after charge-off; nobody with a promise
   pending. If a rule this plain gets most of the oracle's gain, the world leaves little to learn.
@@ -55,7 +57,8 @@ class RandomAtBudget:
 
 
 class SimpleRule:
-    """Early SMS reminders, evening calls from 30 days past due, the agency after charge-off."""
+    """A reminder the day before the due date, early SMS reminders, evening calls from 30 days past due, the
+    agency after charge-off."""
 
     name = "simple_rule"
 
@@ -76,8 +79,12 @@ class SimpleRule:
             channel[sel] = CHANNELS.index(name)
             hour[sel] = at
 
-        early = ~co & ~quiet & (dpd < 30) & (since >= 3)
+        pre = states["pre_delinquent"].to_numpy(dtype=bool)
+        remind = pre & (states["days_to_due"].to_numpy() == 1)
+        early = ~co & ~quiet & ~pre & (dpd < 30) & (since >= 3)
         late = ~co & ~quiet & (dpd >= 30) & (since >= 2)
+        take(remind, "sms", 10)
+        take(remind, "email", 10)
         take(early, "sms", 10)
         take(early, "email", 10)
         take(late, "call", 18)
