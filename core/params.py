@@ -525,7 +525,7 @@ class StrategyParams(Section):
     field_visits_per_day: float = Field(200.0, ge=0.0)
     #: How capacity is shared across borrowers: `greedy` by value per unit of capacity, or `lp` (HiGHS linear
     #: program, then rounded to one action per borrower); chosen by benchmarks/strategy_core.py.
-    allocation: Literal["greedy", "lp"] = "greedy"
+    allocation: Literal["greedy", "lp"] = "lp"
 
     @model_validator(mode="after")
     def _windows(self) -> StrategyParams:

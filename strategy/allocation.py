@@ -121,7 +121,8 @@ def _accept(order: np.ndarray, pb: _Problem, usage: Usage, n_groups: int) -> np.
 
 
 def _unit_cost(pb: _Problem, usage: Usage) -> np.ndarray:
-    share = usage.amounts / np.where(usage.capacity > 0, usage.capacity, np.inf)[None, :]
+    with np.errstate(over="ignore"):  # a tiny capacity: an infinite cost, never a warning
+        share = usage.amounts / np.where(usage.capacity > 0, usage.capacity, np.inf)[None, :]
     return share.sum(axis=1)[pb.pattern] if len(pb.pattern) else np.zeros(0)
 
 

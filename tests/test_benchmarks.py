@@ -36,6 +36,17 @@ CASES = {
         {"ptp_auc_7d", "ptp_brier_7d", "baseline_auc_7d", "qini_coefficient", "qini_ci_low", "ope_dr_rel_error_bau",
          "ope_dr_rel_error_all", "ope_dr_rel_error_learned", "seconds"},
     ),
+    "strategy_core": (  # STRATEGY (issue 15)
+        ["--accounts", "400"],
+        {
+            "allocation_seconds_lp",
+            "allocation_seconds_greedy",
+            "value_lp",
+            "value_greedy",
+            "verify_seconds",
+            "violations",
+        },
+    ),
     "roll_rate": (
         ["--accounts", "1500"],
         {"model_logloss", "baseline_logloss", "logloss_reduction", "roll_forward_auc", "plain_lgbm_logloss"},
