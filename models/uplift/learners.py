@@ -116,13 +116,23 @@ def fit_t(
     return model
 
 
+#: The arm-propensity model is a nuisance model with 15 classes (15 trees a round): lighter settings and at
+#: most this many rows (a hash of the decision id, weighted back) keep it from dominating training time.
+PROPENSITY_ROWS = 100_000
+PROPENSITY_BOOSTING = {"num_leaves": 15, "learning_rate": 0.2, "n_estimators": 100, "early_stopping_rounds": 10}
+
+
 def fit_arm_propensity(
     train: pd.DataFrame, valid: pd.DataFrame, n_arms: int, lgbm: LightGBMParams, seed: int, none_sample: float
 ) -> lgb.Booster:
-    """Multiclass LightGBM of the arm taken given the features (weighted back for the no-contact subsample)."""
-    p = booster_params(lgbm, seed, n_arms)
-    X, w = train[list(FEATURES)], _weights(train, none_sample)
-    return _fit(p, lgbm, X, train["arm"].to_numpy(), w, valid[list(FEATURES)], valid["arm"].to_numpy())
+    """Multiclass LightGBM of the arm taken given the features (weighted back for the subsamples)."""
+    light = lgbm.model_copy(update=PROPENSITY_BOOSTING)
+    p = booster_params(light, seed, n_arms)
+    w = _weights(train, none_sample)
+    share = min(1.0, PROPENSITY_ROWS / max(len(train), 1))
+    keep = (train["decision_id"].to_numpy(np.int64) * 40503 % 2**32) / 2**32 < share
+    X, y = train[list(FEATURES)][keep], train["arm"].to_numpy()[keep]
+    return _fit(p, light, X, y, w[keep] / share, valid[list(FEATURES)], valid["arm"].to_numpy())
 
 
 def arm_propensity(booster: lgb.Booster, X: pd.DataFrame, clip: float) -> np.ndarray:
@@ -137,9 +147,11 @@ def fit_dr(
     seed: int,
     none_sample: float,
     clip: float,
+    t_model: UpliftModel | None = None,
 ) -> UpliftModel:
     """DR-learner: two folds by account cross-fit the outcome and propensity models; the effect of each
-    arm over `none` is a regression of the doubly robust pseudo-outcome on the features."""
+    arm over `none` is a regression of the doubly robust pseudo-outcome on the features. `t_model`: the
+    T-learner already fitted on the same rows (its no-contact and probability models are reused)."""
     fold = (train["account_id"].to_numpy() * 2654435761 % 2**32) % 2
     mu = np.full((len(train), n_arms), np.nan)
     e = np.zeros((len(train), n_arms))
@@ -149,7 +161,7 @@ def fit_dr(
         mu[pred_rows] = m.predict(train[pred_rows])
         prop = fit_arm_propensity(fit_rows, valid, n_arms, lgbm, seed, none_sample)
         e[pred_rows] = arm_propensity(prop, train[pred_rows], clip)
-    full = fit_t(train, valid, n_arms, lgbm, seed, none_sample, with_paid=True)
+    full = t_model if t_model is not None else fit_t(train, valid, n_arms, lgbm, seed, none_sample, with_paid=True)
     model = UpliftModel("dr", n_arms, reward={0: full.reward[0]}, paid=full.paid)
     y, arm = train["reward"].to_numpy(), train["arm"].to_numpy()
     w = _weights(train, none_sample)

@@ -26,9 +26,12 @@ class Qini:
     curve: tuple[tuple[float, float, float], ...]  # (share targeted, qini value, random targeting)
 
 
-def _curve(score, y, treated, w, points: int) -> tuple[np.ndarray, np.ndarray]:
-    order = np.argsort(-score, kind="stable")
-    y, t, w = y[order], treated[order], w[order]
+def _curve(score, y, treated, w, points: int, presorted: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    if presorted:
+        t = treated
+    else:
+        order = np.argsort(-score, kind="stable")
+        y, t, w = y[order], treated[order], w[order]
     yt, yc = np.cumsum(np.where(t, w * y, 0.0)), np.cumsum(np.where(t, 0.0, w * y))
     nt, nc = max(np.sum(np.where(t, w, 0.0)), 1e-12), max(np.sum(np.where(t, 0.0, w)), 1e-12)
     cuts = np.linspace(0, len(y), points + 1).astype(np.int64)[1:] - 1
@@ -52,15 +55,22 @@ def qini(
     seed: int,
     points: int = 50,
 ) -> Qini:
-    """Qini coefficient with a percentile bootstrap interval (rows resampled with replacement)."""
+    """Qini coefficient with a percentile bootstrap interval.
+
+    The bootstrap is the Poisson one (each row drawn Poisson(1) times, Hanley & MacGibbon 2006): the
+    rows stay in their sorted order, so a resample costs one pass instead of a sort."""
     score, y = np.asarray(score, float), np.asarray(y, float)
     treated, w = np.asarray(treated, bool), np.asarray(w, float)
-    x, q = _curve(score, y, treated, w, points)
+    order = np.argsort(-score, kind="stable")
+    score, y, treated, w = score[order], y[order], treated[order], w[order]
+    x, q = _curve(score, y, treated, w, points, presorted=True)
     rng = np.random.default_rng(seed)
-    draws = []
-    for _ in range(bootstrap):
-        i = rng.integers(0, len(y), len(y))
-        draws.append(coefficient(score[i], y[i], treated[i], w[i], points))
+    draws = [
+        float(np.mean(c - x * c[-1]))
+        for c in (
+            _curve(score, y, treated, w * rng.poisson(1.0, len(y)), points, presorted=True)[1] for _ in range(bootstrap)
+        )
+    ]
     alpha = (1 - confidence) / 2
     low, high = np.quantile(draws, [alpha, 1 - alpha]) if draws else (np.nan, np.nan)
     return Qini(

@@ -123,7 +123,7 @@ def train_uplift(rows: pd.DataFrame, contacts: pd.DataFrame, params: Params) -> 
         if learner == "t":
             m = fit_t(train, valid, n, p.lightgbm, seed, p.none_sample)
         else:
-            m = fit_dr(train, valid, n, p.lightgbm, seed, p.none_sample, p.propensity_clip)
+            m = fit_dr(train, valid, n, p.lightgbm, seed, p.none_sample, p.propensity_clip, t_model=models.get("t"))
         mu = m.predict(valid)
         per_arm = [
             coefficient(*qini_inputs(valid, table, mu, w_valid, a, all_valid))
