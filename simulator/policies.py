@@ -562,19 +562,25 @@ class Oracle:
         hours = np.arange(24)[None, :]
         return (hours >= first) & (hours < end)
 
-    def values(self, states: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(value, channel, hour) per row and candidate action (n, K); value -inf where not allowed."""
+    def values(self, states: pd.DataFrame, rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(value, channel, hour) per row (of `rows`, default all) and candidate action (n, K); -inf where not
+        allowed."""
         m, prices = self.m, self.prices
-        n = len(states)
+        take = slice(None) if rows is None else rows
+
+        def column(name: str) -> np.ndarray:
+            return states[name].to_numpy()[take]
 
         def col(name: str, dtype: type = float) -> np.ndarray:
-            return states[name].to_numpy(dtype=dtype)[:, None]
+            return column(name).astype(dtype, copy=False)[:, None]
+
+        n = len(column("account_id"))
 
         ch, offer = self.cand_channel[None, :], self.cand_offer[None, :]
-        seg = states["truth_behaves_as"].cat.codes.to_numpy()[:, None]
-        reach_type = states["truth_reach_type"].to_numpy()[:, None]
+        seg = states["truth_behaves_as"].cat.codes.to_numpy()[take][:, None]
+        reach_type = column("truth_reach_type")[:, None]
         weekday = int(states["local_weekday"].iloc[0])
-        hours_ok = self._hours_ok(states)
+        hours_ok = self._hours_ok(states)[take]
         # the hour: the borrower's best answer hour for voice, the best reading hour for messages, 10:00 for letters
         answer_profile = np.where(hours_ok, np.asarray(m.call_hour_profile)[reach_type[:, 0]], -1.0)
         read_profile = np.where(hours_ok, np.asarray(m.digital_hour_profile)[None, :], -1.0)
@@ -589,7 +595,8 @@ class Oracle:
             "agency": answer_profile.argmax(axis=1),
         }
         hour = np.column_stack([best[CHANNELS[c]] for c in self.cand_channel])
-        allowed = np.column_stack([states[f"can_{CHANNELS[c]}"].to_numpy(dtype=bool) for c in self.cand_channel])
+        can = {c: column(f"can_{CHANNELS[c]}").astype(bool) for c in set(self.cand_channel.tolist())}
+        allowed = np.column_stack([can[c] for c in self.cand_channel])
         allowed &= hours_ok.any(axis=1)[:, None]
 
         # reach
@@ -697,20 +704,26 @@ class Oracle:
         n = len(states)
         if n == 0:
             return actions_frame(np.zeros(0), np.zeros(0), np.zeros(0))
-        value, channel, hour = self.values(states)
+        budget = int(np.floor(self.budget * n + 0.5))  # of all the rows shown
+        # a bill not yet due that will be paid on time: no action has value there (skipped, for speed)
+        worth = ~states["pre_delinquent"].to_numpy(dtype=bool) | states["truth_will_miss"].to_numpy(dtype=bool)
+        rows = np.flatnonzero(worth)
+        n = len(rows)
+        if n == 0:
+            return actions_frame(np.zeros(0), np.zeros(0), np.zeros(0))
+        value, channel, hour = self.values(states, rows)
         k = value.argmax(axis=1)
-        rows = np.arange(n)
-        best = value[rows, k]
+        best = value[np.arange(n), k]
         # one contact per borrower: its best account; then the budget, best first
-        order = np.lexsort((-best, states["borrower_id"].to_numpy()))
+        borrower = states["borrower_id"].to_numpy()[rows]
+        order = np.lexsort((-best, borrower))
         first = np.ones(n, dtype=bool)
-        borrower = states["borrower_id"].to_numpy()[order]
+        borrower = borrower[order]
         first[1:] = borrower[1:] != borrower[:-1]
         keep = order[first & (best[order] > 0)]
-        keep = keep[np.argsort(-best[keep], kind="stable")][: int(np.floor(self.budget * n + 0.5))]
-        keep = np.sort(keep)
+        keep = np.sort(keep[np.argsort(-best[keep], kind="stable")][:budget])
         return actions_frame(
-            states["account_id"].to_numpy()[keep],
+            states["account_id"].to_numpy()[rows[keep]],
             channel[keep, k[keep]],
             hour[keep, k[keep]],
             offer=self.cand_offer[k[keep]],
