@@ -3,8 +3,9 @@
 Every reference but the oracle is named by an import spec and runs in the policy process like any
 policy under evaluation. The oracle is the one exception: a built-in reference that reads the
 hidden truth (`wants_truth`), run inside the world process and labelled as such in every report.
-It is a reference, not a bound: a policy that knows the public state only may beat it, since it
-follows a fixed heuristic on the truth rather than optimising.
+It is a reference, not a bound: it is greedy day by day (the best expected net value of each day's
+action under the world's response model, simulator.policies.Oracle) and blind to a contact's later
+effects, so a policy that plans ahead may beat it, even one that knows the public state only.
 """
 
 from __future__ import annotations
