@@ -31,7 +31,7 @@ from models.uplift import ope
 from models.uplift.arms import allowed_channels, arm_codes, arms
 from models.uplift.greedy import actions_of, contact_everyone_actions, eligible, greedy_arms
 from models.uplift.policy import MODEL_DIR_ENV
-from models.uplift.rows import allowed_from_rows, decision_rows
+from models.uplift.rows import allowed_from_rows, decision_rows, plan_collections
 from models.uplift.store import save
 from models.uplift.train import train_uplift
 from pipeline.stages import simulate
@@ -119,11 +119,13 @@ def main() -> None:
         greedy, _ = greedy_arms(mu, costs, ok)
         obs = rows[rows["observed"].to_numpy(bool)]
         days_log = (obs["local_date"].max() - obs["local_date"].min()).days + 1
-        collected_level = obs["reward_day"].sum() / (n_accounts * days_log)
+        plans = plan_collections(tables)
+        collected_level = (obs["reward_day"].sum() + plans) / (n_accounts * days_log)
         cost_level = costs[obs["arm"].to_numpy()].sum() / (n_accounts * days_log)
         level = collected_level - cost_level
         print(
-            f"logged book, per account-day: collected {collected_level:.4f} (responses on the decision day), "
+            f"logged book, per account-day: collected {collected_level:.4f} (responses on the decision day, "
+            f"and {plans:,.0f} paid on hardship plans on days not shown), "
             f"cost {cost_level:.4f}, over {days_log} days"
         )
         per_day = len(test) / (n_accounts * params.uplift.test_days)

@@ -323,3 +323,32 @@ def test_reminder_rows_count_only_payments_after_the_due_day():
     # the 50 paid on the due day (third shown day) never counts; the 40 the day after does
     assert rows["reward"].tolist() == [40.0, 40.0, 40.0, 40.0]
     assert rows["reward_day"].tolist() == [0.0, 0.0, 0.0, 40.0]
+
+
+def test_plan_collections_counts_plan_payments_on_days_without_a_decision():
+    from models.uplift.rows import plan_collections
+
+    utc = pd.Timestamp("2024-05-01", tz="UTC")
+    tables = {
+        "accounts": pd.DataFrame({"account_id": [1, 2], "timezone": ["America/Chicago", "Asia/Shanghai"]}),
+        "restrictions": pd.DataFrame(
+            {"account_id": [1], "kind": ["hardship_plan"], "start_at": [utc], "end_at": [utc + pd.Timedelta(days=60)]}
+        ),
+        "payments": pd.DataFrame(
+            {
+                "payment_id": [1, 2, 3, 4, 5],
+                "account_id": [1, 1, 1, 1, 2],
+                "amount": [10.0, 20.0, 40.0, 80.0, 160.0],
+                # before the plan; in it on a day not shown; in it on a shown (local) day; after it; another account
+                "paid_at": [
+                    utc - pd.Timedelta(days=1),
+                    utc + pd.Timedelta(days=10, hours=18),
+                    utc + pd.Timedelta(days=20, hours=18),
+                    utc + pd.Timedelta(days=70),
+                    utc + pd.Timedelta(days=5),
+                ],
+            }
+        ),
+        "decisions": pd.DataFrame({"account_id": [1], "local_date": [pd.Timestamp("2024-05-21")]}),
+    }
+    assert plan_collections(tables) == 20.0

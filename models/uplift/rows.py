@@ -246,3 +246,33 @@ def allowed_from_states(states: pd.DataFrame) -> dict[str, np.ndarray]:
         ch: states[f"can_{ch}"].to_numpy(bool)
         for ch in ("sms", "email", "call", "letter", "field_visit", "agency", "legal")
     }
+
+
+def plan_collections(tables: dict[str, pd.DataFrame]) -> float:
+    """Payments made under a hardship plan (a `hardship_plan` restriction in force) on days the account was
+    not shown to the policy: agreeing a plan re-ages the arrears, so its instalments repay them, yet an
+    account on a plan is current and has no decision rows. Added to the logged book's collections when a
+    policy's value is put on the harness's scale (docs/uplift.md)."""
+    r = tables.get("restrictions")
+    pay = tables["payments"]
+    if r is None or r.empty or pay.empty:
+        return 0.0
+    plans = r[r["kind"] == "hardship_plan"]
+    if plans.empty:
+        return 0.0
+    far = pd.Timestamp.max.tz_localize("UTC")
+    merged = pay.merge(plans[["account_id", "start_at", "end_at"]], on="account_id")
+    end = merged["end_at"].fillna(far)
+    merged = merged[(merged["paid_at"] >= merged["start_at"]) & (merged["paid_at"] < end)]
+    merged = merged.drop_duplicates("payment_id") if "payment_id" in merged else merged
+    d = tables["decisions"]
+    tz = tables["accounts"].set_index("account_id")["timezone"]
+    local = [
+        ts.tz_convert(zone).tz_localize(None).normalize()
+        for ts, zone in zip(merged["paid_at"], tz.reindex(merged["account_id"]).fillna("UTC"), strict=True)
+    ]
+    shown = pd.MultiIndex.from_arrays([d["account_id"].to_numpy(np.int64), d["local_date"].to_numpy("datetime64[ns]")])
+    on_shown = shown.get_indexer(
+        pd.MultiIndex.from_arrays([merged["account_id"].to_numpy(np.int64), np.array(local, dtype="datetime64[ns]")])
+    )
+    return float(merged["amount"].to_numpy(np.float64)[on_shown < 0].sum())
