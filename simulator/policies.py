@@ -530,7 +530,7 @@ class Oracle:
         m = self.m
         self.cost = np.array([self.prices.channel_cost[c] for c in CHANNELS])
         decay = np.exp(-np.arange(1, self.HORIZON_DAYS + 1) / m.engagement_decay_days)
-        self.decay = decay[None, None, :]
+        self.decay = decay[None, None, :].astype(np.float32)  # the (rows, actions, days) grid in float32: speed
         names = ("sms", "email", "letter") + ("call",) * 4 + ("field_visit",) * 4 + ("agency",) * 4
         self.cand_channel = np.array([CHANNELS.index(c) for c in names])
         self.cand_offer = np.array([0, 0, 0] + list(range(len(OFFERS))) * 3)
@@ -655,8 +655,9 @@ class Oracle:
             full * past_due + (1 - full) * np.minimum(past_due, instalment * share),
         )
         rate = col("truth_pay_rate")
-        e0 = col("truth_engagement")[:, :, None]
-        lift = resp.engagement_lift(m, (e0 + gain[:, :, None]) * self.decay) - resp.engagement_lift(m, e0 * self.decay)
+        e0 = col("truth_engagement", np.float32)[:, :, None]
+        grid = (e0 + gain.astype(np.float32)[:, :, None]) * self.decay
+        lift = resp.engagement_lift(m, grid) - resp.engagement_lift(m, e0 * self.decay)
         # the contact's extra hazard raises P(a payment before charge-off) only where it was not coming anyway
         window = np.where(co, self.RECOVERY_DAYS, np.maximum(self.charge_off_dpd - dpd, self.PROMISE_DAYS))
         unpaid = np.exp(-rate * window)  # P(no payment before charge-off without the contact)
