@@ -33,8 +33,17 @@ CASES = {
     ),
     "uplift": (  # UPLIFT (issue 14)
         ["--accounts", "1500", "--cycles", "8", "--seeds", "1", "--eval-accounts", "400"],
-        {"ptp_auc_7d", "ptp_brier_7d", "baseline_auc_7d", "qini_coefficient", "qini_ci_low", "ope_dr_rel_error_bau",
-         "ope_dr_rel_error_all", "ope_dr_rel_error_learned", "seconds"},
+        {
+            "ptp_auc_7d",
+            "ptp_brier_7d",
+            "baseline_auc_7d",
+            "qini_coefficient",
+            "qini_ci_low",
+            "ope_dr_rel_error_bau",
+            "ope_dr_rel_error_all",
+            "ope_dr_rel_error_learned",
+            "seconds",
+        },
     ),
     "strategy_core": (  # STRATEGY (issue 15)
         ["--accounts", "400"],
