@@ -139,7 +139,8 @@ def test_policy_out_of_contract_stops_the_evaluation_with_a_clear_error(spec, me
 
 def test_a_policy_that_does_not_answer_ends_the_evaluation():
     sim = Simulation.from_params(parse_params(SMALL))
-    policy = RemotePolicy("tests.evaluation_policies:sleeps", timeout_s=1.0)
+    policy = RemotePolicy("tests.evaluation_policies:sleeps")  # building may take seconds on a loaded machine
+    policy.timeout_s = 1.0  # ... but a day's answer may not
     with pytest.raises(PolicyError, match="did not answer within 1 s"), policy:
         sim.replay(policy)
 
