@@ -213,6 +213,7 @@ def test_decision_rows_response_window_and_point_in_time():
     assert row["reward_day"] == 60.0 and not row["pre_delinquent"]
     assert bool(row["paid"]) and bool(row["observed"])
     assert TABLE[row["arm"]].name == "sms_morning"
+    assert row["propensity"] == 0.2  # the logged propensity, as IPS uses it (never re-estimated)
 
 
 def test_saved_model_drives_the_greedy_policy_on_a_state_frame(data, tmp_path):
