@@ -10,13 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from mlflow.pyfunc import PyFuncModel
 
 from core.params import Params
-from models.common import plots  # noqa: F401  (selects the Agg backend before pyplot draws)
+from models.common import plots  # selects the Agg backend before pyplot is imported
 from models.common.registry import flatten
 from models.uplift.pyfunc import log_pyfunc
 from models.uplift.rows import FEATURES
@@ -88,6 +87,7 @@ class UpliftFamily:
     def write_artifacts(self, folder: Path) -> None:
         table = qini_table(self.result)
         table.to_csv(folder / "qini.csv", index=False)
+        plt = plots.plt
         fig, ax = plt.subplots(figsize=(7, 5))
         for name, part in table.groupby("arm", sort=False):
             ax.plot(part["targeted"], part["qini"] - part["random"], label=name)
