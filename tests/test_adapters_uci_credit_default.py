@@ -53,7 +53,7 @@ def source():
 
 def test_tables_follow_the_schema_and_the_payment_rules(source):
     tables = uci.to_canonical(source)
-    assert set(tables) == set(TABLES)
+    assert set(tables) == set(TABLES) - {"decisions"}  # no decision log in the source: absent, not empty
     for name, frame in tables.items():
         assert list(frame.columns) == TABLES[name].column_names
     st = tables["statements"]
