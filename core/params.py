@@ -526,6 +526,21 @@ class StrategyParams(Section):
     #: How capacity is shared across borrowers: `greedy` by value per unit of capacity, or `lp` (HiGHS linear
     #: program, then rounded to one action per borrower); chosen by benchmarks/strategy_core.py.
     allocation: Literal["greedy", "lp"] = "lp"
+    #: Complaints per collection contact, from the lender's complaints register (the schema's tables hold no
+    #: complaints): priced at `contact.complaint_price` on every contact. 0.0002 is this book's business-as-usual
+    #: register (about 2 complaints per 10,000 contacts); set your own.
+    complaints_per_contact: float = Field(0.0002, ge=0.0, le=1.0)
+    #: Days after a statement over which the value per bucket (the share of the balance collected) is measured.
+    horizon_days: int = Field(360, ge=1)
+    #: Weight of the long-horizon term (keeping an account from rolling on, strategy/outlook.py) in an action's
+    #: value: 1 counts it in full, 0 gives the myopic policy (next-cash only). Chosen by the harness
+    #: (benchmarks/policy.py compares both).
+    horizon_weight: float = Field(1.0, ge=0.0)
+    #: Multiplies the harm prices (cease, opt-out, complaint) in the action values: 1 prices harm at `contact:`;
+    #: the benchmark sweeps it for the net value against contacts plot.
+    harm_scale: float = Field(1.0, ge=0.0)
+    #: Run date of the `recommend` stage (YYYY-MM-DD); null: the day after the latest date in the tables.
+    run_date: date | None = None
 
     @model_validator(mode="after")
     def _windows(self) -> StrategyParams:

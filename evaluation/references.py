@@ -10,6 +10,8 @@ effects, so a policy that plans ahead may beat it, even one that knows the publi
 
 from __future__ import annotations
 
+import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,9 +41,22 @@ REFERENCES: dict[str, Reference] = {
 
 
 def resolve(name_or_spec: str) -> Reference:
-    """A reference by name, or a policy given as "package.module:factory" (labelled by its spec)."""
+    """A reference by name, or a policy given as `[name=]package.module:factory[ {json keyword arguments}]`.
+
+    The name (default: the whole text) keys the reports; the JSON object is passed to the factory, e.g.
+    `myopic=strategy.policy:build {"horizon_weight": 0}`.
+    """
     if name_or_spec in REFERENCES:
         return REFERENCES[name_or_spec]
-    if ":" not in name_or_spec:
+    text = name_or_spec.strip()
+    name, _, rest = text.partition("=") if re.match(r"^[A-Za-z_][\w-]*=", text) else ("", "", text)
+    spec, _, raw = rest.strip().partition(" ")
+    if ":" not in spec:
         raise ValueError(f"unknown policy {name_or_spec!r}: a reference ({', '.join(REFERENCES)}) or 'module:factory'")
-    return Reference(name_or_spec, name_or_spec, name_or_spec)
+    try:
+        kwargs = json.loads(raw) if raw.strip() else {}
+    except json.JSONDecodeError as err:
+        raise ValueError(f"policy {name_or_spec!r}: the keyword arguments are not a JSON object ({err})") from None
+    if not isinstance(kwargs, dict):
+        raise ValueError(f"policy {name_or_spec!r}: the keyword arguments must be a JSON object")
+    return Reference(name or text, spec, name or text, kwargs)

@@ -1,0 +1,110 @@
+"""What the strategy decides from, in one bundle: the uplift model and what the tables say of harm and the future.
+
+The uplift model (models/uplift, trained by the `uplift` stage) gives each arm's expected response and
+probability of payment; the harm rates (models/uplift/harm.py) and the outlook per bucket
+(strategy/outlook.py) are fitted from the validated tables by the `recommend` stage and saved next to it
+as `strategy.json`, with the params sections the strategy applies (`strategy:`, `contact:`,
+`compliance:`, `buckets:`), so that a policy process can load everything from two folders and read
+nothing else (no pickle: JSON and LightGBM text files).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from core import compliance as rulebook
+from core.params import Params
+from models.uplift.arms import Arm, arms
+from models.uplift.harm import HarmRates, harm_rates
+from models.uplift.learners import UpliftModel
+from models.uplift.store import load as load_uplift
+from strategy.outlook import Outlook, fit_outlook
+from strategy.reminders import reminder_lift
+
+META = "strategy.json"
+#: The params sections saved with the bundle (what the strategy applies).
+SECTIONS = ("strategy", "contact", "compliance", "buckets")
+#: Channels a reminder before the due date may use (cheap messages; the log's reminders).
+REMINDER_CHANNELS = ("sms", "email")
+
+
+@dataclass(frozen=True)
+class StrategyModel:
+    """The uplift model with its arm costs, the harm rates, the outlook and the params the strategy applies."""
+
+    uplift: UpliftModel
+    arm_costs: np.ndarray
+    params: Params  # `uplift:` from the uplift model's folder; SECTIONS from the strategy's
+    harm: HarmRates
+    outlook: Outlook
+    #: Per channel, what a reminder before the due date changes in P(not past due at the next statement)
+    #: (strategy/reminders.py); empty: no decision log to measure it, no reminders proposed.
+    reminder_lift: dict[str, float]
+
+    @property
+    def arms(self) -> tuple[Arm, ...]:
+        return arms(self.params.uplift)
+
+    @property
+    def rules(self) -> rulebook.Rulebook:
+        return rulebook.Rulebook.from_params(self.params.compliance)
+
+    def harm_per_channel(self, scale: float = 1.0) -> np.ndarray:
+        """Expected harm cost of one contact per channel at the `contact:` prices (times `scale`)."""
+        c, s = self.params.contact, self.params.strategy
+        return scale * self.harm.price(c.cease_price, c.opt_out_price, c.complaint_price, s.complaints_per_contact)
+
+
+@dataclass(frozen=True)
+class Context:
+    """What the `recommend` stage fits from the tables: harm rates, the outlook, the reminders' lift."""
+
+    harm: HarmRates
+    outlook: Outlook
+    reminder_lift: dict[str, float]
+
+
+def fit_context(tables: dict[str, pd.DataFrame], params: Params, rows: pd.DataFrame | None = None) -> Context:
+    """Harm rates, outlook and reminder lift from the validated tables; `rows`: the decision rows
+    (models/uplift/rows.decision_rows), None when the source has no decision log."""
+    outlook = fit_outlook(
+        tables["statements"],
+        tables.get("payments", pd.DataFrame(columns=["account_id", "paid_at", "amount"])),
+        params.buckets.as_buckets(),
+        params.strategy.horizon_days,
+        params.features.max_cycle_days,
+    )
+    lift = {} if rows is None else reminder_lift(rows, tables["statements"], REMINDER_CHANNELS)
+    return Context(harm_rates(tables), outlook, lift)
+
+
+def save_context(context: Context, params: Params, folder: Path) -> None:
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    meta = {
+        "harm": context.harm.as_dict(),
+        "outlook": context.outlook.as_dict(),
+        "reminder_lift": context.reminder_lift,
+        "params": {k: getattr(params, k).model_dump(mode="json") for k in SECTIONS},
+    }
+    (folder / META).write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
+
+
+def load_model(uplift_dir: Path, strategy_dir: Path) -> StrategyModel:
+    """The bundle from the uplift model's folder and the strategy's folder."""
+    model, costs, uplift_params = load_uplift(Path(uplift_dir))
+    meta = json.loads((Path(strategy_dir) / META).read_text())
+    params = Params.model_validate({"uplift": uplift_params.uplift.model_dump(mode="json"), **meta["params"]})
+    return StrategyModel(
+        model,
+        costs,
+        params,
+        HarmRates.from_dict(meta["harm"]),
+        Outlook.from_dict(meta["outlook"]),
+        {k: float(v) for k, v in meta["reminder_lift"].items()},
+    )
