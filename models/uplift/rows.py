@@ -32,6 +32,10 @@ import numpy as np
 import pandas as pd
 
 from core.params import Params
+from features.events import keys as _keys
+from features.events import last_before as _last_before
+from features.events import minutes as _minutes
+from features.events import window_sum as _window_sum
 from models.uplift.arms import arm_codes
 
 FEATURES = (
@@ -55,8 +59,6 @@ FEATURES = (
 )
 NEVER = 9999
 PRODUCTS = ("instalment", "revolving", "bnpl")
-_MIN = 60 * 10**9  # nanoseconds per minute
-_BIG = np.int64(1) << 40
 
 
 def weekday_type(weekday: np.ndarray, params: Params) -> np.ndarray:
@@ -65,39 +67,6 @@ def weekday_type(weekday: np.ndarray, params: Params) -> np.ndarray:
     for i, days in enumerate(params.uplift.weekday_types.values()):
         lookup[list(days)] = i
     return lookup[np.asarray(weekday, dtype=np.int64)]
-
-
-def _keys(account: np.ndarray, minutes: np.ndarray) -> np.ndarray:
-    return np.asarray(account, dtype=np.int64) * _BIG + np.asarray(minutes, dtype=np.int64)
-
-
-def _minutes(ts: pd.Series) -> np.ndarray:
-    return ts.to_numpy("datetime64[ns]").astype(np.int64) // _MIN
-
-
-def _window_sum(event_acc, event_min, values, acc, lo_min, hi_min) -> tuple[np.ndarray, np.ndarray]:
-    """Per query, the sum and count of events of the same account in [lo, hi) minutes."""
-    keys = _keys(event_acc, event_min)
-    order = np.argsort(keys, kind="stable")
-    keys, vals = keys[order], np.asarray(values, dtype=np.float64)[order]
-    cs = np.concatenate([[0.0], np.cumsum(vals)])
-    lo = np.searchsorted(keys, _keys(acc, lo_min), "left")
-    hi = np.searchsorted(keys, _keys(acc, hi_min), "left")
-    return cs[hi] - cs[lo], (hi - lo).astype(np.int64)
-
-
-def _last_before(event_acc, event_min, acc, t_min) -> np.ndarray:
-    """Per query, the minute of the account's last event strictly before t (-1: none)."""
-    keys = _keys(event_acc, event_min)
-    order = np.argsort(keys, kind="stable")
-    keys = keys[order]
-    if len(keys) == 0:  # no such event in the source (an empty optional table)
-        return np.full(len(acc), -1, dtype=np.int64)
-    pos = np.searchsorted(keys, _keys(acc, t_min), "left") - 1
-    ok = pos >= 0
-    found = np.where(ok, keys[np.maximum(pos, 0)], 0)
-    same = ok & (found // _BIG == np.asarray(acc, dtype=np.int64))
-    return np.where(same, found % _BIG, -1)
 
 
 def decision_rows(tables: dict[str, pd.DataFrame], params: Params) -> pd.DataFrame:
