@@ -6,15 +6,18 @@ contact policy acts on that day: open accounts in arrears (days past due > 0), c
 still owing, and current accounts whose bill falls due within `uplift.pre_delinquency_days` days and is
 unpaid (`pre_delinquent`). Everything is as of the run date's local morning in the borrower's own time
 zone (00:00 local): statements closed before the run date, payments, contacts and restrictions before
-that instant; nothing of the day itself. The `decisions` table is not read.
+that instant; nothing of the day itself. The `decisions` table is optional: when present, it only helps
+date the accounts' due dates (below).
 
 What the tables do not say, and what is assumed instead (docs/features.md, "State frame of a run date"):
 
 * **Due dates.** The statements carry no due date. Bills fall due a fixed number of days before the
   next cycle end (the account's *due offset*); the offset is read from the account's history: a
   statement in arrears dates its oldest unpaid due (cycle date - days past due), and a direct-debit
-  payment is taken on the due date. The median of these readings is the offset. An account without
-  either (never late, never on direct debit) has an unknown due date: it is shown only once the
+  payment is taken on the due date; with a decision log, an account current at its statement is first
+  shown `uplift.pre_delinquency_days` before the due date (the lender's own setting, as in
+  models/uplift/rows.py). The median of these readings is the offset. An account without any (never
+  late, never on direct debit, never shown before a due date) has an unknown due date: it is shown only once the
   statements say it is late (so a first missed bill shows at the next statement, and such an account
   is never `pre_delinquent`). Other payments bound nothing: a bill paid late but before the cycle end
   leaves the next statement current. A due older than the account's first statement is placed by
@@ -68,7 +71,7 @@ import pandas as pd
 from core import compliance as rulebook
 from core.params import Params
 from core.schema import CHANNELS, CONSENT_CHANNELS, LEFT_BOOK_STATUSES, PRODUCTS, RESTRICTION_KINDS
-from features.events import first_at_or_after, last_before, minutes, window_sum
+from features.events import first_at_or_after, keys, last_before, minutes, window_sum
 
 #: Columns of simulator.observe.STATE_COLUMNS (features may not import the simulator; a test checks equality).
 STATE_COLUMNS = (
@@ -178,9 +181,9 @@ def state_frame(
     """The state frame (STATE_COLUMNS) of the accounts a policy acts on at `run_date`'s local morning.
 
     `tables`: the lender's validated tables (accounts and statements required; payments, contacts,
-    restrictions optional; decisions never read). `available`: channels the lender can execute at all
-    (default: every channel); the others are `can_<channel>` False. See the module docstring for what is
-    assumed where the tables know less than the lender's systems would.
+    restrictions and decisions optional; the decision log only dates due dates). `available`: channels the
+    lender can execute at all (default: every channel); the others are `can_<channel>` False. See the module
+    docstring for what is assumed where the tables know less than the lender's systems would.
     """
     D = _day(run_date)
     acc_all = tables["accounts"]
@@ -223,7 +226,10 @@ def state_frame(
     balance = np.round(np.maximum(bal_all[last] - paid_since, 0.0), 2)
     owed = np.round(due_all[last] - paid_since, 2)  # arrears and the newest bill, less what was paid since
 
-    offset = _due_offset(s_acc, s_day, dpd_all, params, pay, acc)
+    decisions = None
+    if _present(tables, "decisions"):
+        decisions = tables["decisions"][_days(tables["decisions"]["local_date"]) < D]
+    offset = _due_offset(s_acc, s_day, dpd_all, params, pay, acc, decisions)
     due_date, oldest_known, newest_due = _oldest_due(s, s_acc, s_day, due_all, pdue_all, last, owed, offset)
     # days past due: from the oldest unpaid due where known, else the statement's plus the days since
     known = oldest_known & ~charged
@@ -329,7 +335,9 @@ def _empty() -> pd.DataFrame:
     )
 
 
-def _due_offset(s_acc, s_day, dpd, params: Params, pay: pd.DataFrame | None, acc: np.ndarray) -> np.ndarray:
+def _due_offset(
+    s_acc, s_day, dpd, params: Params, pay: pd.DataFrame | None, acc: np.ndarray, decisions: pd.DataFrame | None = None
+) -> np.ndarray:
     """Per account in `acc`, the days between a bill's due date and the next cycle end (NaN: unknown).
 
     Readings: a statement in arrears (not charged off) dates its oldest unpaid due, cycle date - days past
@@ -359,6 +367,20 @@ def _due_offset(s_acc, s_day, dpd, params: Params, pay: pd.DataFrame | None, acc
         end = first_at_or_after(s_acc, s_day, d_acc, d_day)
         r_acc.append(d_acc[end >= 0])
         r_off.append(end[end >= 0] - d_day[end >= 0])
+    pre_days = params.uplift.pre_delinquency_days
+    if decisions is not None and len(decisions) and pre_days >= 0:
+        # a decision log (optional): an account current at its statement is first shown pre_days before the due
+        d = decisions.sort_values(["account_id", "local_date"], kind="stable")
+        d_acc, d_day = d["account_id"].to_numpy(np.int64), _days(d["local_date"])
+        prev = last_before(s_acc, s_day, d_acc, d_day)
+        end = first_at_or_after(s_acc, s_day, d_acc, d_day)
+        k = keys(s_acc, s_day)
+        at = np.minimum(np.searchsorted(k, keys(d_acc, prev)), max(len(k) - 1, 0))
+        current = (prev >= 0) & (end >= 0) & (dpd[at] == 0) & (d_day > prev + 1)
+        first = ~pd.Series(keys(d_acc, prev)).duplicated().to_numpy()  # the first decision after each statement
+        use = current & first
+        r_acc.append(d_acc[use])
+        r_off.append(end[use] - (d_day[use] + pre_days))
     readings = pd.Series(np.concatenate(r_off).astype(np.float64), index=np.concatenate(r_acc))
     readings = readings[(readings >= 0) & (readings < 28)]  # a due date inside the cycle it belongs to
     return readings.groupby(level=0).median().round().reindex(acc).to_numpy(np.float64)
