@@ -22,6 +22,7 @@ import _harness
 import numpy as np
 import pandas as pd
 
+from core.compliance import Rulebook
 from core.io import read_tables
 from core.params import load_params
 from evaluation import evaluate
@@ -29,9 +30,25 @@ from features import build_features, build_labels
 from models.propensity.train import train_propensity
 from models.uplift import ope
 from models.uplift.arms import allowed_channels, arm_codes, arms
-from models.uplift.greedy import actions_of, contact_everyone_actions, eligible, greedy_arms
+from models.uplift.counterfactual import (
+    actions_frame,
+    book_from_rows,
+    event_rates,
+    first_allowed,
+    harm_per_arm,
+    replay,
+)
+from models.uplift.counterfactual import with_history as model_features
+from models.uplift.greedy import (
+    CONTACT_EVERYONE_PRIORITY,
+    actions_of,
+    contact_everyone_actions,
+    eligible,
+    greedy_arms,
+    greedy_choose,
+)
 from models.uplift.policy import MODEL_DIR_ENV
-from models.uplift.rows import allowed_from_rows, decision_rows, plan_collections
+from models.uplift.rows import FEATURES, allowed_from_rows, decision_rows, plan_collections
 from models.uplift.store import save
 from models.uplift.train import train_uplift
 from pipeline.stages import simulate
@@ -107,36 +124,103 @@ def main() -> None:
         for name, q in result.qini.items():
             print(f"  qini {name:16s} {q.coefficient:+8.3f} [{q.low:+8.3f}, {q.high:+8.3f}]  treated {q.treated:,}")
 
-        # off-policy, on the test window's decisions
+        # off-policy, on the test window's decisions. Values are net of the action's cost and of its expected harm
+        # (cease requests and opt-outs it sets off, at the log's rates per attempt: models/uplift/counterfactual.py)
         test, mu, costs = result.test, result.mu_test, result.costs
-        logged_cost = costs[test["arm"].to_numpy()]
-        r = test["reward"].to_numpy() - logged_cost
-        mu_logged = mu[np.arange(len(test)), test["arm"].to_numpy()] - logged_cost
+        rules = Rulebook.from_params(params.compliance)
+        rates = event_rates(tables)
+        harm = harm_per_arm(rates, table, params.contact)
+        price = costs + harm
+        logged_arm = test["arm"].to_numpy()
+        r = test["reward"].to_numpy() - price[logged_arm]
+        mu_logged = mu[np.arange(len(test)), logged_arm] - price[logged_arm]
+        print(
+            f"outcome model on the test window: mean predicted response of the logged action "
+            f"{mu[np.arange(len(test)), logged_arm].mean():.2f}, logged {test['reward'].mean():.2f}"
+        )
         logged = set(zip(rows["action"], rows["local_hour"], rows["offer"], strict=True))
-        allowed = allowed_from_rows(test)
-        ok = allowed_channels(table, allowed) & result.model.supported[None, :]
-        ok &= eligible(test, params.uplift.min_days_between_contacts)[:, None]
-        greedy, _ = greedy_arms(mu, costs, ok)
         obs = rows[rows["observed"].to_numpy(bool)]
         days_log = (obs["local_date"].max() - obs["local_date"].min()).days + 1
         plans = plan_collections(tables)
         collected_level = (obs["reward_day"].sum() + plans) / (n_accounts * days_log)
         cost_level = costs[obs["arm"].to_numpy()].sum() / (n_accounts * days_log)
-        level = collected_level - cost_level
+        harm_level = harm[obs["arm"].to_numpy()].sum() / (n_accounts * days_log)
+        level = collected_level - cost_level - harm_level
         print(
             f"logged book, per account-day: collected {collected_level:.4f} (responses on the decision day, "
             f"and {plans:,.0f} paid on hardship plans on days not shown), "
-            f"cost {cost_level:.4f}, over {days_log} days"
+            f"cost {cost_level:.4f}, expected harm {harm_level:.4f} (no complaints), over {days_log} days"
         )
+        # the deterministic targets, replayed over the whole log through the rulebook on their own history
+        started = time.perf_counter()
+        book = book_from_rows(rows, tables, rules)
+        pos = pd.Index(rows["decision_id"]).get_indexer(test["decision_id"])
+        offer_of = np.array([a.offer for a in table], dtype=object)
+
+        def replayed(name: str, seed: int):
+            """The target's rulebook-aware actions on the test rows, and its model values on its own history."""
+            if name == "contact_everyone":
+                rep, offers = replay(book, first_allowed(CONTACT_EVERYONE_PRIORITY), rules, rates, seed), None
+            else:
+                choose, chosen = greedy_choose(
+                    result.model, rows[list(FEATURES)], costs, table, params.uplift.min_days_between_contacts
+                )
+                rep = replay(book, choose, rules, rates, seed)
+                offers = offer_of[chosen.clip(0)]
+            acts = actions_frame(rep, offers).iloc[pos].reset_index(drop=True)
+            # the log's days since contact count from the decision's local midnight (yesterday's contact: 0)
+            own = model_features(test, rep.contacts_7d[pos], rep.days_since_contact[pos] - 1)
+            return rep, acts, result.model.predict(own)
+
+        replays = {name: replayed(name, params.seeds.training) for name in POLICIES[1:]}
+        print(f"rulebook-aware replays of the targets: {time.perf_counter() - started:.0f} s")
         per_day = len(test) / (n_accounts * params.uplift.test_days)
-        estimates = {}
+        base = r.mean()
+
+        def scale_up(v: float) -> float:
+            """A per-decision value as net value per account-day: the logged level plus the change, per day."""
+            return level + per_day * (v - base)
+
         p = test["propensity"].to_numpy()
+        mu_l = np.nan_to_num(mu_logged)
+
+        def dr_terms(acts: pd.DataFrame, mu_target: np.ndarray) -> tuple[float, float]:
+            """DR point value (per account-day) and the most any one decision's correction term moves it."""
+            tp, dm, sup = _target(test, acts, mu_target, price, params, logged)
+            corr = np.where(sup, tp / p * (r - mu_l), 0.0)
+            return scale_up(np.mean((dm + corr)[sup])), per_day * np.abs(corr).max() / max(int(sup.sum()), 1)
+
+        estimates = {}
         for name in POLICIES:
             if name == "business_as_usual":
-                tp, dm, sup = p, np.nan_to_num(mu_logged), None
+                tp, dm, sup = p, mu_l, None
             else:
-                acts = contact_everyone_actions(allowed) if name == "contact_everyone" else actions_of(greedy, table)
-                tp, dm, sup = _target(test, acts, mu, costs, params, logged)
+                rep, acts, mu_own = replays[name]
+                per_channel = acts["action"].value_counts() / (n_accounts * params.uplift.test_days)
+                print(
+                    f"  {name}: contacts per account-day on the test window, rulebook-aware "
+                    + ", ".join(f"{k} {v:.4f}" for k, v in per_channel.items() if k != "none")
+                    + f" (proposed {int((rep.proposed[pos] >= 0).sum()):,}, "
+                    f"admitted {int((rep.channel[pos] >= 0).sum()):,})"
+                )
+                tp, dm, sup = _target(test, acts, mu_own, price, params, logged)
+                # how much the point value rests on single decisions and on the replay's draws (diagnostics)
+                _, top = dr_terms(acts, mu_own)
+                other, _ = dr_terms(*replayed(name, params.seeds.training + 1)[1:])
+                print(
+                    f"  {name}: the largest single decision moves its DR by {top:.4f} per account-day; "
+                    f"DR with the replay's events drawn from the next seed {other:.4f}"
+                )
+                if name != "contact_everyone":
+                    allowed = allowed_from_rows(test)
+                    ok = allowed_channels(table, allowed) & result.model.supported[None, :]
+                    ok &= eligible(test, params.uplift.min_days_between_contacts)[:, None]
+                    greedy, _ = greedy_arms(mu, costs, ok)
+                    on_log, _ = dr_terms(actions_of(greedy, table), mu)
+                    print(f"  {name}: DR of the greedy rule on the log's history, no rulebook (before): {on_log:.4f}")
+                else:
+                    plain, _ = dr_terms(contact_everyone_actions(allowed_from_rows(test)), mu)
+                    print(f"  {name}: DR of its action on every row, no rulebook (before): {plain:.4f}")
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
                 est = ope.estimate(
@@ -144,7 +228,7 @@ def main() -> None:
                     p,
                     tp,
                     dm,
-                    np.nan_to_num(mu_logged),
+                    mu_l,
                     sup,
                     floor=params.uplift.min_propensity,
                     bootstrap=params.uplift.bootstrap,
@@ -153,8 +237,8 @@ def main() -> None:
                 )
             for w in caught:
                 print(f"  warning: {w.message}")
-            base = r.mean()
-            estimates[name] = {k: level + per_day * (getattr(est, k).value - base) for k in ("ips", "snips", "dr")}
+            estimates[name] = {k: scale_up(getattr(est, k).value) for k in ("ips", "snips", "dr")}
+            estimates[name]["dr_interval"] = (scale_up(est.dr.low), scale_up(est.dr.high))
             estimates[name]["ess"] = est.effective_sample_size
 
         model_dir = Path(tmp) / "model"
@@ -171,6 +255,12 @@ def main() -> None:
             k: float(np.mean([getattr(runs[s], k) for s in report.seeds])) / scale
             for k in ("collected", "cost", "harm_cost")
         }
+        contacts = {
+            ch: float(np.mean([runs[s].contacts_by_channel.get(ch, 0) for s in report.seeds])) / scale
+            for ch in ("call", "sms", "email", "letter", "field_visit", "agency")
+        }
+        shown = ", ".join(f"{k} {v:.4f}" for k, v in contacts.items() if v)
+        print(f"  truth {name}: contacts per account-day {shown}")
         print(
             f"  truth {name}: per account-day collected {parts['collected']:.4f}, cost {parts['cost']:.4f}, "
             f"harm {parts['harm_cost']:.4f}, net {truth[name]:.4f}"
@@ -199,6 +289,10 @@ def main() -> None:
             f"  {name:28s} truth {t:8.4f}  ips {e['ips']:8.4f} snips {e['snips']:8.4f} dr {e['dr']:8.4f}  "
             f"dr error {rel['dr']:+.1%}  ess {e['ess']:.0f}"
         )
+        lo, hi = e["dr_interval"]
+        print(f"  {'':28s} DR {params.uplift.confidence:.0%} interval [{lo:.4f}, {hi:.4f}]")
+        figures[f"ope_dr_{key}"] = [round(e["dr"], 4), round(lo, 4), round(hi, 4)]
+        figures[f"truth_{key}"] = round(t, 4)
         figures[f"ope_dr_rel_error_{key}"] = round(abs(rel["dr"]), 4)
         figures[f"ope_ips_rel_error_{key}"] = round(abs(rel["ips"]), 4)
         figures[f"ope_snips_rel_error_{key}"] = round(abs(rel["snips"]), 4)

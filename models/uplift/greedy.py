@@ -7,10 +7,21 @@ estimates (on the logged decision rows), so both evaluate the same rule.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pandas as pd
 
+from core.schema import CHANNELS
 from models.uplift.arms import NONE, Arm, allowed_channels
+from models.uplift.counterfactual import with_history
+
+if TYPE_CHECKING:
+    from models.uplift.learners import UpliftModel
+
+#: simulator.policies.ContactEveryone's order of channels and their local hours (the first allowed is taken).
+CONTACT_EVERYONE_PRIORITY = (("call", 18), ("sms", 10), ("email", 10), ("letter", 10), ("agency", 12))
 
 
 def greedy_arms(mu: np.ndarray, costs: np.ndarray, allowed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -29,6 +40,28 @@ def eligible(features: pd.DataFrame, min_gap: int) -> np.ndarray:
     return ~features["pre_delinquent"].to_numpy(bool) & (features["days_since_contact"].to_numpy() >= min_gap)
 
 
+def greedy_choose(
+    model: UpliftModel, features: pd.DataFrame, costs: np.ndarray, table: tuple[Arm, ...], min_gap: int
+) -> tuple[Callable, np.ndarray]:
+    """The greedy policy as a target of models.uplift.counterfactual.replay: per day, on the rows' features with
+    its own contact history (counted as the state frame counts it: what the served policy sees), the best allowed
+    arm (the rulebook's allowed channels). Returns the chooser and
+    the array (one per row of `features`, -1 until decided) it writes each row's chosen arm into."""
+    chosen = np.full(len(features), -1, dtype=np.int64)
+    channel = np.array([CHANNELS.index(a.channel) if a.channel != NONE else -1 for a in table])
+    hours = np.array([a.hour for a in table])
+
+    def choose(idx: np.ndarray, allowed: np.ndarray, history: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        X = with_history(features.iloc[idx], history["contacts_7d"], history["days_since_contact"])
+        can = {ch: allowed[:, CHANNELS.index(ch)] for ch in CHANNELS}
+        ok = allowed_channels(table, can) & model.supported[None, :] & eligible(X, min_gap)[:, None]
+        best, _ = greedy_arms(model.predict(X), costs, ok)
+        chosen[idx] = best
+        return channel[best], np.where(best > 0, hours[best], -1)
+
+    return choose, chosen
+
+
 def actions_of(best: np.ndarray, table: tuple[Arm, ...]) -> pd.DataFrame:
     """The concrete (action, local_hour, offer) of each row's arm, as the decision log writes them."""
     return pd.DataFrame(
@@ -45,9 +78,18 @@ def contact_everyone_actions(can: dict[str, np.ndarray]) -> pd.DataFrame:
     letter (10:00), agency (12:00); none when nothing is allowed."""
     n = len(next(iter(can.values())))
     action, hour = np.full(n, NONE, dtype=object), np.full(n, -1, dtype=np.int64)
-    for ch, h in reversed((("call", 18), ("sms", 10), ("email", 10), ("letter", 10), ("agency", 12))):
+    for ch, h in reversed(CONTACT_EVERYONE_PRIORITY):
         action, hour = np.where(can[ch], ch, action), np.where(can[ch], h, hour)
     return pd.DataFrame({"action": action, "local_hour": hour, "offer": np.full(n, "none", dtype=object)})
 
 
-__all__ = ["NONE", "actions_of", "allowed_channels", "contact_everyone_actions", "eligible", "greedy_arms"]
+__all__ = [
+    "CONTACT_EVERYONE_PRIORITY",
+    "NONE",
+    "actions_of",
+    "allowed_channels",
+    "contact_everyone_actions",
+    "eligible",
+    "greedy_arms",
+    "greedy_choose",
+]
