@@ -24,6 +24,7 @@ from pipeline.stages import (  # noqa: E402
     evaluate,
     features,
     propensity,
+    recommend,
     roll_rate,
     simulate,
     uplift,
@@ -51,6 +52,7 @@ app.command("roll_rate")(roll_rate.command)
 app.command("evaluate")(evaluate.command)
 app.command("propensity")(propensity.command)  # PTP
 app.command("uplift")(uplift.command)  # UPLIFT
+app.command("recommend")(recommend.command)
 app.command("adapt_uci")(adapt_uci.command)
 
 EXIT_DATA_ERROR = 2

@@ -132,7 +132,7 @@ def recommendations(
             "window_start_utc": pd.to_datetime(when(table.windows.start_utc)).tz_localize("UTC"),
             "window_end_utc": pd.to_datetime(when(table.windows.end_utc)).tz_localize("UTC"),
             "expected_net_value": net,
-            "priority_rank": rank.to_numpy(),
+            "priority_rank": rank.array,
             "reason_codes": reason,
             "rules_checked": checked,
             "blocked_actions": blocked_text(table),

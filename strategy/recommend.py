@@ -20,12 +20,14 @@ import numpy as np
 import pandas as pd
 
 from models.uplift.greedy import eligible
+from models.uplift.reasons import reason_codes
 from models.uplift.rows import state_features
 from strategy.actions import CONTACT_ACTIONS
 from strategy.allocation import Allocation, allocate
 from strategy.allowed import ActionTable, action_table
 from strategy.capacity import capacity_usage
 from strategy.model import StrategyModel
+from strategy.output import recommendations
 from strategy.values import Valuation, candidate_arms, candidate_values, reminder_values
 
 
@@ -140,3 +142,29 @@ def harness_actions(states: pd.DataFrame, p: Plan, model: StrategyModel) -> pd.D
             "offer": np.array([table[a].offer for a in arm], dtype=object),
         }
     )
+
+
+def recommend(
+    states: pd.DataFrame,
+    run_date: date,
+    model: StrategyModel,
+    scores: dict[str, np.ndarray] | None = None,
+    model_versions: dict[str, str] | None = None,
+    reasons: str = "shap",
+) -> tuple[pd.DataFrame, Plan]:
+    """The recommendation table (strategy/output.py) of `states` on `run_date`, with its plan.
+
+    `scores` (strategy.output.SCORES) are reported per row; `score_roll_forward`, where given, also sets the
+    horizon term's roll rate (the roll-rate model's per-account score in place of the bucket's). Reason codes
+    in plain words follow the allocation's reason: the SHAP contributions (`reasons`: "shap", or "path" for
+    the faster path attribution, models/uplift/reasons.py) of the chosen arm's effect over no contact.
+    """
+    scores = scores or {}
+    p = plan(states, run_date, model, roll_forward=scores.get("score_roll_forward"))
+    recs = recommendations(
+        states, run_date, p.table, p.valuation.value, p.allocation, model.rules, scores, model_versions
+    )
+    why = reason_codes(model.uplift, p.features, p.chosen_arms(), params=model.params, method=reasons)
+    words = why["reason_codes"].to_numpy(object)
+    recs["reason_codes"] = recs["reason_codes"] + np.where(words != "", ": " + words.astype(str), "")
+    return recs, p

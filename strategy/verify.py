@@ -33,8 +33,12 @@ _STEP = pd.Timedelta(minutes=15)
 
 
 def _state(states: pd.DataFrame) -> rulebook.ContactState:
-    def flag(col: str) -> np.ndarray:
-        return states[col].fillna(False).to_numpy(dtype=bool) if col in states else np.zeros(len(states), bool)
+    """The rulebook's state of each row, read conservatively: an unknown (empty) restriction or opt-out flag
+    counts as in force and an unknown count as at its cap (a source without restrictions or contacts,
+    features/state_frame.py); an unknown consent as not given."""
+
+    def flag(col: str, unknown: bool = True) -> np.ndarray:
+        return states[col].fillna(unknown).to_numpy(dtype=bool) if col in states else np.zeros(len(states), bool)
 
     def count(col: str, fallback: str | None = None, missing: int = 0) -> np.ndarray:
         if col in states:
@@ -47,12 +51,12 @@ def _state(states: pd.DataFrame) -> rulebook.ContactState:
     kinds = {k: flag(k) for k in RESTRICTION_KINDS}
     kinds["channel_opt_out"] = opt.any(axis=1)
     return rulebook.ContactState(
-        consent=np.stack([flag(f"consent_{c}") for c in CONSENT_CHANNELS], axis=1),
+        consent=np.stack([flag(f"consent_{c}", unknown=False) for c in CONSENT_CHANNELS], axis=1),
         opt_out=opt,
         restricted=np.stack([kinds[k] for k in RESTRICTION_KINDS], axis=1),
-        charged_off=flag("charged_off"),
-        days_since_call_conversation=count("days_since_call_conversation", missing=1_000_000),
-        call_attempts_7d=count("call_attempts_7d", fallback="contacts_7d"),
+        charged_off=flag("charged_off", unknown=False),
+        days_since_call_conversation=count("days_since_call_conversation", missing=0),
+        call_attempts_7d=count("call_attempts_7d", fallback="contacts_7d", missing=1_000_000),
         call_conversations_today=count("call_conversations_today"),
         unanswered_calls_today=count("unanswered_calls_today"),
         contacts_today=count("contacts_today"),
@@ -148,6 +152,13 @@ def verify(
             hour = _local(t, zones).dt.hour.to_numpy(dtype=np.float64, na_value=np.nan)
             verdict = rulebook.check(rules, profile, state, channel, np.where(inside, hour, hour0))
             at(inside & ~verdict.allowed, "rulebook", verdict.reason_names)
+        # the state frame's own word on the channel where it has one (a lender's executor may know more)
+        unavailable = np.zeros(len(r), dtype=bool)
+        for ch in CHANNELS:
+            if f"can_{ch}" in st:
+                can = st[f"can_{ch}"].astype("boolean").fillna(False).to_numpy(dtype=bool)
+                unavailable |= (channel == CHANNELS.index(ch)) & ~can
+        at(unavailable, "channel_unavailable", "the state frame says the channel cannot be used today")
         dup = r["borrower_id"].duplicated(keep="first").to_numpy()
         at(dup, "one_contact_per_borrower", "another account of the borrower is contacted too")
         if params is not None:

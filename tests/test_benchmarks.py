@@ -56,6 +56,22 @@ CASES = {
             "violations",
         },
     ),
+    "policy": (  # issue 15: the recommended strategy in the harness
+        [
+            *("--book-accounts", "1500", "--book-cycles", "8", "--accounts", "2000"),
+            *("--eval-accounts", "300", "--cycles", "3", "--seeds", "1", "--sweep-accounts", "300"),
+        ],
+        {
+            "policies",
+            "net_gain_vs_bau",
+            "oracle_gap_captured",
+            "contacts_ratio_vs_bau",
+            "harm_ratio_vs_bau",
+            "long_horizon_gain_vs_myopic",
+            "violations",
+            "seconds",
+        },
+    ),
     "roll_rate": (
         ["--accounts", "1500"],
         {"model_logloss", "baseline_logloss", "logloss_reduction", "roll_forward_auc", "plain_lgbm_logloss"},
