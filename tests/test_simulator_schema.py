@@ -9,8 +9,12 @@ from hypothesis import strategies as st
 from simulator_data import small_params, small_tables
 
 from core import io
+from core.params import Params
 from core.schema import TABLES
 from simulator import Simulation
+
+#: The evaluation worlds' seeds may never be the logged book's (core/params.py refuses them).
+EVALUATION_SEEDS = set(Params().evaluate.seeds)
 
 
 @pytest.mark.parametrize("name", list(TABLES))
@@ -31,7 +35,12 @@ def test_write_then_read_gives_identical_frames(tmp_path):
 
 
 @settings(max_examples=6, deadline=None)
-@given(seed=st.integers(0, 10_000), accounts=st.integers(10, 120), cycles=st.integers(3, 5), burn_in=st.integers(0, 2))
+@given(
+    seed=st.integers(0, 10_000).filter(lambda s: s not in EVALUATION_SEEDS),
+    accounts=st.integers(10, 120),
+    cycles=st.integers(3, 5),
+    burn_in=st.integers(0, 2),
+)
 def test_any_seed_and_size_round_trips(seed, accounts, cycles, burn_in, tmp_path_factory):
     params = small_params(seed, accounts=accounts, cycles=cycles, burn_in_cycles=burn_in)
     tables = Simulation.from_params(params).run(record=True).tables()
