@@ -38,7 +38,6 @@ from models.uplift.counterfactual import (
     harm_per_arm,
     replay,
 )
-from models.uplift.counterfactual import with_history as model_features
 from models.uplift.greedy import (
     CONTACT_EVERYONE_PRIORITY,
     actions_of,
@@ -157,20 +156,24 @@ def main() -> None:
         pos = pd.Index(rows["decision_id"]).get_indexer(test["decision_id"])
         offer_of = np.array([a.offer for a in table], dtype=object)
 
-        def replayed(name: str, seed: int):
-            """The target's rulebook-aware actions on the test rows, and its model values on its own history."""
+        def replayed(name: str, seed: int, own_history: bool = True):
+            """The target's rulebook-aware actions on the test rows. They are priced by the model on the logged
+            decision's own features: the DR's correction term is the model's error there, so its direct term
+            must use the same context (with the target's own history it would no longer correct it)."""
             if name == "contact_everyone":
                 rep, offers = replay(book, first_allowed(CONTACT_EVERYONE_PRIORITY), rules, rates, seed), None
             else:
                 choose, chosen = greedy_choose(
-                    result.model, rows[list(FEATURES)], costs, table, params.uplift.min_days_between_contacts
+                    result.model,
+                    rows[list(FEATURES)],
+                    costs,
+                    table,
+                    params.uplift.min_days_between_contacts,
+                    own_history=own_history,
                 )
                 rep = replay(book, choose, rules, rates, seed)
                 offers = offer_of[chosen.clip(0)]
-            acts = actions_frame(rep, offers).iloc[pos].reset_index(drop=True)
-            # the log's days since contact count from the decision's local midnight (yesterday's contact: 0)
-            own = model_features(test, rep.contacts_7d[pos], rep.days_since_contact[pos] - 1)
-            return rep, acts, result.model.predict(own)
+            return rep, actions_frame(rep, offers).iloc[pos].reset_index(drop=True), mu
 
         replays = {name: replayed(name, params.seeds.training) for name in POLICIES[1:]}
         print(f"rulebook-aware replays of the targets: {time.perf_counter() - started:.0f} s")
@@ -195,7 +198,7 @@ def main() -> None:
             if name == "business_as_usual":
                 tp, dm, sup = p, mu_l, None
             else:
-                rep, acts, mu_own = replays[name]
+                rep, acts, mu_rows = replays[name]
                 per_channel = acts["action"].value_counts() / (n_accounts * params.uplift.test_days)
                 print(
                     f"  {name}: contacts per account-day on the test window, rulebook-aware "
@@ -203,15 +206,20 @@ def main() -> None:
                     + f" (proposed {int((rep.proposed[pos] >= 0).sum()):,}, "
                     f"admitted {int((rep.channel[pos] >= 0).sum()):,})"
                 )
-                tp, dm, sup = _target(test, acts, mu_own, price, params, logged)
+                tp, dm, sup = _target(test, acts, mu_rows, price, params, logged)
                 # how much the point value rests on single decisions and on the replay's draws (diagnostics)
-                _, top = dr_terms(acts, mu_own)
+                _, top = dr_terms(acts, mu_rows)
                 other, _ = dr_terms(*replayed(name, params.seeds.training + 1)[1:])
                 print(
                     f"  {name}: the largest single decision moves its DR by {top:.4f} per account-day; "
                     f"DR with the replay's events drawn from the next seed {other:.4f}"
                 )
                 if name != "contact_everyone":
+                    logged_history, _ = dr_terms(*replayed(name, params.seeds.training, own_history=False)[1:])
+                    print(
+                        f"  {name}: DR of the greedy rule deciding on the log's contact history, rulebook-aware: "
+                        f"{logged_history:.4f}"
+                    )
                     allowed = allowed_from_rows(test)
                     ok = allowed_channels(table, allowed) & result.model.supported[None, :]
                     ok &= eligible(test, params.uplift.min_days_between_contacts)[:, None]

@@ -41,18 +41,26 @@ def eligible(features: pd.DataFrame, min_gap: int) -> np.ndarray:
 
 
 def greedy_choose(
-    model: UpliftModel, features: pd.DataFrame, costs: np.ndarray, table: tuple[Arm, ...], min_gap: int
+    model: UpliftModel,
+    features: pd.DataFrame,
+    costs: np.ndarray,
+    table: tuple[Arm, ...],
+    min_gap: int,
+    own_history: bool = True,
 ) -> tuple[Callable, np.ndarray]:
     """The greedy policy as a target of models.uplift.counterfactual.replay: per day, on the rows' features with
     its own contact history (counted as the state frame counts it: what the served policy sees), the best allowed
     arm (the rulebook's allowed channels). Returns the chooser and
-    the array (one per row of `features`, -1 until decided) it writes each row's chosen arm into."""
+    the array (one per row of `features`, -1 until decided) it writes each row's chosen arm into.
+    `own_history` False: it decides on the rows' features as logged (the logging policy's contact history)."""
     chosen = np.full(len(features), -1, dtype=np.int64)
     channel = np.array([CHANNELS.index(a.channel) if a.channel != NONE else -1 for a in table])
     hours = np.array([a.hour for a in table])
 
     def choose(idx: np.ndarray, allowed: np.ndarray, history: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-        X = with_history(features.iloc[idx], history["contacts_7d"], history["days_since_contact"])
+        X = features.iloc[idx]
+        if own_history:
+            X = with_history(X, history["contacts_7d"], history["days_since_contact"])
         can = {ch: allowed[:, CHANNELS.index(ch)] for ch in CHANNELS}
         ok = allowed_channels(table, can) & model.supported[None, :] & eligible(X, min_gap)[:, None]
         best, _ = greedy_arms(model.predict(X), costs, ok)
