@@ -539,6 +539,10 @@ class StrategyParams(Section):
     #: Multiplies the harm prices (cease, opt-out, complaint) in the action values: 1 prices harm at `contact:`;
     #: the benchmark sweeps it for the net value against contacts plot.
     harm_scale: float = Field(1.0, ge=0.0)
+    #: Contacts a day at most, as a share of the accounts shown that day, allocated to the most valuable: "log"
+    #: is the decision log's own contact share (the same volume as business as usual, as in Abe et al.'s "same
+    #: resources"); a number sets it; null: no limit (only value and the other capacity decide).
+    contact_budget: float | Literal["log"] | None = Field("log")
     #: Run date of the `recommend` stage (YYYY-MM-DD); null: the day after the latest date in the tables.
     run_date: date | None = None
 
@@ -549,6 +553,8 @@ class StrategyParams(Section):
         for name, (first, end) in self.windows.items():
             if not 0 <= first < end <= 24:
                 raise ValueError(f"strategy.windows.{name}: need 0 <= first < end <= 24, got [{first}, {end})")
+        if isinstance(self.contact_budget, float) and not 0.0 <= self.contact_budget <= 1.0:
+            raise ValueError(f"strategy.contact_budget: a share in [0, 1], 'log' or null, got {self.contact_budget}")
         return self
 
 

@@ -66,3 +66,15 @@ def capacity_usage(windows: Windows, run_date: date, p: StrategyParams) -> Usage
     capacity = np.array([p.calls_per_hour] * r + [p.field_visits_per_day], dtype=np.float64)
     names = tuple(f"calls {np.datetime_as_string(s, unit='h')}Z" for s in slots) + (f"field_visits {run_date}",)
     return Usage(pattern, amounts, capacity, names)
+
+
+def with_contact_budget(usage: Usage, budget: float) -> Usage:
+    """`usage` plus one more resource, the run date's contacts: every contact candidate uses one, at most
+    `budget` in all (the lender's contact volume, e.g. the same as business as usual's)."""
+    n_patterns, n_resources = usage.amounts.shape
+    amounts = np.zeros((n_patterns + 1, n_resources + 1))
+    amounts[:n_patterns, :n_resources] = usage.amounts
+    amounts[:, n_resources] = 1.0  # every pattern, and the new one for candidates that used nothing scarce
+    pattern = np.where(usage.pattern < 0, n_patterns, usage.pattern)
+    capacity = np.append(usage.capacity, float(budget))
+    return Usage(pattern, amounts, capacity, (*usage.resources, "contacts"))

@@ -45,6 +45,8 @@ class StrategyModel:
     #: Per channel, what a reminder before the due date changes in P(not past due at the next statement)
     #: (strategy/reminders.py); empty: no decision log to measure it, no reminders proposed.
     reminder_lift: dict[str, float]
+    #: Share of the decision log's decisions that contacted (business as usual's volume); None without a log.
+    logged_contact_share: float | None = None
 
     @property
     def arms(self) -> tuple[Arm, ...]:
@@ -53,6 +55,11 @@ class StrategyModel:
     @property
     def rules(self) -> rulebook.Rulebook:
         return rulebook.Rulebook.from_params(self.params.compliance)
+
+    def contact_budget_share(self) -> float | None:
+        """`strategy.contact_budget` as a share of the accounts shown ("log": the logged share; None: no limit)."""
+        budget = self.params.strategy.contact_budget
+        return self.logged_contact_share if budget == "log" else budget
 
     def harm_per_channel(self, scale: float = 1.0) -> np.ndarray:
         """Expected harm cost of one contact per channel at the `contact:` prices (times `scale`)."""
@@ -67,6 +74,7 @@ class Context:
     harm: HarmRates
     outlook: Outlook
     reminder_lift: dict[str, float]
+    logged_contact_share: float | None
 
 
 def fit_context(tables: dict[str, pd.DataFrame], params: Params, rows: pd.DataFrame | None = None) -> Context:
@@ -80,7 +88,8 @@ def fit_context(tables: dict[str, pd.DataFrame], params: Params, rows: pd.DataFr
         params.features.max_cycle_days,
     )
     lift = {} if rows is None else reminder_lift(rows, tables["statements"], REMINDER_CHANNELS)
-    return Context(harm_rates(tables), outlook, lift)
+    share = None if rows is None or rows.empty else float((rows["action"].to_numpy(object) != "none").mean())
+    return Context(harm_rates(tables), outlook, lift, share)
 
 
 def save_context(context: Context, params: Params, folder: Path) -> None:
@@ -90,6 +99,7 @@ def save_context(context: Context, params: Params, folder: Path) -> None:
         "harm": context.harm.as_dict(),
         "outlook": context.outlook.as_dict(),
         "reminder_lift": context.reminder_lift,
+        "logged_contact_share": context.logged_contact_share,
         "params": {k: getattr(params, k).model_dump(mode="json") for k in SECTIONS},
     }
     (folder / META).write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
@@ -107,4 +117,5 @@ def load_model(uplift_dir: Path, strategy_dir: Path) -> StrategyModel:
         HarmRates.from_dict(meta["harm"]),
         Outlook.from_dict(meta["outlook"]),
         {k: float(v) for k, v in meta["reminder_lift"].items()},
+        meta.get("logged_contact_share"),
     )

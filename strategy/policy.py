@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
 
+from core.params import StrategyParams
 from strategy.model import load_model
 from strategy.recommend import harness_actions, plan
 
@@ -27,21 +29,22 @@ STRATEGY_DIR_ENV = "DUNNING_STRATEGY_MODEL"
 
 
 def build(
-    uplift_dir: str | None = None,
-    strategy_dir: str | None = None,
-    horizon_weight: float | None = None,
-    harm_scale: float | None = None,
+    uplift_dir: str | None = None, strategy_dir: str | None = None, **strategy: object
 ) -> Callable[[pd.Timestamp, pd.DataFrame], pd.DataFrame | None]:
-    """The policy; `horizon_weight` / `harm_scale` override the saved `strategy:` values (0: myopic)."""
+    """The policy; keyword arguments override the saved `strategy:` values (e.g. `horizon_weight` 0: myopic;
+    `harm_scale`; `contact_budget`), validated as params."""
     model = load_model(
         Path(uplift_dir or os.environ.get(UPLIFT_DIR_ENV, "data/models/uplift")),
         Path(strategy_dir or os.environ.get(STRATEGY_DIR_ENV, "data/models/strategy")),
     )
+    if strategy:
+        section = StrategyParams.model_validate({**model.params.strategy.model_dump(), **strategy})
+        model = replace(model, params=model.params.model_copy(update={"strategy": section}))
 
     def policy(day: pd.Timestamp, states: pd.DataFrame) -> pd.DataFrame | None:
         if states.empty:
             return None
-        p = plan(states, day.date(), model, horizon_weight=horizon_weight, harm_scale=harm_scale)
+        p = plan(states, day.date(), model)
         return harness_actions(states, p, model)
 
     return policy

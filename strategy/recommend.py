@@ -25,7 +25,7 @@ from models.uplift.rows import state_features
 from strategy.actions import CONTACT_ACTIONS
 from strategy.allocation import Allocation, allocate
 from strategy.allowed import ActionTable, action_table
-from strategy.capacity import capacity_usage
+from strategy.capacity import capacity_usage, with_contact_budget
 from strategy.model import StrategyModel
 from strategy.output import recommendations
 from strategy.values import Valuation, candidate_arms, candidate_values, reminder_values
@@ -124,6 +124,9 @@ def plan(
     )
     valuation = Valuation(np.where(pre[:, None], reminders, valuation.value), valuation.cash, valuation.horizon)
     usage = capacity_usage(table.windows, run_date, sp)
+    share = model.contact_budget_share()
+    if share is not None:
+        usage = with_contact_budget(usage, np.floor(share * len(states)))
     group = pd.factorize(states["borrower_id"])[0]
     allocation = allocate(valuation.value, group, usage, sp.allocation)
     return Plan(table, valuation, allocation, arm_of, features)

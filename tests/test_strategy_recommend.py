@@ -270,3 +270,29 @@ def test_reminder_lift_recovers_a_planted_effect_with_the_logged_propensities():
     )
     lift = reminder_lift(rows, statements, ("sms", "email"))
     assert lift["sms"] == pytest.approx(0.10, abs=0.01) and "email" not in lift
+
+
+def test_a_contact_budget_keeps_the_most_valuable_contacts_and_no_more():
+    from strategy.allocation import allocate
+    from strategy.capacity import Usage, with_contact_budget
+
+    rng = np.random.default_rng(5)
+    value = rng.normal(1.0, 1.0, size=(50, 3))
+    value[:, 0] = np.abs(value[:, 0])  # every borrower has something worth contacting for
+    free = Usage(np.full((50, 3), -1), np.zeros((0, 0)), np.zeros(0), ())
+    unlimited = allocate(value, np.arange(50), free, "lp")
+    limited = allocate(value, np.arange(50), with_contact_budget(free, 10), "lp")
+    best = value.max(axis=1)
+    assert (unlimited.choice >= 0).sum() == 50
+    chosen = limited.choice >= 0
+    assert chosen.sum() == 10
+    assert np.sort(value[chosen, limited.choice[chosen]]) == pytest.approx(np.sort(best)[-10:])
+
+
+def test_policy_keyword_arguments_override_the_saved_strategy_and_are_validated(trained, world_states):
+    _, out, _, _ = trained
+    day, states = world_states[-1]
+    none = build(str(out["uplift_dir"]), str(out["strategy_dir"]), contact_budget=0.0)(day, states)
+    assert none is None or none.empty
+    with pytest.raises(ValueError, match="contact_budget"):
+        build(str(out["uplift_dir"]), str(out["strategy_dir"]), contact_budget=2.0)

@@ -140,7 +140,9 @@ def run(
     context = fit_context(tables, params, rows)
     uplift, costs, uplift_params = load_uplift(Path(uplift_dir))
     merged = params.model_copy(update={"uplift": uplift_params.uplift})
-    model = StrategyModel(uplift, costs, merged, context.harm, context.outlook, context.reminder_lift)
+    model = StrategyModel(
+        uplift, costs, merged, context.harm, context.outlook, context.reminder_lift, context.logged_contact_share
+    )
     run_date = run_date_of(tables, params)
     states = state_frame(tables, run_date, params)
     score = champion_scores(states, run_date, features_file if scores else None, params)
