@@ -359,8 +359,9 @@ def first_allowed(priority: tuple[tuple[str, int], ...]) -> Choose:
 
 def with_history(features: pd.DataFrame, contacts_7d: np.ndarray, days_since_contact: np.ndarray) -> pd.DataFrame:
     """Decision rows' features with the contact-history features the target's own contacts wrote
-    (`contacts_7d`, `days_since_contact`, capped as models.uplift.rows writes it): the model then prices
-    an action on the state the target meets (its own fatigue), not the logging policy's."""
+    (`contacts_7d`, `days_since_contact`, capped as models.uplift.rows writes it): what a target that decides
+    from its state (the greedy policy) sees of its own contacts. Off-policy values are still priced on the
+    logged features (the DR's correction term is the model's error there)."""
     out = features.copy()
     out["contacts_7d"] = np.asarray(contacts_7d, np.float64)
     out["days_since_contact"] = np.minimum(np.asarray(days_since_contact), NEVER).astype(np.float64)
