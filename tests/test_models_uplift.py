@@ -181,7 +181,7 @@ def test_decision_rows_response_window_and_point_in_time():
                 "account_id": [1, 1, 1, 1],
                 "amount": [7.0, 60.0, 70.0, 500.0],
                 "paid_at": [
-                    decided - pd.Timedelta(days=2),
+                    decided - pd.Timedelta(days=1, hours=20),
                     decided + pd.Timedelta(hours=1),
                     decided + pd.Timedelta(days=6),
                     decided + pd.Timedelta(days=8),
@@ -189,7 +189,10 @@ def test_decision_rows_response_window_and_point_in_time():
             }
         ),
         "contacts": pd.DataFrame(
-            {"account_id": [1, 1], "contacted_at": [decided - pd.Timedelta(days=3), decided + pd.Timedelta(hours=5)]}
+            {
+                "account_id": [1, 1],
+                "contacted_at": [decided - pd.Timedelta(days=2, hours=18), decided + pd.Timedelta(hours=5)],
+            }
         ),
         "decisions": pd.DataFrame(
             {
@@ -207,6 +210,7 @@ def test_decision_rows_response_window_and_point_in_time():
     row = decision_rows(tables, PARAMS).iloc[0]
     assert row["days_past_due"] == 29  # 20 at the statement + 9 days since
     assert row["past_due_amount"] == 100.0 and row["balance"] == 900.0  # the April statement is the future
+    # calendar days, as the state frame counts them: 1 day 20 hours before the local midnight is 2 days ago
     assert row["days_since_payment"] == 2 and row["contacts_7d"] == 1 and row["days_since_contact"] == 3
     # 60 + 70 within 7 days, capped at what was due (120) less what was paid since the statement (7); day 8 not counted
     assert row["reward"] == 113.0

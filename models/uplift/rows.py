@@ -127,12 +127,14 @@ def decision_rows(tables: dict[str, pd.DataFrame], params: Params) -> pd.DataFra
     _, n7 = _window_sum(c_acc, c_min, np.ones(len(c)), acc, t - 7 * 1440, t)
     out["contacts_7d"] = n7.astype(np.float64)
     last_c = _last_before(c_acc, c_min, acc, t)
-    out["days_since_contact"] = np.where(last_c >= 0, (t - last_c) // 1440, NEVER).astype(np.float64)
+    # calendar days between local days, as the state frame counts them (decided_at is the local midnight,
+    # so a contact yesterday at any hour is 1 day ago): the ceiling of the elapsed days
+    out["days_since_contact"] = np.where(last_c >= 0, -((last_c - t) // 1440), NEVER).astype(np.float64)
 
     pay = tables["payments"]
     p_acc, p_min = pay["account_id"].to_numpy(np.int64), _minutes(pay["paid_at"])
     last_p = _last_before(p_acc, p_min, acc, t)
-    out["days_since_payment"] = np.where(last_p >= 0, (t - last_p) // 1440, NEVER).astype(np.float64)
+    out["days_since_payment"] = np.where(last_p >= 0, -((last_p - t) // 1440), NEVER).astype(np.float64)
     promised = (c["outcome"] == "promise_to_pay").to_numpy() if "outcome" in c else np.zeros(len(c), bool)
     out["promise_pending"] = False
     if "promise_date" in c and promised.any():

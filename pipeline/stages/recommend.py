@@ -187,7 +187,7 @@ def summary(recs: pd.DataFrame, run_date: dt.date, model: StrategyModel, version
         "violations": 0,
         "reminder_lift": {k: round(v, 6) for k, v in model.reminder_lift.items()},
         "outlook": {k: v for k, v in model.outlook.as_dict().items() if k != "statements"},
-        "model_versions": versions,
+        "scored_by": sorted(versions),  # the versions are per row (model_versions): a re-run registers new ones
     }
 
 
