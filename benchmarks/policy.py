@@ -91,6 +91,7 @@ def main() -> None:
     parser.add_argument("--cycles", type=int, default=None, help="cycles per world (default evaluate.cycles)")
     parser.add_argument("--seeds", type=int, default=3, help="evaluation worlds (default 3)")
     parser.add_argument("--sweep-accounts", type=int, default=5000, help="accounts per world of the harm sweep")
+    parser.add_argument("--plot", type=Path, default=None, help="write the harm sweep (net value vs contacts) as CSV")
     parser.add_argument("--uplift-dir", default="data/models/uplift", help="the pipeline's uplift model")
     parser.add_argument("--strategy-dir", default="data/models/strategy", help="the pipeline's strategy context")
     parser.add_argument(
@@ -137,7 +138,7 @@ def run(params, args, book: Path, uplift_dir: Path, strategy_dir: Path) -> None:
     print(f"evaluated in {report.seconds:.0f} s", flush=True)
 
     sweep = []
-    for scale in (0.0, 1.0, 4.0, 16.0):
+    for scale in (0.0, 1.0, 10.0, 100.0):
         spec = f'harm_{scale:g}=strategy.policy:build {{"harm_scale": {scale}}}'
         r = evaluate(params, [spec], seeds=seeds, accounts=args.sweep_accounts, cycles=args.cycles)
         name = spec.partition("=")[0]
@@ -146,6 +147,9 @@ def run(params, args, book: Path, uplift_dir: Path, strategy_dir: Path) -> None:
         sweep.append(point)
         print(f"  harm prices x{scale:g}: net value {point['net_value']:,.0f}, contacts {point['contacts']:,.0f}")
 
+    if args.plot:
+        args.plot.parent.mkdir(parents=True, exist_ok=True)
+        pd.DataFrame(sweep).to_csv(args.plot, index=False)
     fast = speed(params, model, args.accounts, book)
 
     names = {"recommended": "recommended", "myopic": "myopic", **{r: r for r in REFERENCES}}
