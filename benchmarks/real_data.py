@@ -124,7 +124,9 @@ def _plain_on_source_columns(source: pd.DataFrame, result, folds: int, seed: int
     proba = np.zeros((len(y), k))
     for f in range(folds):
         rows = fold == f
-        model = lgb.LGBMClassifier(random_state=seed, n_jobs=threads, deterministic=True, verbose=-1)
+        model = lgb.LGBMClassifier(
+            random_state=seed, n_jobs=threads, deterministic=True, force_row_wise=True, verbose=-1
+        )
         model.fit(X[~rows], y[~rows])
         part = np.zeros((rows.sum(), k))
         part[:, model.classes_] = model.predict_proba(X[rows])

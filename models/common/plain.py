@@ -9,7 +9,10 @@ columns), trained on the same training part as the family's model and scored on 
 rows. A family's model must never be worse than it (`logloss_vs_plain` in the roll-rate metrics).
 The K classes are codes 0..K-1 (buckets for the roll rate; 0/1 for a binary label).
 
-Only the seed and the thread count are set, so that a re-run reproduces its figures.
+Only the seed, the thread count and LightGBM's deterministic mode are set, so that a re-run reproduces
+its figures. The mode needs row-wise (or col-wise) histograms forced: left to itself, LightGBM picks one by
+timing both, so under load a re-run could pick the other and differ in the last digits (a flaky
+`dvc repro` reproducibility test showed it).
 """
 
 from __future__ import annotations
@@ -40,7 +43,9 @@ class PlainLGBM:
         if not self.columns_:
             raise DataError("features", "required_columns", "no raw source column (features/raw.py) to train on")
         X = self._X(frame) if rows is None else self._X(frame).iloc[rows]
-        self.model_ = lgb.LGBMClassifier(random_state=self.seed, n_jobs=self.threads, deterministic=True, verbose=-1)
+        self.model_ = lgb.LGBMClassifier(
+            random_state=self.seed, n_jobs=self.threads, deterministic=True, force_row_wise=True, verbose=-1
+        )
         self.model_.fit(X, np.asarray(y, dtype=np.int64))
         return self
 
