@@ -26,6 +26,7 @@ from pipeline.stages import (  # noqa: E402
     propensity,
     recommend,
     roll_rate,
+    score,
     simulate,
     uplift,
     validate,
@@ -53,6 +54,7 @@ app.command("evaluate")(evaluate.command)
 app.command("propensity")(propensity.command)  # PTP
 app.command("uplift")(uplift.command)  # UPLIFT
 app.command("recommend")(recommend.command)
+app.command("score")(score.command)
 app.command("adapt_uci")(adapt_uci.command)
 
 EXIT_DATA_ERROR = 2

@@ -1,0 +1,173 @@
+"""The nightly job: `python -m pipeline score --run-date D` from the night's extract to that date's recommendations.
+
+No retraining. Every model comes from the MLflow registry by the alias `champion` (roll-rate, propensity,
+uplift), never from a path on disk. The extract (`--input`, the five tables and an optional decision log)
+is validated with the `validate` stage's rules, features are built as of the run date, and the
+`recommend` stage's code plans, explains and verifies (docs/scoring.md).
+
+Safe to re-run: a lock refuses a second run for the same date while one is going; every output is
+written beside its target and renamed into place, so a run killed at any moment leaves the previous good
+output whole; the same extract and champions give byte-identical outputs. `--dry-run` validates and
+reports without writing anything.
+
+Exit codes: 0 ok; 2 a data error (named table, column, rows); 3 a parameter error; 5 another run for the
+date holds the lock; 6 a champion is missing from the registry; 7 the verifier found a violation
+(nothing written).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import mlflow
+import typer
+from mlflow.exceptions import MlflowException
+
+from core.errors import DataError
+from core.params import Params, load_params
+from core.paths import PARAMS_FILE, PROJECT_ROOT, RAW_DIR
+from models.common.registry import CHAMPION
+from models.common.tracking import configure
+from pipeline.stages import features, recommend, validate
+
+OUTPUT_DIR = Path("data/scoring")
+EXIT_LOCKED = 5
+EXIT_NO_CHAMPION = 6
+EXIT_VERIFIER = 7
+#: The uplift model's files inside its registered artifacts (models/uplift/pyfunc.py logs them there).
+UPLIFT_ARTIFACT = "artifacts/uplift"
+
+
+class ScoreError(Exception):
+    """A failure of the nightly job with its documented exit code."""
+
+    def __init__(self, message: str, code: int) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+@contextmanager
+def date_lock(output_dir: Path, run_date: dt.date) -> Iterator[Path]:
+    """Hold the run date's lock file (created exclusively, removed on exit), or refuse."""
+    Path(output_dir).mkdir(parents=True, exist_ok=True)
+    lock = Path(output_dir) / f".{run_date.isoformat()}.lock"
+    try:
+        fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+    except FileExistsError:
+        raise ScoreError(
+            f"another scoring run for {run_date} holds {lock}; if none is running (a crashed run), delete the file",
+            EXIT_LOCKED,
+        ) from None
+    try:
+        os.write(fd, f"{os.getpid()}\n".encode())
+        os.close(fd)
+        yield lock
+    finally:
+        lock.unlink(missing_ok=True)
+
+
+def champion_uplift(params: Params, into: Path) -> Path:
+    """The uplift champion's model files, downloaded from the registry (a clear error when there is none)."""
+    configure()
+    name = params.uplift.registered_model
+    try:
+        folder = mlflow.artifacts.download_artifacts(f"models:/{name}@{CHAMPION}", dst_path=str(into))
+    except MlflowException as err:
+        message = f"no `{CHAMPION}` for registered model {name!r}: train it first ({err})"
+        raise ScoreError(message, EXIT_NO_CHAMPION) from None
+    found = list(Path(folder).rglob("uplift.json"))
+    if not found:
+        raise ScoreError(f"the {name!r} champion holds no uplift.json model files", EXIT_NO_CHAMPION)
+    return found[0].parent
+
+
+def require_champions(params: Params) -> None:
+    """Refuse early when the roll-rate or propensity champion is missing (their scores are in every row)."""
+    client = configure()
+    for name in (params.roll_rate.registered_model, params.propensity.registered_model):
+        try:
+            client.get_model_version_by_alias(name, CHAMPION)
+        except MlflowException:
+            raise ScoreError(
+                f"no `{CHAMPION}` for registered model {name!r}: train it first", EXIT_NO_CHAMPION
+            ) from None
+
+
+def run(
+    params: Params,
+    run_date: dt.date,
+    input_dir: Path = RAW_DIR,
+    output_dir: Path = OUTPUT_DIR,
+    dry_run: bool = False,
+    gx_root: Path = PROJECT_ROOT,
+) -> dict[str, object]:
+    """Validate, build features, score and recommend for `run_date`; write `output_dir/<date>.*` unless `dry_run`."""
+    params = params.model_copy(
+        update={"strategy": params.strategy.model_copy(update={"run_date": run_date}), "run_date": run_date}
+    )
+    output_dir = Path(output_dir)
+    with tempfile.TemporaryDirectory(prefix="dunning-score-") as tmp_name:
+        tmp = Path(tmp_name)
+        if not dry_run:
+            require_champions(params)
+        checked = validate.run(
+            params,
+            raw_dir=Path(input_dir),
+            validated_dir=tmp / "validated",
+            quarantine_dir=tmp / "quarantine",
+            metrics_file=tmp / "validation.json",
+            report_dir=tmp / "report",
+            gx_root=gx_root,
+        )
+        if dry_run:
+            return {"run_date": run_date.isoformat(), "dry_run": True, "validation": checked}
+        with date_lock(output_dir, run_date):
+            uplift_dir = champion_uplift(params, tmp / "uplift")
+            features.run(params, tmp / "validated", tmp / "processed", tmp / "features.json")
+            try:
+                metrics, _ = recommend.run(
+                    params,
+                    in_dir=tmp / "validated",
+                    features_file=tmp / "processed" / "features.parquet",
+                    uplift_dir=uplift_dir,
+                    strategy_dir=tmp / "strategy",
+                    out_dir=output_dir,
+                    metrics_file=output_dir / f"{run_date.isoformat()}.json",
+                )
+            except DataError as err:
+                if err.rule == "verifier":
+                    raise ScoreError(str(err), EXIT_VERIFIER) from None
+                raise
+    return {"run_date": run_date.isoformat(), "dry_run": False, "validation": checked, "recommend": metrics}
+
+
+def command(
+    run_date: str = typer.Option(
+        ..., "--run-date", help="The date to plan (YYYY-MM-DD), in the borrowers' local time."
+    ),
+    input_dir: Path = typer.Option(RAW_DIR, "--input", help="The night's extract: the tables (parquet or CSV)."),
+    output_dir: Path = typer.Option(OUTPUT_DIR, "--output", help="Where <date>.parquet, .csv and .json go."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Validate and report; write nothing."),
+    params_file: Path = typer.Option(PARAMS_FILE, help="Parameters file."),
+) -> None:
+    """Score tonight's extract with the champion models and write the run date's recommendations."""
+    try:
+        day = dt.date.fromisoformat(run_date)
+    except ValueError:
+        typer.echo(f"--run-date {run_date!r} is not a date (YYYY-MM-DD)", err=True)
+        raise typer.Exit(3) from None
+    try:
+        out = run(load_params(params_file), day, input_dir, output_dir, dry_run)
+    except ScoreError as err:
+        typer.echo(f"score {day}: {err}", err=True)
+        raise typer.Exit(err.code) from None
+    checked = out["validation"]
+    typer.echo(f"score {day}: validated, {checked.get('rows_quarantined', 0)} rows quarantined")
+    if not dry_run:
+        m = out["recommend"]
+        typer.echo(f"  {m['accounts']:,} accounts, {m['contacts']:,} contacts, 0 violations -> {output_dir}")
