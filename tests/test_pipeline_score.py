@@ -110,3 +110,22 @@ def test_a_run_killed_mid_write_leaves_the_previous_output_and_the_next_run_reco
     _use(registry, monkeypatch)
     score.run(params, day, root / "raw", out)
     assert {p.name: p.read_bytes() for p in out.iterdir()} == good
+
+
+def test_each_run_is_an_mlflow_run_with_counts_and_the_drift_of_every_feature(trained, tmp_path, monkeypatch):
+    import mlflow
+
+    params, root, registry, day = trained
+    _use(registry, monkeypatch)
+    out = score.run(params, day, root / "raw", tmp_path / "out")
+    drift = out["drift"]
+    assert {"column", "psi", "level"} <= set(drift.columns) and drift["psi"].notna().any()
+    assert set(drift["level"]) <= {"stable", "watch", "act", "missing"}
+    runs = mlflow.search_runs(experiment_names=[score.EXPERIMENT])
+    latest = runs.sort_values("start_time").iloc[-1]
+    assert latest["params.run_date"] == str(day)
+    assert latest["metrics.accounts"] == out["recommend"]["accounts"]
+    worst = drift.dropna(subset=["psi"]).iloc[0]
+    assert latest[f"metrics.psi.{worst['column']}"] == pytest.approx(worst["psi"])
+    act = drift.loc[drift["level"] == "act", "column"].tolist()
+    assert latest["tags.drift.act"] == (",".join(act) or "none")

@@ -25,22 +25,28 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import mlflow
+import numpy as np
+import pandas as pd
 import typer
 from mlflow.exceptions import MlflowException
 
 from core.errors import DataError
 from core.params import Params, load_params
 from core.paths import PARAMS_FILE, PROJECT_ROOT, RAW_DIR
+from models.common.drift import drift_table
 from models.common.registry import CHAMPION
-from models.common.tracking import configure
+from models.common.tracking import configure, experiment_id
 from pipeline.stages import features, recommend, validate
 
 OUTPUT_DIR = Path("data/scoring")
 EXIT_LOCKED = 5
 EXIT_NO_CHAMPION = 6
 EXIT_VERIFIER = 7
-#: The uplift model's files inside its registered artifacts (models/uplift/pyfunc.py logs them there).
-UPLIFT_ARTIFACT = "artifacts/uplift"
+#: MLflow experiment of the scoring runs.
+EXPERIMENT = "scoring"
+#: The reference population of the drift check: feature rows at least this many days before the run date
+#: (the history the champions learnt from, approximately; tonight's population is each account's latest row).
+REFERENCE_DAYS = 90
 
 
 class ScoreError(Exception):
@@ -143,7 +149,49 @@ def run(
                 if err.rule == "verifier":
                     raise ScoreError(str(err), EXIT_VERIFIER) from None
                 raise
-    return {"run_date": run_date.isoformat(), "dry_run": False, "validation": checked, "recommend": metrics}
+            drift = drift_report(tmp / "processed" / "features.parquet", run_date)
+    log_scoring_run(run_date, checked, metrics, drift)
+    return {
+        "run_date": run_date.isoformat(),
+        "dry_run": False,
+        "validation": checked,
+        "recommend": metrics,
+        "drift": drift,
+    }
+
+
+def drift_report(features_file: Path, run_date: dt.date) -> pd.DataFrame:
+    """PSI of every feature: tonight's population (each account's latest row before the run date) against the
+    rows at least REFERENCE_DAYS older (models/common/drift.py; 0.10 watch, 0.25 act)."""
+    frame = pd.read_parquet(features_file)
+    as_of = pd.to_datetime(frame["as_of_date"])
+    tonight = frame[as_of < pd.Timestamp(run_date)].sort_values("as_of_date", kind="stable")
+    tonight = tonight.drop_duplicates("account_id", keep="last")
+    reference = frame[as_of < pd.Timestamp(run_date) - pd.Timedelta(days=REFERENCE_DAYS)]
+    columns = [c for c in frame.columns if c not in ("account_id", "as_of_date")]
+    if reference.empty or tonight.empty:
+        return pd.DataFrame({"column": columns, "psi": np.nan, "level": "missing"})
+    return drift_table(reference, tonight, columns)
+
+
+def log_scoring_run(run_date: dt.date, checked: dict, metrics: dict, drift: pd.DataFrame) -> None:
+    """One MLflow run (experiment `scoring`): counts, actions, expected value, PSI per feature, flags as tags."""
+    configure()
+    flagged = {k: drift.loc[drift["level"] == k, "column"].tolist() for k in ("watch", "act")}
+    with mlflow.start_run(experiment_id=experiment_id(EXPERIMENT), run_name=f"score {run_date}"):
+        mlflow.log_param("run_date", run_date.isoformat())
+        figures = {
+            "rows_in": float(checked.get("rows_in", 0)),
+            "rows_quarantined": float(checked.get("rows_quarantined", 0)),
+            "accounts": float(metrics["accounts"]),
+            "contacts": float(metrics["contacts"]),
+            "expected_net_value": float(metrics["expected_net_value"]),
+            **{f"action.{k}": float(v) for k, v in metrics["actions"].items()},
+            **{f"psi.{r.column}": float(r.psi) for r in drift.itertuples() if np.isfinite(r.psi)},
+        }
+        mlflow.log_metrics(figures)
+        mlflow.set_tags({f"drift.{k}": ",".join(v) or "none" for k, v in flagged.items()})
+        mlflow.log_text(drift.to_csv(index=False), "drift.csv")
 
 
 def command(
@@ -171,3 +219,8 @@ def command(
     if not dry_run:
         m = out["recommend"]
         typer.echo(f"  {m['accounts']:,} accounts, {m['contacts']:,} contacts, 0 violations -> {output_dir}")
+        drift = out["drift"]
+        for kind in ("act", "watch"):
+            named = drift.loc[drift["level"] == kind, "column"].tolist()
+            if named:
+                typer.echo(f"  drift ({kind}, PSI {'>= 0.25' if kind == 'act' else '0.10-0.25'}): {', '.join(named)}")
