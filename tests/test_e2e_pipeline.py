@@ -17,6 +17,7 @@ from core.paths import PROJECT_ROOT
 pytestmark = pytest.mark.e2e
 
 SMALL_BOOK = {"accounts": 1500, "cycles": 12}
+SMALL_WORLDS = 800
 
 
 def _project_files() -> list[str]:
@@ -40,6 +41,7 @@ def small_project(tmp_path_factory) -> Path:
         shutil.copy2(PROJECT_ROOT / rel, target)
     params = yaml.safe_load((root / "params.yaml").read_text())
     params["simulate"].update(SMALL_BOOK)
+    params["evaluate"]["accounts"] = SMALL_WORLDS  # the evaluation worlds too: 27 replays
     (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     subprocess.run(["git", "init", "-q"], cwd=root, check=True)
     return root

@@ -194,5 +194,13 @@ def test_stage_writes_its_metrics_and_refuses_the_training_seed(tmp_path):
     assert set(written["policies"]) == {"business_as_usual", "no_contact"} == set(metrics["policies"])
     assert "seconds" not in json.dumps(written), "no timings: a forced re-run gives identical metrics"
     assert len(lines) == 4
+    import mlflow
+
+    logged = mlflow.search_runs(experiment_names=[stage.EXPERIMENT]).iloc[0]
+    assert logged["metrics.no_contact.net_value"] == pytest.approx(metrics["policies"]["no_contact"]["net_value"])
+    assert logged["metrics.no_contact.gain_vs_bau"] == pytest.approx(
+        metrics["policies"]["no_contact"]["gain_vs_bau"]["mean"]
+    )
+    assert logged["tags.seeds"] == "5"
     done = CliRunner().invoke(app, ["evaluate", "--seeds", "0", "--metrics-file", str(tmp_path / "x.json")])
     assert done.exit_code == stage.EXIT_POLICY_ERROR and not (tmp_path / "x.json").exists()

@@ -10,10 +10,12 @@ docs/evaluation.md is the manual. Outside DVC the command also evaluates a polic
 
 from __future__ import annotations
 
+import re
 import secrets
 from pathlib import Path
 from typing import Any
 
+import mlflow
 import typer
 
 from core.io import write_json
@@ -21,9 +23,14 @@ from core.params import Params, load_params
 from core.paths import METRICS_DIR, PARAMS_FILE
 from evaluation.harness import BAU, evaluate
 from evaluation.remote import PolicyError
+from models.common.tracking import configure, experiment_id
 
 METRICS_FILE = METRICS_DIR / "evaluate.json"
 EXIT_POLICY_ERROR = 4
+#: MLflow experiment of the evaluation runs.
+EXPERIMENT = "evaluation"
+#: Per-policy figures logged to MLflow (means over the worlds).
+FIGURES = ("net_value", "collected", "cost", "harm_cost", "contacts", "complaints", "cease_requests", "charge_offs")
 
 
 def run(
@@ -34,6 +41,8 @@ def run(
     accounts: int | None = None,
     cycles: int | None = None,
     workers: int | None = None,
+    track: bool = True,
+    run_name: str | None = None,
 ) -> tuple[dict[str, Any], list[str]]:
     """Evaluate `policies` (default evaluate.policies; business as usual always, for the gains); write the metrics.
 
@@ -44,9 +53,34 @@ def run(
         chosen.insert(0, BAU)
     report = evaluate(params, chosen, seeds=seeds, accounts=accounts, cycles=cycles, workers=workers)
     metrics = report.as_dict()
+    if track:
+        log_evaluation(metrics, run_name or ", ".join(chosen))
     if metrics_file is not None:
         write_json(metrics, Path(metrics_file))
     return metrics, report.lines()
+
+
+def _key(name: str) -> str:
+    """A policy name as an MLflow metric key (letters, digits, `_-. /` only)."""
+    return re.sub(r"[^A-Za-z0-9_\-. /]", "_", name)
+
+
+def log_evaluation(metrics: dict[str, Any], run_name: str) -> None:
+    """One MLflow run (experiment `evaluation`): per policy its mean figures and gain vs BAU, seeds as a tag."""
+    configure()
+    figures: dict[str, float] = {}
+    for name, policy in metrics["policies"].items():
+        for figure in FIGURES:
+            value = policy.get(figure)
+            if isinstance(value, int | float):
+                figures[f"{_key(name)}.{figure}"] = float(value)
+        gain = policy.get("gain_vs_bau")
+        if isinstance(gain, dict) and isinstance(gain.get("mean"), int | float):
+            figures[f"{_key(name)}.gain_vs_bau"] = float(gain["mean"])
+    with mlflow.start_run(experiment_id=experiment_id(EXPERIMENT), run_name=run_name[:250]):
+        mlflow.set_tags({"seeds": ",".join(map(str, metrics.get("seeds", []))), "policies": run_name[:5000]})
+        mlflow.log_params({"accounts": metrics.get("accounts"), "cycles": metrics.get("cycles")})
+        mlflow.log_metrics(figures)
 
 
 def command(
@@ -62,6 +96,7 @@ def command(
     cycles: int | None = typer.Option(None, min=3, help="Horizon in cycles (default evaluate.cycles)."),
     workers: int | None = typer.Option(None, min=1, help="Worlds at a time (default evaluate.workers)."),
     metrics_file: Path = typer.Option(METRICS_FILE, help="Where to write the report (JSON)."),
+    track: bool = typer.Option(True, help="Log the report to MLflow (experiment `evaluation`)."),
 ) -> None:
     """Replay policies on held-out simulated worlds and report their net value with intervals across seeds."""
     params = load_params(params_file)
@@ -71,7 +106,7 @@ def command(
     elif seeds:
         chosen = tuple(int(s) for s in seeds.split(",") if s.strip())
     try:
-        _, lines = run(params, metrics_file, policy or None, chosen, accounts, cycles, workers)
+        _, lines = run(params, metrics_file, policy or None, chosen, accounts, cycles, workers, track)
     except PolicyError as exc:
         typer.echo(f"policy error: {exc}", err=True)
         raise typer.Exit(EXIT_POLICY_ERROR) from None
