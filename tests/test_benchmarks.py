@@ -72,6 +72,10 @@ CASES = {
             "seconds",
         },
     ),
+    "scoring": (  # SCOREBENCH (issue 16)
+        ["--accounts", "300", "--train-accounts", "1200", "--cycles", "10", "--quick"],
+        {"accounts", "seconds", "peak_mib", "seconds_per_100k"},
+    ),
     "roll_rate": (
         ["--accounts", "1500"],
         {"model_logloss", "baseline_logloss", "logloss_reduction", "roll_forward_auc", "plain_lgbm_logloss"},

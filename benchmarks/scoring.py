@@ -1,0 +1,270 @@
+"""Nightly scoring end to end: the `score` job's wall time and peak memory on a simulated extract.
+
+    python benchmarks/scoring.py [--accounts 100000] [--train-accounts 10000] [--cycles 24] [--models-dir DIR]
+                                  [--quick]
+
+Champions of the three model families (roll-rate, propensity, uplift) are trained once on a small
+simulated book (--train-accounts), through the pipeline's stages as library calls (validate, features,
+roll_rate, propensity, uplift), tracked into a throwaway MLflow store in a temporary folder so that
+each registered model has its `champion` alias. Then an extract of --accounts accounts (the harness's
+cached simulated book: the five tables and the decision log, --cycles cycles) is scored by
+`pipeline.stages.score.run` for the day after its last statement, exactly as the nightly command does
+(validation, features, champion scores, the strategy's plan, reason codes, the verifier, the outputs,
+the drift report and the scoring run in MLflow), in its own process: the wall time, CPU time and peak
+memory are that process's, so simulating and training never count. Phases are timed by wrapping the
+stages' functions in that process (nothing in the project is changed).
+
+Target (issue 16): 1,000,000 accounts in under 5 minutes and 4 GiB on 2 cores.
+
+--quick (the test suite's tiny run) trains with few small trees and short validation windows: it checks
+the script, its figures mean nothing.
+
+Last line: JSON with accounts, seconds, peak_mib, seconds_per_100k (and cpu_seconds, the phases, ...).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import _harness
+import pandas as pd
+
+from core.params import Params, load_params
+from core.paths import PROJECT_ROOT
+
+#: --quick: the test suite's small, fast models (tests/test_pipeline_score.py).
+FAST = {"num_leaves": 7, "min_child_samples": 40, "n_estimators": 40, "early_stopping_rounds": 10, "num_threads": 1}
+#: Written into --models-dir once its champions are trained: what they learnt from.
+TRAINED_FILE = "TRAINED"
+TARGET_ACCOUNTS, TARGET_SECONDS, TARGET_MIB = 1_000_000, 300, 4096
+
+
+def _params(quick: bool) -> Params:
+    """The project's params.yaml; with `quick`, tiny models and short windows (any book of 8+ cycles)."""
+    params = load_params()
+    if not quick:
+        return params
+    rr = params.roll_rate.model_copy(
+        update={
+            "valid_cycles": 2,
+            "test_cycles": 2,
+            "shap_sample": 50,
+            "lightgbm": params.roll_rate.lightgbm.model_copy(update=FAST),
+        }
+    )
+    pp = params.propensity.model_copy(update={"lightgbm": params.propensity.lightgbm.model_copy(update=FAST)})
+    up = params.uplift.model_copy(
+        update={
+            "valid_days": 30,
+            "test_days": 30,
+            "bootstrap": 20,
+            "lightgbm": params.uplift.lightgbm.model_copy(update=FAST),
+        }
+    )
+    return params.model_copy(update={"roll_rate": rr, "propensity": pp, "uplift": up})
+
+
+def train_champions(raw: Path, work: Path, quick: bool) -> float:
+    """validate, features, roll_rate, propensity, uplift on the book in `raw`, tracked (MLflow from the env)."""
+    from pipeline.stages import features, propensity, roll_rate, uplift, validate
+
+    params = _params(quick)
+    started = time.perf_counter()
+    gx_root = work / "gx-train"
+    gx_root.mkdir()
+    validate.run(params, raw, work / "validated", work / "quarantine", work / "v.json", work / "report", gx_root)
+    features.run(params, work / "validated", work / "processed", work / "f.json")
+    m = {"metrics_file": work / "m.json", "plots_dir": work / "plots"}
+    seconds = {}
+    for name, call in (
+        ("roll_rate", lambda: roll_rate.run(params, work / "processed", registration_file=work / "rr.json", **m)),
+        ("propensity", lambda: propensity.run(params, work / "processed", registration_file=work / "p.json", **m)),
+        (
+            "uplift",
+            lambda: uplift.run(
+                params, work / "validated", model_dir=work / "u", registration_file=work / "u.json", **m
+            ),
+        ),
+    ):
+        began = time.perf_counter()
+        call()
+        seconds[name] = time.perf_counter() - began
+    total = time.perf_counter() - started
+    print(
+        f"champions trained in {total:.1f}s ("
+        + ", ".join(f"{k} {v:.1f}s" for k, v in seconds.items())
+        + f"; validate + features {total - sum(seconds.values()):.1f}s)",
+        flush=True,
+    )
+    return total
+
+
+class Phases:
+    """Wall seconds and running peak memory per wrapped call, nested calls indented."""
+
+    def __init__(self) -> None:
+        self.rows: list[tuple[int, str, float, float]] = []
+        self.depth = 0
+
+    def wrap(self, owner, name: str, label: str | None = None) -> None:
+        inner = getattr(owner, name)
+
+        @functools.wraps(inner)
+        def timed(*args, **kwargs):
+            index = len(self.rows)
+            self.rows.append((self.depth, label or name, 0.0, 0.0))
+            self.depth += 1
+            began = time.perf_counter()
+            try:
+                return inner(*args, **kwargs)
+            finally:
+                self.depth -= 1
+                self.rows[index] = (self.depth, label or name, time.perf_counter() - began, _harness.peak_mib())
+
+        setattr(owner, name, timed)
+
+
+def _score_child(raw: Path, out: Path, quick: bool) -> None:
+    """The measured process: score.run on the extract, phases timed; one JSON line."""
+    from pipeline.stages import recommend, score, validate
+
+    params = _params(quick)
+    statements = pd.read_parquet(raw / "statements.parquet", columns=["cycle_date"])
+    run_date = pd.to_datetime(statements["cycle_date"]).max().date() + dt.timedelta(days=1)
+    del statements
+    phases = Phases()
+    validate_timings: dict[str, float] = {}
+    inner_validate = validate.run
+    validate.run = functools.partial(inner_validate, timings=validate_timings)
+    phases.wrap(validate, "run", "validate")
+    for name in ("require_champions", "champion_uplift", "drift_report", "log_scoring_run"):
+        phases.wrap(score, name)
+    phases.wrap(score.features, "run", "features")
+    phases.wrap(recommend, "run", "recommend")
+    for name in ("read_tables", "decision_rows", "fit_context", "load_uplift", "state_frame", "champion_scores"):
+        phases.wrap(recommend, name)
+    phases.wrap(recommend, "_champion", "load champion model")
+    for name in ("recommend", "verify", "save_context"):
+        phases.wrap(recommend, name)
+    gx_root = out / "gx"
+    gx_root.mkdir()
+    before = _harness.peak_mib()
+    started, cpu = time.perf_counter(), time.process_time()
+    result = score.run(params, run_date, raw, out / "recommendations", gx_root=gx_root)
+    seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu
+    m = result["recommend"]
+    _harness.emit(
+        {
+            "run_date": run_date.isoformat(),
+            "seconds": round(seconds, 1),
+            "cpu_seconds": round(cpu_seconds, 1),
+            "peak_mib": round(_harness.peak_mib()),
+            "peak_mib_before": round(before),
+            "rows_in": result["validation"].get("rows_in"),
+            "recommendations": m["accounts"],
+            "contacts": m["contacts"],
+            "validate_timings": {k: round(v, 2) for k, v in validate_timings.items()},
+            "phases": [[d, n, round(s, 2), round(p)] for d, n, s, p in phases.rows],
+        }
+    )
+
+
+def _child(args: list[str], env: dict[str, str]) -> dict[str, object]:
+    done = subprocess.run(
+        [sys.executable, __file__, *args], capture_output=True, text=True, check=False, env=env, cwd=PROJECT_ROOT
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"{args[0]} failed:\n{done.stdout[-2000:]}\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "--score-child":
+        return _score_child(Path(sys.argv[2]), Path(sys.argv[3]), sys.argv[4] == "quick")
+    if len(sys.argv) > 1 and sys.argv[1] == "--train-child":
+        _harness.emit({"seconds": train_champions(Path(sys.argv[2]), Path(sys.argv[3]), sys.argv[4] == "quick")})
+        return None
+    parser = _harness.parser(__doc__)
+    _harness.add_book_arguments(parser, accounts=100_000, cycles=24)
+    parser.add_argument(
+        "--train-accounts",
+        type=int,
+        default=10_000,
+        help="accounts of the book the champions learn from (default 10,000: the roll_rate stage crashes "
+        "LightGBM on a 3,000-account book)",
+    )
+    parser.add_argument("--quick", action="store_true", help="tiny models and windows (for the test suite)")
+    parser.add_argument(
+        "--models-dir",
+        type=Path,
+        default=None,
+        help="keep the throwaway MLflow store (champions) in DIR and reuse it on the next run with the same "
+        "DIR (default: a temporary folder, trained every run)",
+    )
+    args = parser.parse_args()
+    quick = "quick" if args.quick else "full"
+    train_raw = _harness.cached_book(args.train_accounts, args.cycles)
+    raw = _harness.cached_book(args.accounts, args.cycles, args.data_dir)
+    with tempfile.TemporaryDirectory(prefix="dunning-bench-scoring-") as tmp:
+        work = Path(tmp)
+        models = args.models_dir or work / "models"
+        models.mkdir(parents=True, exist_ok=True)
+        store = f"sqlite:///{models.resolve() / 'mlflow.db'}"
+        env = {**os.environ, "MLFLOW_TRACKING_URI": store, "MLFLOW_REGISTRY_URI": store}
+        trained = models / TRAINED_FILE
+        if trained.exists():
+            print(f"champions reused from {models}: {trained.read_text().strip()}", flush=True)
+        else:
+            (work / "train").mkdir()
+            _child(["--train-child", str(train_raw), str(work / "train"), quick], env)
+            trained.write_text(f"{_harness.book_source(train_raw)}, {quick} models\n")
+        print(f"extract: {_harness.book_source(raw)} ({raw})", flush=True)
+        (work / "score").mkdir()
+        figures = _child(["--score-child", str(raw), str(work / "score"), quick], env)
+    print(
+        f"score.run for {figures['run_date']}: {figures['rows_in']:,} rows in, {figures['recommendations']:,} "
+        f"accounts recommended, {figures['contacts']:,} contacts"
+    )
+    for depth, name, seconds, peak in figures["phases"]:
+        print(f"  {'  ' * depth}{name:<{28 - 2 * depth}} {seconds:8.1f}s   peak so far {peak:7,.0f} MiB")
+    print(f"  validate's own phases: {figures['validate_timings']}")
+    seconds, peak = figures["seconds"], figures["peak_mib"]
+    per_100k = seconds * 100_000 / args.accounts
+    print(
+        f"scoring {args.accounts:,} accounts x {args.cycles} cycles: {seconds:.1f}s wall "
+        f"(CPU {figures['cpu_seconds']:.1f}s), peak {peak:,} MiB (imports {figures['peak_mib_before']:,} MiB); "
+        f"{per_100k:.1f}s per 100,000 accounts"
+    )
+    verdict = (
+        ("met" if seconds <= TARGET_SECONDS and peak <= TARGET_MIB else "missed")
+        if args.accounts >= TARGET_ACCOUNTS
+        else f"not measured at this size (linear in accounts: {per_100k * 10:.0f}s)"
+    )
+    print(f"target {TARGET_ACCOUNTS:,} accounts in {TARGET_SECONDS}s and {TARGET_MIB:,} MiB on 2 cores: {verdict}")
+    _harness.emit(
+        {
+            "accounts": args.accounts,
+            "seconds": seconds,
+            "peak_mib": peak,
+            "seconds_per_100k": round(per_100k, 1),
+            "cycles": args.cycles,
+            "train_accounts": args.train_accounts,
+            "cpu_seconds": figures["cpu_seconds"],
+            "rows_in": figures["rows_in"],
+            "recommendations": figures["recommendations"],
+            "contacts": figures["contacts"],
+            "phases": {name: seconds for depth, name, seconds, _ in figures["phases"] if depth == 0},
+        }
+    )
+
+
+if __name__ == "__main__":
+    main()
