@@ -20,9 +20,9 @@ from typing import Any
 import pandas as pd
 
 from core.paths import PROJECT_ROOT
+from core.state import STATE_COLUMNS
 from evaluation import wire
 from evaluation.actions import ActionsError, validate_actions
-from simulator.observe import STATE_COLUMNS
 
 
 class PolicyError(RuntimeError):

@@ -71,49 +71,9 @@ import pandas as pd
 from core import compliance as rulebook
 from core.params import Params
 from core.schema import CHANNELS, CONSENT_CHANNELS, LEFT_BOOK_STATUSES, PRODUCTS, RESTRICTION_KINDS
+from core.state import STATE_COLUMNS
 from features.events import first_at_or_after, keys, last_before, minutes, window_sum
 
-#: Columns of simulator.observe.STATE_COLUMNS (features may not import the simulator; a test checks equality).
-STATE_COLUMNS = (
-    "account_id",
-    "borrower_id",
-    "product",
-    "timezone",
-    "region",
-    "local_weekday",
-    "days_past_due",
-    "bucket",
-    "charged_off",
-    "balance",
-    "past_due_amount",
-    "instalment_amount",
-    "consent_sms",
-    "consent_email",
-    "consent_call",
-    "do_not_contact",
-    "cease_communication",
-    "dispute",
-    "bankruptcy",
-    "deceased",
-    "third_party_only",
-    "hardship_plan",
-    "opt_out_sms",
-    "opt_out_email",
-    "opt_out_call",
-    "contacts_7d",
-    "days_since_contact",
-    "days_since_call_conversation",
-    "days_since_payment",
-    "promise_pending",
-    "promises_made",
-    "pre_delinquent",
-    "days_to_due",
-    "months_on_book",
-    "emails_opened_90d",
-    "sms_replies_90d",
-    "last_answer_hour",
-    *(f"can_{c}" for c in CHANNELS),
-)
 NEVER_DAYS = 9999
 #: Statements (bills) read back to place the oldest unpaid due after the last statement.
 BILLS = 8

@@ -8,10 +8,10 @@
 See docs/simulator.md for every mechanism and parameter.
 """
 
+from core.state import STATE_COLUMNS
 from simulator import policies
 from simulator.config import Mechanics, SimConfig
 from simulator.engine import Simulation, SimulationRun, replay, simulate_tables
-from simulator.observe import STATE_COLUMNS
 from simulator.outcomes import Outcome
 from simulator.policies import BusinessAsUsual, ContactEveryone, NoContact, Oracle, Policy
 

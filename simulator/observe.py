@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from core.schema import CHANNELS, PRODUCTS
+from core.state import STATE_COLUMNS  # noqa: F401  (re-exported: the columns of the frame `observe` builds)
 from simulator.config import SEGMENTS
 from simulator.dynamics import delinquent_hazard, past_due_amount, payday_weight, recovery_hazard
 from simulator.population import REGIONS
@@ -32,47 +33,6 @@ from simulator.state import (
 )
 from simulator.world import BlockWorld
 
-#: Public columns of the daily state frame, documented in simulator/README.md.
-STATE_COLUMNS = (
-    "account_id",
-    "borrower_id",
-    "product",
-    "timezone",
-    "region",
-    "local_weekday",
-    "days_past_due",
-    "bucket",
-    "charged_off",
-    "balance",
-    "past_due_amount",
-    "instalment_amount",
-    "consent_sms",
-    "consent_email",
-    "consent_call",
-    "do_not_contact",
-    "cease_communication",
-    "dispute",
-    "bankruptcy",
-    "deceased",
-    "third_party_only",
-    "hardship_plan",
-    "opt_out_sms",
-    "opt_out_email",
-    "opt_out_call",
-    "contacts_7d",
-    "days_since_contact",
-    "days_since_call_conversation",
-    "days_since_payment",
-    "promise_pending",
-    "promises_made",
-    "pre_delinquent",
-    "days_to_due",
-    "months_on_book",
-    "emails_opened_90d",
-    "sms_replies_90d",
-    "last_answer_hour",
-    *(f"can_{c}" for c in CHANNELS),
-)
 _NEVER_DAYS = 9999
 
 
