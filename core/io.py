@@ -48,9 +48,14 @@ def atomic_path(target: Path) -> Iterator[Path]:
         lifecycle.release(tmp)
 
 
+def json_text(payload: Mapping[str, Any]) -> str:
+    """A JSON document as every metrics and record file is written: sorted keys, indented, one final newline."""
+    return json.dumps(payload, indent=2, sort_keys=True, default=str) + "\n"
+
+
 def write_json(payload: Mapping[str, Any], target: Path) -> None:
     with atomic_path(target) as tmp:
-        tmp.write_text(json.dumps(payload, indent=2, sort_keys=True, default=str) + "\n")
+        tmp.write_text(json_text(payload))
 
 
 def write_frame(frame: pd.DataFrame, target: Path) -> None:

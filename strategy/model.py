@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from core import compliance as rulebook
+from core.io import json_text
 from core.params import Params
 from models.uplift.arms import Arm, arms
 from models.uplift.harm import HarmRates, harm_rates
@@ -34,19 +35,26 @@ REMINDER_CHANNELS = ("sms", "email")
 
 
 @dataclass(frozen=True)
-class StrategyModel:
-    """The uplift model with its arm costs, the harm rates, the outlook and the params the strategy applies."""
+class Context:
+    """What the `recommend` stage fits from the tables."""
 
-    uplift: UpliftModel
-    arm_costs: np.ndarray
-    params: Params  # `uplift:` from the uplift model's folder; SECTIONS from the strategy's
     harm: HarmRates
     outlook: Outlook
     #: Per channel, what a reminder before the due date changes in P(not past due at the next statement)
     #: (strategy/reminders.py); empty: no decision log to measure it, no reminders proposed.
     reminder_lift: dict[str, float]
     #: Share of the decision log's decisions that contacted (business as usual's volume); None without a log.
-    logged_contact_share: float | None = None
+    logged_contact_share: float | None
+
+
+@dataclass(frozen=True)
+class StrategyModel:
+    """The uplift model with its arm costs, the params the strategy applies and the context fitted from the tables."""
+
+    uplift: UpliftModel
+    arm_costs: np.ndarray
+    params: Params  # `uplift:` from the uplift model's folder; SECTIONS from the strategy's
+    context: Context
 
     @property
     def arms(self) -> tuple[Arm, ...]:
@@ -59,22 +67,14 @@ class StrategyModel:
     def contact_budget_share(self) -> float | None:
         """`strategy.contact_budget` as a share of the accounts shown ("log": the logged share; None: no limit)."""
         budget = self.params.strategy.contact_budget
-        return self.logged_contact_share if budget == "log" else budget
+        return self.context.logged_contact_share if budget == "log" else budget
 
     def harm_per_channel(self, scale: float = 1.0) -> np.ndarray:
         """Expected harm cost of one contact per channel at the `contact:` prices (times `scale`)."""
         c, s = self.params.contact, self.params.strategy
-        return scale * self.harm.price(c.cease_price, c.opt_out_price, c.complaint_price, s.complaints_per_contact)
-
-
-@dataclass(frozen=True)
-class Context:
-    """What the `recommend` stage fits from the tables: harm rates, the outlook, the reminders' lift."""
-
-    harm: HarmRates
-    outlook: Outlook
-    reminder_lift: dict[str, float]
-    logged_contact_share: float | None
+        return scale * self.context.harm.price(
+            c.cease_price, c.opt_out_price, c.complaint_price, s.complaints_per_contact
+        )
 
 
 def fit_context(tables: dict[str, pd.DataFrame], params: Params, rows: pd.DataFrame | None = None) -> Context:
@@ -102,7 +102,7 @@ def save_context(context: Context, params: Params, folder: Path) -> None:
         "logged_contact_share": context.logged_contact_share,
         "params": {k: getattr(params, k).model_dump(mode="json") for k in SECTIONS},
     }
-    (folder / META).write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
+    (folder / META).write_text(json_text(meta))
 
 
 def load_model(uplift_dir: Path, strategy_dir: Path) -> StrategyModel:
@@ -110,12 +110,10 @@ def load_model(uplift_dir: Path, strategy_dir: Path) -> StrategyModel:
     model, costs, uplift_params = load_uplift(Path(uplift_dir))
     meta = json.loads((Path(strategy_dir) / META).read_text())
     params = Params.model_validate({"uplift": uplift_params.uplift.model_dump(mode="json"), **meta["params"]})
-    return StrategyModel(
-        model,
-        costs,
-        params,
+    context = Context(
         HarmRates.from_dict(meta["harm"]),
         Outlook.from_dict(meta["outlook"]),
         {k: float(v) for k, v in meta["reminder_lift"].items()},
         meta.get("logged_contact_share"),
     )
+    return StrategyModel(model, costs, params, context)

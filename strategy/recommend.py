@@ -65,10 +65,10 @@ def horizon_per_paid(states: pd.DataFrame, model: StrategyModel, roll_forward: n
     b = buckets.code(np.nan_to_num(dpd).astype(np.int64)).astype(np.int64)
     b = np.where(states["charged_off"].to_numpy(bool), buckets.charge_off, b)
     ones = np.ones(len(states))
-    base = model.outlook.value(b, states["balance"].to_numpy(np.float64), ones)
+    base = model.context.outlook.value(b, states["balance"].to_numpy(np.float64), ones)
     if roll_forward is None:
         return base
-    markov = model.outlook.roll_forward[b]
+    markov = model.context.outlook.roll_forward[b]
     r = np.asarray(roll_forward, dtype=np.float64)
     scale = np.where(np.isfinite(r) & (markov > 0), r / np.where(markov > 0, markov, 1.0), 1.0)
     return base * scale
@@ -76,7 +76,7 @@ def horizon_per_paid(states: pd.DataFrame, model: StrategyModel, roll_forward: n
 
 def _value_of_current(states: pd.DataFrame, model: StrategyModel) -> np.ndarray:
     """Per row: balance x (value of the current bucket - value of the first arrears bucket), strategy/outlook.py."""
-    share = model.outlook.collected_share
+    share = model.context.outlook.collected_share
     gap = max(float(share[0] - share[1]), 0.0) if len(share) > 1 else 0.0
     return np.nan_to_num(states["balance"].to_numpy(np.float64)).clip(0) * gap
 
@@ -114,7 +114,7 @@ def plan(
         model.arms,
     )
     reminders = reminder_values(
-        model.reminder_lift,
+        model.context.reminder_lift,
         _value_of_current(states, model),
         model.arm_costs,
         harm,

@@ -15,7 +15,6 @@ previous output as it was.
 
 from __future__ import annotations
 
-import json
 from contextlib import ExitStack
 from dataclasses import asdict
 from pathlib import Path
@@ -25,7 +24,7 @@ import typer
 
 from core.contracts import FEATURE_KEYS, paid_amount_label, paid_label
 from core.errors import DataError
-from core.io import atomic_path
+from core.io import atomic_path, json_text
 from core.params import Params, load_params
 from core.paths import METRICS_DIR, MODELS_DIR, PARAMS_FILE, PLOTS_DIR, PROCESSED_DIR
 from models.common.dataset import read_frame
@@ -53,11 +52,6 @@ def write_plot_data(result: PropensityResult, folder: Path) -> list[Path]:
             part[columns].to_csv(path, index=False, float_format="%.6g")
             written.append(path)
     return written
-
-
-def _json(payload: dict[str, object]) -> str:
-    """As core.io.write_json writes it."""
-    return json.dumps(payload, indent=2, sort_keys=True, default=str) + "\n"
 
 
 def run(
@@ -94,7 +88,7 @@ def run(
         write_plot_data(result, plots_stage)
         for payload, target in ((record, registration_file), (result.metrics, metrics_file)):
             Path(target).parent.mkdir(parents=True, exist_ok=True)
-            stack.enter_context(atomic_path(Path(target))).write_text(_json(payload))
+            stack.enter_context(atomic_path(Path(target))).write_text(json_text(payload))
     return summary
 
 

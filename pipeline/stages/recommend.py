@@ -71,18 +71,25 @@ def _champion(client, name: str):
     return mlflow.pyfunc.load_model(f"models:/{name}@{CHAMPION}"), str(version.version)
 
 
-def champion_scores(states: pd.DataFrame, run_date: dt.date, features_file: Path | None, params: Params) -> Scores:
-    """Roll-forward and pay-7d/30d scores of each state row from its latest feature row before the run date.
+def latest_rows(features: pd.DataFrame, run_date: dt.date) -> pd.DataFrame:
+    """Each account's latest feature row before the run date, indexed by account_id."""
+    before = features[pd.to_datetime(features["as_of_date"]) < pd.Timestamp(run_date)]
+    return (
+        before.sort_values("as_of_date", kind="stable")
+        .drop_duplicates("account_id", keep="last")
+        .set_index("account_id")
+    )
 
-    Empty (NaN) where the registry has no champion, the feature table is absent, or an account has no row;
-    the notes say which."""
+
+def champion_scores(states: pd.DataFrame, latest: pd.DataFrame | None, params: Params) -> Scores:
+    """Roll-forward and pay-7d/30d scores of each state row from its latest feature row (`latest_rows`).
+
+    Empty (NaN) where the registry has no champion, there is no feature table (`latest` None), or an account
+    has no row; the notes say which."""
     out = Scores()
-    if features_file is None or not Path(features_file).exists():
+    if latest is None:
         out.notes.append("no feature table: scores left empty")
         return out
-    features = pd.read_parquet(features_file)
-    features = features[pd.to_datetime(features["as_of_date"]) < pd.Timestamp(run_date)]
-    latest = features.sort_values("as_of_date").drop_duplicates("account_id", keep="last").set_index("account_id")
     ids = states["account_id"].to_numpy(np.int64)
     have = np.isin(ids, latest.index.to_numpy())
     frame = latest.loc[ids[have]].reset_index()
@@ -133,19 +140,23 @@ def run(
     out_dir: Path = OUT_DIR,
     metrics_file: Path = METRICS_FILE,
     scores: bool = True,
+    latest: pd.DataFrame | None = None,
 ) -> tuple[dict[str, object], pd.DataFrame]:
-    """Plan the run date, verify, explain; publish the recommendations and the strategy's fitted context."""
+    """Plan the run date, verify, explain; publish the recommendations and the strategy's fitted context.
+
+    `latest`: the accounts' latest feature rows (`latest_rows`) when the caller has them, else read from
+    `features_file`."""
     tables = read_tables(Path(in_dir))
     rows = decision_rows(tables, params) if not tables.get("decisions", pd.DataFrame()).empty else None
     context = fit_context(tables, params, rows)
     uplift, costs, uplift_params = load_uplift(Path(uplift_dir))
     merged = params.model_copy(update={"uplift": uplift_params.uplift})
-    model = StrategyModel(
-        uplift, costs, merged, context.harm, context.outlook, context.reminder_lift, context.logged_contact_share
-    )
+    model = StrategyModel(uplift, costs, merged, context)
     run_date = run_date_of(tables, params)
     states = state_frame(tables, run_date, params)
-    score = champion_scores(states, run_date, features_file if scores else None, params)
+    if scores and latest is None and features_file is not None and Path(features_file).exists():
+        latest = latest_rows(pd.read_parquet(features_file), run_date)
+    score = champion_scores(states, latest if scores else None, params)
     recs, _ = recommend(states, run_date, model, score.values, score.versions)
     rules = model.rules
     violations = verify(recs, states, run_date, rules, params.strategy)
@@ -185,8 +196,8 @@ def summary(recs: pd.DataFrame, run_date: dt.date, model: StrategyModel, version
         },
         "expected_net_value": round(float(recs["expected_net_value"].sum()), 2),
         "violations": 0,
-        "reminder_lift": {k: round(v, 6) for k, v in model.reminder_lift.items()},
-        "outlook": {k: v for k, v in model.outlook.as_dict().items() if k != "statements"},
+        "reminder_lift": {k: round(v, 6) for k, v in model.context.reminder_lift.items()},
+        "outlook": {k: v for k, v in model.context.outlook.as_dict().items() if k != "statements"},
         "scored_by": sorted(versions),  # the versions are per row (model_versions): a re-run registers new ones
     }
 

@@ -13,7 +13,6 @@ output is touched, then the folders are swapped in whole and the JSON files rena
 
 from __future__ import annotations
 
-import json
 from contextlib import ExitStack
 from dataclasses import asdict
 from pathlib import Path
@@ -21,7 +20,7 @@ from pathlib import Path
 import typer
 
 from core.errors import DataError
-from core.io import atomic_path, read_tables
+from core.io import atomic_path, json_text, read_tables
 from core.params import Params, load_params
 from core.paths import METRICS_DIR, MODELS_DIR, PARAMS_FILE, PLOTS_DIR, VALIDATED_DIR
 from models.common.registry import track as track_and_register
@@ -35,10 +34,6 @@ METRICS_FILE = METRICS_DIR / "uplift.json"
 PLOTS = PLOTS_DIR / "uplift"
 MODEL_DIR = MODELS_DIR / "uplift"
 REGISTRATION_FILE = MODELS_DIR / "uplift.json"
-
-
-def _json(payload: dict[str, object]) -> str:
-    return json.dumps(payload, indent=2, sort_keys=True, default=str) + "\n"
 
 
 def run(
@@ -72,7 +67,7 @@ def run(
         save(result.model, result.costs, params, model_stage)
         for payload, target in ((record, registration_file), (summary["metrics"], metrics_file)):
             Path(target).parent.mkdir(parents=True, exist_ok=True)
-            stack.enter_context(atomic_path(Path(target))).write_text(_json(payload))
+            stack.enter_context(atomic_path(Path(target))).write_text(json_text(payload))
     return summary
 
 
