@@ -135,6 +135,8 @@ def run(
         with date_lock(output_dir, run_date):
             uplift_dir = champion_uplift(params, tmp / "uplift")
             features.run(params, tmp / "validated", tmp / "processed", tmp / "features.json")
+            table = pd.read_parquet(tmp / "processed" / "features.parquet")
+            latest = recommend.latest_rows(table, run_date)
             try:
                 metrics, _ = recommend.run(
                     params,
@@ -144,12 +146,13 @@ def run(
                     strategy_dir=tmp / "strategy",
                     out_dir=output_dir,
                     metrics_file=output_dir / f"{run_date.isoformat()}.json",
+                    latest=latest,
                 )
             except DataError as err:
                 if err.rule == "verifier":
                     raise ScoreError(str(err), EXIT_VERIFIER) from None
                 raise
-            drift = drift_report(tmp / "processed" / "features.parquet", run_date)
+            drift = drift_report(table, latest, run_date)
     log_scoring_run(run_date, checked, metrics, drift)
     return {
         "run_date": run_date.isoformat(),
@@ -160,18 +163,16 @@ def run(
     }
 
 
-def drift_report(features_file: Path, run_date: dt.date) -> pd.DataFrame:
-    """PSI of every feature: tonight's population (each account's latest row before the run date) against the
-    rows at least REFERENCE_DAYS older (models/common/drift.py; 0.10 watch, 0.25 act)."""
-    frame = pd.read_parquet(features_file)
-    as_of = pd.to_datetime(frame["as_of_date"])
-    tonight = frame[as_of < pd.Timestamp(run_date)].sort_values("as_of_date", kind="stable")
-    tonight = tonight.drop_duplicates("account_id", keep="last")
-    reference = frame[as_of < pd.Timestamp(run_date) - pd.Timedelta(days=REFERENCE_DAYS)]
-    columns = [c for c in frame.columns if c not in ("account_id", "as_of_date")]
-    if reference.empty or tonight.empty:
+def drift_report(features: pd.DataFrame, latest: pd.DataFrame, run_date: dt.date) -> pd.DataFrame:
+    """PSI of every feature: tonight's population (`latest`, each account's latest row before the run date)
+    against the rows at least REFERENCE_DAYS older (models/common/drift.py; 0.10 watch, 0.25 act)."""
+    reference = features[
+        pd.to_datetime(features["as_of_date"]) < pd.Timestamp(run_date) - pd.Timedelta(days=REFERENCE_DAYS)
+    ]
+    columns = [c for c in features.columns if c not in ("account_id", "as_of_date")]
+    if reference.empty or latest.empty:
         return pd.DataFrame({"column": columns, "psi": np.nan, "level": "missing"})
-    return drift_table(reference, tonight, columns)
+    return drift_table(reference, latest, columns)
 
 
 def log_scoring_run(run_date: dt.date, checked: dict, metrics: dict, drift: pd.DataFrame) -> None:
