@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
@@ -10,7 +11,22 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from models.common.drift import ACT, FLOOR, MISSING_BIN, WATCH, drift_table, level, psi, psi_bins
+from models.common.drift import (
+    ACT,
+    FLOOR,
+    MISSING_BIN,
+    WATCH,
+    drift_table,
+    level,
+    profile,
+    profile_json,
+    psi,
+    psi_bins,
+    psi_bins_from_profile,
+    psi_from_profile,
+    read_reference,
+)
+from models.common.drift import reference as reference_file
 
 
 def _term(a: float, e: float) -> float:
@@ -195,3 +211,109 @@ def test_datetimes_bin_as_numbers_whatever_their_unit():
     assert psi(days, days.astype("datetime64[s]")) == 0.0
     assert psi(days, later.dt.tz_localize("UTC")) > ACT
     assert psi(days - days.iloc[0], later - days.iloc[0]) == pytest.approx(psi(days, later), abs=1e-12)
+
+
+# --- reference profiles (issue 16): what training stores of its population, and PSI from it at night
+
+
+def _round_trip(reference: dict) -> dict:
+    """A profile as the nightly job sees it: through its JSON text, as a reference file holds it."""
+    document = reference_file("f", {"rows": "all"}, reference, profile(pd.DataFrame({"s": [0.5]}), ["s"]))
+    return read_reference(profile_json(document))["features"]
+
+
+def _books(seed: int, n: int = 600) -> tuple[pd.DataFrame, pd.DataFrame]:
+    rng = np.random.default_rng(seed)
+
+    def book(shift: float, size: int) -> pd.DataFrame:
+        frame = pd.DataFrame(
+            {
+                "balance": rng.lognormal(shift, 1.0, size),
+                "dpd": rng.choice([0, 0, 0, 5, 30, 60], size) + int(shift * 10),
+                "channel": pd.Categorical(rng.choice(["sms", "call", "email"][: 2 + int(shift > 0)], size)),
+                "flag": rng.random(size) < 0.3 + shift / 4,
+                "region": rng.choice(["US", "CN"], size).astype(object),
+                "as_of": pd.Timestamp("2026-01-01") + pd.to_timedelta(rng.integers(0, 90 + int(shift * 30), size), "D"),
+                "empty": np.full(size, np.nan),
+            }
+        )
+        frame.loc[rng.random(size) < 0.05 + shift / 10, "balance"] = np.nan
+        return frame
+
+    return book(0.0, n), book(0.5, n // 2)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_psi_from_a_profile_equals_the_drift_table_on_the_same_data(seed):
+    expected, actual = _books(seed)
+    columns = list(expected.columns)
+    stored = _round_trip(profile(expected, columns))
+    want = drift_table(expected, actual, columns)
+    got = psi_from_profile(stored, actual, columns)
+    pd.testing.assert_frame_equal(got, want, check_exact=True)
+    assert (got["level"] != "missing").all() and got["psi"].max() > ACT
+    for name in columns:  # the bins too, not only their sum
+        by_bins = psi_bins(expected[name], actual[name], column=name)
+        from_profile = psi_bins_from_profile(stored["columns"][name], len(expected), actual[name], column=name)
+        pd.testing.assert_frame_equal(from_profile, by_bins, check_exact=True)
+
+
+@settings(max_examples=100, deadline=None)
+@given(numbers, numbers, st.integers(2, 20))
+def test_profile_psi_equals_psi_on_any_numbers(x, y, bins):
+    frame = pd.DataFrame({"v": x})
+    stored = _round_trip(profile(frame, ["v"], bins=bins))
+    got = psi_from_profile(stored, pd.DataFrame({"v": y}))
+    assert got["psi"].iloc[0] == psi(x, y, bins=bins)
+
+
+def test_the_hand_computed_example_from_a_stored_profile():
+    # the numeric example above: expected 1..10 in 5 quantile bins, cuts 2, 4, 6, 8
+    stored = _round_trip(profile(pd.DataFrame({"x": np.arange(1, 11)}), ["x"], bins=5))
+    entry = stored["columns"]["x"]
+    assert entry == {"kind": "numeric", "missing": 0, "cuts": [2.0, 4.0, 6.0, 8.0], "counts": [2, 2, 2, 2, 2]}
+    table = psi_from_profile(stored, pd.DataFrame({"x": [1, 3, 3, 5, 9, 9, 9, 10, 10, 10]}))
+    assert table["psi"].iloc[0] == pytest.approx(2.0974947532416954, abs=1e-9)
+    # and the categorical one: e = 0.6, 0.4, 0; a = 0.5, 0.3, 0.2
+    cats = _round_trip(profile(pd.DataFrame({"c": ["a"] * 6 + ["b"] * 4}), ["c"]))
+    assert cats["columns"]["c"]["categories"] == [["a", "str"], ["b", "str"]]
+    got = psi_from_profile(cats, pd.DataFrame({"c": ["a"] * 5 + ["b"] * 3 + ["c"] * 2}))
+    assert got["psi"].iloc[0] == pytest.approx(1.566420764587036, abs=1e-9)
+
+
+def test_a_profile_reports_absent_columns_a_type_change_and_takes_thresholds():
+    stored = profile(pd.DataFrame({"x": np.arange(100.0), "y": np.arange(100.0)}), ["x", "y"])
+    tonight = pd.DataFrame({"x": ["a"] * 50 + list(np.arange(50.0)), "z": np.zeros(100)})
+    table = psi_from_profile(stored, tonight, ["x", "y", "z"])
+    assert table["column"].tolist() == ["x", "y", "z"]
+    assert table["level"].tolist() == ["act", "missing", "missing"]
+    assert pd.isna(table.loc[2, "missing_expected"]) and table.loc[1, "missing_expected"] == 0
+    # numeric in training, text tonight: the training bins kept, each category a bin of its own
+    bins = psi_bins_from_profile(stored["columns"]["x"], 100, tonight["x"], column="x")
+    assert bins["bin"].tolist()[-1] == "a" and bins["expected_count"].iloc[-1] == 0
+    assert bins["actual_count"].iloc[-1] == 50
+    # thresholds from the caller (params scoring.psi_watch / psi_act)
+    shifted = pd.DataFrame({"y": np.arange(100.0) + 3})
+    value = psi_from_profile(stored, shifted)["psi"].iloc[0]
+    assert 0.0 < value < WATCH
+    assert psi_from_profile(stored, shifted, watch=value, act=1.0)["level"].iloc[0] == "watch"
+    assert psi_from_profile(stored, shifted, watch=value / 2, act=value)["level"].iloc[0] == "act"
+    with pytest.raises(ValueError, match="thresholds"):
+        level(0.1, watch=0.3, act=0.2)
+
+
+def test_a_reference_file_is_strict_json_and_checked_on_reading():
+    frame = pd.DataFrame({"x": [1.0, np.inf, 3.0, -np.inf], "s": [0.1, 0.2, 0.3, 0.4]})
+    document = reference_file("roll_rate", {"rows": "all"}, profile(frame, ["x"], bins=4), profile(frame, ["s"]))
+    text = profile_json(document)
+    assert "Infinity" not in text and "NaN" not in text
+    back = read_reference(text)
+    assert back == json.loads(text) and back["family"] == "roll_rate"
+    assert psi_from_profile(back["features"], frame)["psi"].iloc[0] == 0.0
+    for bad in ('{"format": "something else"}', json.dumps({**document, "scores": {"format": "x"}})):
+        with pytest.raises(ValueError, match="not a dunning"):
+            read_reference(bad)
+    with pytest.raises(ValueError, match="'absent' is not in the frame"):
+        profile(frame, ["absent"])
+    with pytest.raises(ValueError, match="empty"):
+        profile(frame.iloc[:0], ["x"])
