@@ -570,6 +570,28 @@ class Seeds(Section):
     training: int = 0
 
 
+# --- DRIFT (nightly scoring monitoring, issue 16): the `scoring:` section ---
+class ScoringParams(Section):
+    """The nightly `score` job's drift alarm (docs/scoring.md): PSI thresholds and whether `act` blocks the run."""
+
+    #: PSI at or above which a score or feature is flagged `watch` (credit-risk convention 0.10).
+    psi_watch: float = Field(0.10, ge=0.0)
+    #: PSI at or above which it is flagged `act` (credit-risk convention 0.25).
+    psi_act: float = Field(0.25, ge=0.0)
+    #: true: any score or feature at `act` stops the run with exit code 8 and writes no recommendations (the
+    #: MLflow run is still logged, with the alarm); false: the run writes and only flags it.
+    block_on_drift: bool = False
+
+    @model_validator(mode="after")
+    def _ordered(self) -> ScoringParams:
+        if self.psi_watch > self.psi_act:
+            raise ValueError(f"scoring: psi_watch ({self.psi_watch}) must not exceed psi_act ({self.psi_act})")
+        return self
+
+
+# --- end DRIFT ---
+
+
 class Params(Section):
     seeds: Seeds = Seeds()
     #: The date the pipeline acts on: records dated after it break `not_after_as_of` in
@@ -586,6 +608,7 @@ class Params(Section):
     strategy: StrategyParams = StrategyParams()  # STRATEGY
     compliance: ComplianceParams = ComplianceParams()
     evaluate: EvaluateParams = EvaluateParams()
+    scoring: ScoringParams = ScoringParams()  # DRIFT
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
