@@ -561,6 +561,18 @@ class StrategyParams(Section):
 # --- end STRATEGY ---
 
 
+# --- PROMOTE (champion/challenger, issue 16): the `promote:` section ---
+class PromoteParams(Section):
+    """When a registered challenger takes the registry alias `champion` (docs/mlflow.md, model lifecycle)."""
+
+    #: The challenger's lower-is-better test score must be below the champion's, re-scored on the same
+    #: window, by more than this share of it: a retrained identical model never replaces the champion.
+    margin: float = Field(0.001, ge=0.0, lt=1.0)
+
+
+# --- end PROMOTE ---
+
+
 class Seeds(Section):
     """One seed per purpose, so that re-seeding a model does not re-simulate the world."""
 
@@ -606,6 +618,7 @@ class Params(Section):
     propensity: PropensityParams = PropensityParams()  # PTP
     uplift: UpliftParams = UpliftParams()  # UPLIFT
     strategy: StrategyParams = StrategyParams()  # STRATEGY
+    promote: PromoteParams = PromoteParams()  # PROMOTE
     compliance: ComplianceParams = ComplianceParams()
     evaluate: EvaluateParams = EvaluateParams()
     scoring: ScoringParams = ScoringParams()  # DRIFT

@@ -23,6 +23,7 @@ from pipeline.stages import (  # noqa: E402
     adapt_uci,
     evaluate,
     features,
+    promote,
     propensity,
     recommend,
     roll_rate,
@@ -53,6 +54,7 @@ app.command("roll_rate")(roll_rate.command)
 app.command("evaluate")(evaluate.command)
 app.command("propensity")(propensity.command)  # PTP
 app.command("uplift")(uplift.command)  # UPLIFT
+app.command("promote")(promote.command)  # champion/challenger, rollback
 app.command("recommend")(recommend.command)
 app.command("score")(score.command)
 app.command("adapt_uci")(adapt_uci.command)

@@ -1,16 +1,16 @@
-"""One MLflow run per training, and the registry's `champion` rule, for any model family.
+"""One MLflow run per training, and registration of its model as a challenger, for any model family.
 
-A family (roll rate today; propensity and uplift next) describes its fitted result through the
-small `ModelFamily` protocol: what to log (params, tags, metrics, figures and tables, the model)
-and how to score a loaded model on this run's test window. Everything else is shared: the run,
-its provenance tags (git commit, DVC hashes of the inputs), registration, and the champion rule.
+A family (roll rate, propensity, uplift) describes its fitted result through the small `ModelFamily`
+protocol: what to log (params, tags, metrics, figures and tables, the model) and how to score a
+loaded model on this run's test window. Everything else is shared: the run, its provenance tags
+(git commit, DVC hashes of the inputs) and registration.
 
-The alias `champion` names the model version that consumers load (`models:/<name>@champion`).
-A new version takes it only when it is at least as good as the current champion on *this* run's
-test window: the champion is re-scored on the same rows, so the comparison is never between
-numbers measured on different months. When the champion cannot score these rows (its features no
-longer exist), or was logged as a pickle by an older version of this project (never unpickled
-here), the logged test score decides.
+Training registers a new version and never moves the alias `champion` (what consumers load,
+`models:/<name>@champion`): the `promote` step does (models/common/promotion.py). So that it can,
+registration measures the current champion on *this* run's test window (re-scored on the same rows,
+so the comparison is never between numbers measured on different months) and records which version
+that was. When the champion cannot score these rows (its features no longer exist), or was logged as
+a pickle by an older version of this project (never unpickled here), its logged test score stands in.
 """
 
 from __future__ import annotations
@@ -76,20 +76,30 @@ class ModelFamily(Protocol):
 
 @dataclass(frozen=True)
 class Registration:
+    """The registration record (data/models/<family>.json): what `promote` compares."""
+
     run_id: str
     model_uri: str
     name: str
     version: str
-    champion: bool
     score_name: str
-    #: The new version's test score, and the previous champion's on the same window (None: none yet).
+    #: The new version's test score, and the champion's on the same window (None: there was none).
     score: float
     champion_score: float | None
+    #: The champion version that was scored (None: none). `promote` refuses when the alias has moved since.
+    champion_version: str | None
+    family: str = ""
 
     def verdict(self) -> str:
         """One line for the stage's output."""
-        verdict = "now champion" if self.champion else f"champion kept ({self.champion_score:.4f} on this window)"
-        return f"registered {self.name} version {self.version}: {verdict}"
+        if self.champion_version is None:
+            compared = "no champion yet"
+        else:
+            compared = f"champion version {self.champion_version}: {self.champion_score:.4f} on this window"
+        return (
+            f"registered {self.name} version {self.version} as challenger ({self.score_name} "
+            f"{self.score:.4f}; {compared}); `python -m pipeline promote` decides"
+        )
 
 
 def flatten(tree: dict[str, object], prefix: str = "") -> dict[str, object]:
@@ -131,44 +141,45 @@ def log_run(
         return run.info.run_id, info.model_uri
 
 
-def _champion_score(fitted: ModelFamily, client) -> float | None:
-    """The current champion's score on this run's test window, or its logged one when it cannot
-    score these rows (or is a pickled model from before models-from-code, which is not loaded at all)."""
+def _champion(fitted: ModelFamily, client) -> tuple[str | None, float | None]:
+    """The current champion's version and its score on this run's test window, or its logged score when
+    it cannot score these rows (or is a pickled model from before models-from-code, never loaded at all)."""
     name = fitted.registered_model
     try:
         current = client.get_model_version_by_alias(name, CHAMPION)
     except MlflowException:
-        return None
-    uri = f"models:/{name}@{CHAMPION}"
+        return None, None
+    uri = f"models:/{name}/{current.version}"  # the version read above, even if the alias moves meanwhile
     try:
         if logged_from_code(uri):  # a champion pickled by an older version is never unpickled
-            return fitted.score(mlflow.pyfunc.load_model(uri))
+            return str(current.version), fitted.score(mlflow.pyfunc.load_model(uri))
     except (MlflowException, DataError, KeyError, ValueError):
         pass
     logged = client.get_run(current.run_id).data.metrics.get(fitted.score_metric)
-    return float(logged) if logged is not None else None
+    return str(current.version), (float(logged) if logged is not None else None)
 
 
 def register(fitted: ModelFamily, run_id: str, model_uri: str) -> Registration:
-    """Register the run's model; move `champion` to it when it is at least as good as the current one."""
+    """Register the run's model as a challenger, with the current champion's score on the same window.
+    The alias `champion` is left where it is: moving it is the `promote` step's decision."""
     client = configure()
     name = fitted.registered_model
-    previous = _champion_score(fitted, client)
+    champion_version, previous = _champion(fitted, client)
     version = str(mlflow.register_model(model_uri, name).version)
     new = float(fitted.test_score())
-    wins = previous is None or new <= previous
-    if wins:
-        client.set_registered_model_alias(name, CHAMPION, version)
     client.set_model_version_tag(name, version, f"test_{fitted.score_name}", f"{new:.6f}")
+    if champion_version is not None:
+        client.set_model_version_tag(name, version, "compared_with", champion_version)
     if previous is not None:
         client.set_model_version_tag(name, version, f"champion_{fitted.score_name}_same_window", f"{previous:.6f}")
-    client.set_model_version_tag(name, version, "champion", str(wins).lower())
-    return Registration(run_id, model_uri, name, version, wins, fitted.score_name, new, previous)
+    return Registration(
+        run_id, model_uri, name, version, fitted.score_name, new, previous, champion_version, fitted.family
+    )
 
 
 def track(fitted: ModelFamily, data_paths: dict[str, Path], timings: dict[str, float] | None = None) -> Registration:
     """What a training stage does with `track`: refuse when DVC left the run behind (core/lifecycle.py),
-    log the run, register its model and apply the champion rule."""
+    log the run and register its model as a challenger."""
     lifecycle.check_parent()
     run_id, model_uri = log_run(fitted, data_paths, timings)
     return register(fitted, run_id, model_uri)

@@ -4,8 +4,8 @@ Reads data/processed (features.parquet; labels.parquet's propensity labels, `fea
 writes data/metrics/propensity.json, the plot data under data/plots/propensity/ (calibration/ and
 lift/, one CSV per horizon and model) and the registration record data/models/propensity.json, logs
 one MLflow run (experiment `propensity.experiment`) and registers the model
-(`propensity.registered_model`); `champion` moves only when the new version is at least as good
-on this run's test window, the champion re-scored on the same rows (models/common/registry.py).
+(`propensity.registered_model`) as a challenger, the champion re-scored on the same test rows
+(models/common/registry.py); the `promote` stage decides whether `champion` moves.
 
 All or nothing (docs/development.md): everything is computed, and the run logged and registered,
 before any output is touched; then the plot folder is swapped in whole and the two JSON files are
@@ -101,7 +101,7 @@ def command(
     plots_dir: Path = typer.Option(PLOTS, help="Directory for the plot data (CSV) read by `dvc plots`."),
     track: bool = typer.Option(True, help="Log the run to MLflow and register the model."),
     registration_file: Path = typer.Option(
-        REGISTRATION_FILE, help="Registration record (JSON): run, model URI, version, champion or not."
+        REGISTRATION_FILE, help="Registration record (JSON): run, model URI, version, scores (read by `promote`)."
     ),
 ) -> None:
     """Train the propensity-to-pay models against a logistic and a plain LightGBM baseline, out of time."""

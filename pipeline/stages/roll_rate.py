@@ -2,12 +2,12 @@
 
 Reads data/processed (features.parquet, labels.parquet), writes data/metrics/roll_rate.json,
 the plot data under data/plots/roll_rate/ and the registration record data/models/roll_rate.json
-(run id, model URI, version, champion or not: the DVC output that stands for the model, so that
-a clone without it retrains and registers instead of skipping the stage), logs one MLflow run (experiment
-`roll_rate.experiment`) and registers the model (`roll_rate.registered_model`); the alias
-`champion` moves to the new version only when it is at least as good as the current champion
-on this run's test window (registration lives in this stage: the run, the model and the
-comparison belong together, and a separate stage would have to reload all three).
+(run id, model URI, version, its test score and the champion's on the same window: the DVC output
+that stands for the model, so that a clone without it retrains and registers instead of skipping the
+stage), logs one MLflow run (experiment `roll_rate.experiment`) and registers the model
+(`roll_rate.registered_model`) as a challenger: the current champion is re-scored on this run's test
+window here (the run, the model and the comparison belong together); the `promote` stage decides
+whether the alias `champion` moves (pipeline/stages/promote.py).
 """
 
 from __future__ import annotations
@@ -95,7 +95,7 @@ def command(
     plots_dir: Path = typer.Option(PLOTS, help="Directory for the plot data (CSV) read by `dvc plots`."),
     track: bool = typer.Option(True, help="Log the run to MLflow and register the model."),
     registration_file: Path = typer.Option(
-        REGISTRATION_FILE, help="Registration record (JSON): run, model URI, version, champion or not."
+        REGISTRATION_FILE, help="Registration record (JSON): run, model URI, version, scores (read by `promote`)."
     ),
 ) -> None:
     """Train the roll-rate model against the Markov baseline, out of time; track and register it."""

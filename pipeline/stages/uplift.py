@@ -5,7 +5,7 @@ writes data/metrics/uplift.json (learner chosen, validation Qini per learner, te
 bootstrap intervals), the Qini curves data/plots/uplift/qini/<arm>.csv, the model files the greedy
 policy loads (data/models/uplift/: LightGBM text and uplift.json) and the registration record
 data/models/uplift.json; logs one MLflow run (experiment `uplift.experiment`) and registers the model
-(`uplift.registered_model`); `champion` moves only on a win on this run's test window.
+(`uplift.registered_model`) as a challenger; the `promote` stage decides whether `champion` moves.
 
 All or nothing, as the propensity stage: everything is computed (and the run logged) before any
 output is touched, then the folders are swapped in whole and the JSON files renamed.
