@@ -74,7 +74,7 @@ def _params(quick: bool) -> Params:
 
 def train_champions(raw: Path, work: Path, quick: bool) -> float:
     """validate, features, roll_rate, propensity, uplift on the book in `raw`, tracked (MLflow from the env)."""
-    from pipeline.stages import features, propensity, roll_rate, uplift, validate
+    from pipeline.stages import features, promote, propensity, roll_rate, uplift, validate
 
     params = _params(quick)
     started = time.perf_counter()
@@ -97,6 +97,7 @@ def train_champions(raw: Path, work: Path, quick: bool) -> float:
         began = time.perf_counter()
         call()
         seconds[name] = time.perf_counter() - began
+    promote.run(params, [work / "rr.json", work / "p.json", work / "u.json"], work / "promotion.json")  # champions
     total = time.perf_counter() - started
     print(
         f"champions trained in {total:.1f}s ("

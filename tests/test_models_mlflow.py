@@ -14,7 +14,7 @@ from mlflow import MlflowClient
 from core.params import parse_params
 from features import catalogue_markdown
 from models.common.tracking import artifact_root, dvc_hash, tracking_uri
-from pipeline.stages import roll_rate
+from pipeline.stages import promote, roll_rate
 from tests.models_data import planted_history
 
 FAST = {
@@ -97,17 +97,20 @@ def test_stage_logs_a_run_registers_a_champion_and_serves_probabilities(processe
     } <= artifacts
     assert str(artifact_root()).startswith(str(tmp_path)), "artifacts stay beside the test's database"
 
-    assert reg.champion and reg.version == "1"
+    assert reg.version == "1"
     assert json.loads(record_file.read_text()) == {
         "run_id": reg.run_id,
         "model_uri": reg.model_uri,
         "name": reg.name,
         "version": "1",
-        "champion": True,
         "score_name": "logloss",
         "score": metrics["model"]["logloss"],
         "champion_score": None,
+        "champion_version": None,
+        "family": "roll_rate",
     }
+    promoted = promote.run(_params(), [record_file], tmp_path / "models" / "promotion.json")
+    assert promoted["families"]["roll_rate"]["decision"] == "promoted"
     served = mlflow.pyfunc.load_model(f"models:/{reg.name}@champion")
     test_rows = pd.read_parquet(processed / "features.parquet").tail(40)
     example = test_rows.assign(product=test_rows["product"].astype(object))
@@ -115,14 +118,16 @@ def test_stage_logs_a_run_registers_a_champion_and_serves_probabilities(processe
     assert list(proba.columns) == list(_params().buckets.names)
     np.testing.assert_allclose(proba.to_numpy().sum(axis=1), 1.0, atol=1e-9)
 
-    # a much weaker challenger is registered but does not take the alias
+    # a much weaker challenger is registered but `promote` does not give it the alias
     weak = roll_rate.run(
         _params(n_estimators=1, learning_rate=0.01), processed, metrics_file, plots_dir, registration_file=record_file
     )
     weak_reg = weak["registration"]
-    assert weak_reg.version == "2" and not weak_reg.champion
-    assert json.loads(record_file.read_text())["champion"] is False
+    assert weak_reg.version == "2" and json.loads(record_file.read_text())["champion_version"] == "1"
     assert weak_reg.champion_score == pytest.approx(metrics["model"]["logloss"], abs=1e-6)
+    kept = promote.run(_params(), [record_file], tmp_path / "models" / "promotion.json")
+    assert kept["families"]["roll_rate"]["decision"] == "kept"
+    assert client.get_model_version(reg.name, "2").tags["promotion.decision"] == "kept"
     assert str(client.get_model_version_by_alias(reg.name, "champion").version) == "1"
 
 

@@ -13,7 +13,7 @@ from mlflow import MlflowClient
 from core.errors import DataError
 from core.params import parse_params
 from models.common.pyfunc import served_inputs
-from pipeline.stages import propensity
+from pipeline.stages import promote, propensity
 from tests.models_data import planted_arrears
 
 FAST = {
@@ -53,7 +53,13 @@ def _snapshot(out) -> dict[str, bytes]:
     return {str(f): f.read_bytes() for f in files}
 
 
-def test_stage_registers_a_champion_that_moves_only_on_a_win(processed, tmp_path):
+def _promoted(out) -> str:
+    """The `promote` step on the stage's registration record: its decision."""
+    summary = promote.run(parse_params({}), [out["registration_file"]], out["registration_file"].parent / "p.json")
+    return summary["families"]["propensity"]["decision"]
+
+
+def test_stage_registers_a_challenger_that_promote_makes_champion_only_on_a_win(processed, tmp_path):
     out = _outputs(tmp_path)
     summary = propensity.run(_params(), processed, **out)
     metrics = json.loads(out["metrics_file"].read_text())
@@ -64,8 +70,9 @@ def test_stage_registers_a_champion_that_moves_only_on_a_win(processed, tmp_path
                 assert len(pd.read_csv(out["plots_dir"] / kind / f"{label}_{model}.csv")) > 0
 
     reg = summary["registration"]
-    assert reg.champion and reg.version == "1"
-    assert reg.verdict() == "registered ptp_test version 1: now champion"
+    assert reg.champion_version is None and reg.version == "1" and reg.family == "propensity"
+    assert reg.verdict().startswith("registered ptp_test version 1 as challenger (logloss ")
+    assert _promoted(out) == "promoted"
     run = MlflowClient().get_run(reg.run_id)
     for key in ("7d.model.auc", "30d.baseline.brier", "7d.model.calibration_error", "30d.model.lift_top_decile"):
         assert run.data.metrics[key] == pytest.approx(metrics[key.split(".")[0]][key.split(".")[1]][key.split(".")[2]])
@@ -78,14 +85,16 @@ def test_stage_registers_a_champion_that_moves_only_on_a_win(processed, tmp_path
     got = served.predict(served_inputs(served, rows))
     assert list(got.columns) == ["p_pay_7d", "p_pay_30d", "expected_paid_7d", "expected_paid_30d"]
 
-    # the same model again ties on the same window and takes the alias; a weak one does not
+    # the same model again ties on the same window and does not take the alias; a weak one neither
     same = propensity.run(_params(), processed, **out)["registration"]
-    assert same.champion and same.champion_score == pytest.approx(same.score, abs=1e-12)
+    assert same.champion_version == "1" and same.champion_score == pytest.approx(same.score, abs=1e-12)
+    assert _promoted(out) == "kept"
     weak = propensity.run(_params(n_estimators=1, learning_rate=0.01), processed, **out)["registration"]
-    assert weak.version == "3" and not weak.champion
-    assert weak.verdict() == f"registered ptp_test version 3: champion kept ({weak.champion_score:.4f} on this window)"
+    assert weak.version == "3" and weak.champion_version == "1"
+    assert f"champion version 1: {weak.champion_score:.4f} on this window" in weak.verdict()
     assert weak.champion_score == pytest.approx(reg.score, abs=1e-9)
-    assert str(MlflowClient().get_model_version_by_alias(reg.name, "champion").version) == "2"
+    assert _promoted(out) == "kept"
+    assert str(MlflowClient().get_model_version_by_alias(reg.name, "champion").version) == "1"
 
 
 def test_metrics_are_identical_when_run_twice(processed, tmp_path):

@@ -27,8 +27,8 @@ from models.roll_rate.family import RollRateFamily
 from models.roll_rate.scoring import RollRateScorer
 from models.roll_rate.train import train_roll_rate
 from pipeline.stages import features as features_stage
+from pipeline.stages import promote, simulate, validate
 from pipeline.stages import roll_rate as roll_rate_stage
-from pipeline.stages import simulate, validate
 
 NAME = "roll_rate_served_test"
 BATCH = 100
@@ -81,8 +81,10 @@ def champion(tmp_path_factory) -> SimpleNamespace:
         summary = roll_rate_stage.run(
             params, root / "processed", root / "m.json", root / "plots", registration_file=root / "r.json"
         )
+        promoted = promote.run(params, [root / "r.json"], root / "promotion.json")
         served = mlflow.pyfunc.load_model(f"models:/{NAME}@champion")
-    assert summary["registration"].champion
+    assert promoted["families"]["roll_rate"]["decision"] == "promoted"
+    assert summary["registration"].version == "1"
     return SimpleNamespace(
         served=served,
         model=fitted[0].model,

@@ -12,7 +12,7 @@ from core.errors import DataError
 from core.io import read_tables, write_tables
 from core.params import parse_params
 from models.uplift.policy import build
-from pipeline.stages import simulate, uplift
+from pipeline.stages import promote, simulate, uplift
 
 FAST = {
     "learning_rate": 0.1,
@@ -68,13 +68,18 @@ def test_stage_publishes_metrics_curves_model_and_registers_a_champion(book, tmp
     assert curves == sorted(metrics["qini"])
     assert (out["model_dir"] / "uplift.json").exists() and not list(out["model_dir"].rglob("*.pkl"))
     record = json.loads(out["registration_file"].read_text())
-    assert record["champion"] and str(summary["registration"].version) == str(record["version"])
+    assert record["champion_version"] is None and str(summary["registration"].version) == str(record["version"])
+    promoted = promote.run(_params(), [out["registration_file"]], tmp_path / "promotion.json")
+    assert promoted["families"]["uplift"]["decision"] == "promoted"
     client = MlflowClient()
     assert str(client.get_model_version_by_alias("uplift_test", "champion").version) == str(record["version"])
-    # the same data again: an equal model ties and keeps the alias moving only on a win (at least as good)
-    again = uplift.run(_params(), book, **out)
-    assert int(again["registration"].version) == int(record["version"]) + 1
-    assert again["registration"].champion  # an equal score on the same window keeps the new version champion
+    # the same data again: an equal model ties on the same window, and a tie does not take the alias
+    again = uplift.run(_params(), book, **out)["registration"]
+    assert int(again.version) == int(record["version"]) + 1 and again.champion_version == str(record["version"])
+    assert again.champion_score == pytest.approx(again.score, abs=1e-9)
+    kept = promote.run(_params(), [out["registration_file"]], tmp_path / "promotion.json")
+    assert kept["families"]["uplift"]["decision"] == "kept"
+    assert str(client.get_model_version_by_alias("uplift_test", "champion").version) == str(record["version"])
     assert json.loads(out["metrics_file"].read_text())["qini"] == metrics["qini"]
 
 

@@ -39,7 +39,7 @@ from core.params import parse_params
 from core.paths import PROJECT_ROOT
 from core.schema import TABLES
 from models.common import tracking
-from pipeline.stages import features, propensity, roll_rate, score, simulate, uplift, validate
+from pipeline.stages import features, promote, propensity, roll_rate, score, simulate, uplift, validate
 from strategy.output import RECOMMENDATION_COLUMNS
 
 pytestmark = pytest.mark.e2e
@@ -209,6 +209,7 @@ def test_training_and_the_nightly_score_leave_no_personal_data_anywhere(extract,
         roll_rate.run(params, work / "processed", registration_file=work / "rr.json", **m)
         propensity.run(params, work / "processed", registration_file=work / "p.json", **m)
         uplift.run(params, work / "validated", model_dir=work / "u", registration_file=work / "u.json", **m)
+        promote.run(params, [work / "rr.json", work / "p.json", work / "u.json"], work / "promotion.json")  # champions
         scored = score.run(params, day, folder, work / "recommendations", gx_root=work)
 
     # the personal columns were read and dropped, and one account and its records quarantined
