@@ -18,7 +18,7 @@ def _paths(stage: dict, key: str) -> list[str]:
 
 def test_own_pipeline_reads_the_users_folder_and_writes_only_under_data_own():
     stages = yaml.safe_load((OWN / "dvc.yaml").read_text())["stages"]
-    assert set(stages) == {"validate_own", "features_own", "roll_rate_own"}, "nothing simulates"
+    assert set(stages) == {"validate_own", "features_own", "roll_rate_own", "promote_own"}, "nothing simulates"
     for name, stage in stages.items():
         written = [p for key in ("outs", "metrics", "plots") for p in _paths(stage, key)]
         assert all(p.startswith("data/own/") and not p.startswith("data/own/raw") for p in written), name
