@@ -17,7 +17,7 @@ $(foreach assignment,$(ENVIRONMENT),$(eval export $(assignment)))
 # dvc.yaml commands call `python`: make it the environment's.
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: repro test lint env lock
+.PHONY: repro test lint env lock plots browser
 
 env: $(STAMP)
 
@@ -25,6 +25,7 @@ $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --disable-pip-version-check -c requirements.lock pip
 	$(BIN)/python -m pip install -q --disable-pip-version-check -c requirements.lock -e ".[dev]"
+	$(BIN)/python -m pipeline.reports template  # REPORTS: .dvc/plots/offline.html, so `dvc plots show` works offline
 	touch $(STAMP)
 
 repro: $(STAMP)
@@ -41,3 +42,13 @@ lint: $(STAMP)
 
 lock: $(STAMP)
 	$(BIN)/python -m pip freeze --all --exclude-editable | sed '1i # Exact versions for every install (pip install -c requirements.lock -e ".[dev]"). Regenerate with: make lock' > requirements.lock
+
+# --- REPORTS (issue 17): reports that open offline (docs/reports.md)
+# The plots page with Vega inlined: build/plots/index.html, or CONFIG=uci|own for a data configuration's.
+plots: $(STAMP)
+	$(BIN)/python -m pipeline.reports plots $(if $(CONFIG),--config $(CONFIG))
+
+# Debian's Chromium for the headless-browser tests (tests/test_reports.py); CI runs this before `make test`.
+browser:
+	test -x /usr/bin/chromium || { apt-get update -qq && apt-get install -y -qq chromium; }
+# --- end REPORTS
