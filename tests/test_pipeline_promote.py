@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from mlflow import MlflowClient
 from typer.testing import CliRunner
 
+from core.errors import DataError
 from core.params import parse_params
 from models.common import promotion
 from models.common.registry import CHAMPION, track
@@ -208,3 +209,17 @@ def test_the_rule_never_promotes_an_equal_score_and_always_a_large_enough_improv
     assert promotion.beats(challenger, champion, margin) == expected_win
     verdict, _ = promotion.decide("2", challenger, "1", champion, "1", margin)
     assert verdict == ("promoted" if expected_win else "kept")
+
+
+def test_a_record_from_before_the_promote_step_or_of_another_store_is_not_promoted(tmp_path):
+    _promote(tmp_path, _train(tmp_path, 0.50)[0])
+    path, record = _train(tmp_path, 0.10)
+    legacy = {k: v for k, v in record.items() if k not in ("champion_version", "family")} | {"champion": False}
+    path.write_text(json.dumps(legacy))
+    row = _promote(tmp_path, path)["families"]["roll_rate"]
+    assert row["decision"] == "refused" and "predates the promote step" in row["reason"] and _champion() == "1"
+    path.write_text(json.dumps(record | {"version": "9"}))
+    with pytest.raises(DataError, match="version 9 is not in the registry"):
+        _promote(tmp_path, path)
+    with pytest.raises(DataError, match="no registration record"):
+        _promote(tmp_path, tmp_path / "absent.json")

@@ -164,16 +164,23 @@ def promote(record: Mapping[str, object], margin: float, family: str = "") -> De
             f"{name} version {version} is not in the registry at {client.tracking_uri} (another MLflow store?)",
         ) from None
     current = _alias(client, name)
-    verdict, reason = decide(
-        version, score, compared_with, champion_score, current, margin, tags.get(DEMOTED) == "true",
-        legacy="champion_version" not in record,
-    )  # fmt: skip
-    gain = None if champion_score is None else relative_improvement(score, champion_score)
-    after = version if verdict == PROMOTED else current
+    demoted, legacy = tags.get(DEMOTED) == "true", "champion_version" not in record
+    verdict, reason = decide(version, score, compared_with, champion_score, current, margin, demoted, legacy)
     decision = Decision(
-        family, name, version, verdict, reason, score_name, score, champion_score, compared_with, current, after,
-        gain, margin,
-    )  # fmt: skip
+        family=family,
+        name=name,
+        challenger=version,
+        decision=verdict,
+        reason=reason,
+        score_name=score_name,
+        challenger_score=score,
+        champion_score=champion_score,
+        compared_with=compared_with,
+        champion_before=current,
+        champion_after=version if verdict == PROMOTED else current,
+        relative_improvement=None if champion_score is None else relative_improvement(score, champion_score),
+        margin=margin,
+    )
     if verdict == ALREADY:
         return decision
     if verdict == PROMOTED:
