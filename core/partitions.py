@@ -24,6 +24,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from core import progress
 from core.io import atomic_path, cast_column, conform, find_table_file, read_table
 from core.schema import TABLE_NAMES, table
 
@@ -140,6 +141,7 @@ def map_partitions(
     compute: PartitionFunction,
     outputs: Sequence[Path],
     on_partition: Callable[[Sequence[pd.DataFrame]], None] | None = None,
+    description: str = "partitions",
 ) -> int:
     """Run `compute` on every partition of at most `size` accounts, in account-id order, appending its
     frames to `outputs` (parquet); publish them all only once every partition has succeeded.
@@ -152,8 +154,9 @@ def map_partitions(
         appenders = [ParquetAppender(stack.enter_context(atomic_path(Path(path)))) for path in outputs]
         for appender in appenders:
             stack.callback(appender.close)  # runs before the atomic rename (LIFO)
-        for part in book.partitions(size):
-            frames = compute(part)
+        bounds = book.bounds(size)
+        for first, last in progress.track(bounds, description, unit="partitions"):
+            frames = compute(book.read(first, last))
             if len(frames) != len(appenders):
                 raise ValueError(f"the partition function returned {len(frames)} frames for {len(appenders)} outputs")
             for appender, frame in zip(appenders, frames, strict=True):

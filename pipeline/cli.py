@@ -11,7 +11,7 @@ from __future__ import annotations
 import signal
 import sys
 
-from core import environment, lifecycle
+from core import environment, lifecycle, progress
 
 environment.apply()  # before the stages import DVC, MLflow, Great Expectations and LightGBM
 
@@ -67,6 +67,7 @@ EXIT_ABORTED = 128 + signal.SIGTERM  # as if SIGTERM had ended the process
 def main() -> None:
     lifecycle.bind_to_parent()  # python -m pipeline binds earlier (pipeline/__main__.py); the `dunning` script here
     err = Console(stderr=True, soft_wrap=True)  # one line per message, whatever the terminal width
+    progress.configure()  # a bar on a terminal, plain periodic lines in a log (core/progress.py)
     try:
         with lifecycle.aborting_on_termination():
             app()
@@ -79,3 +80,5 @@ def main() -> None:
     except ParamsError as exc:
         err.print(f"params error: {exc}", style="red", markup=False, highlight=False)
         sys.exit(EXIT_PARAMS_ERROR)
+    finally:
+        progress.disable()  # an in-process caller (a test) gets the library's silence back

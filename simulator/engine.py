@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from core import compliance as rulebook
+from core import progress
 from core.io import write_table
 from core.params import Params
 from simulator import compliance, dynamics, events
@@ -36,12 +37,12 @@ from simulator.state import A_PLAN, CHARGED_OFF, OPEN
 from simulator.world import BlockWorld
 
 
-def run_block(w: BlockWorld) -> None:
+def run_block(w: BlockWorld, description: str = "simulate") -> None:
     """Walk one block through the calendar: each day, then each cycle end."""
     cal = w.cal
     dynamics.close_cycle(w, cal.first_loop_cycle)
     events.draw_events(w, cal.first_loop_cycle)
-    for t in range(cal.loop_start_day + 1, cal.n_days):
+    for t in progress.track(range(cal.loop_start_day + 1, cal.n_days), description, unit="days"):
         step(w, t)
         j = int(cal.cycle_of_day[t])
         if t == cal.cycle_day[j]:
@@ -210,7 +211,8 @@ class Simulation:
         rec = Recorder(enabled=record)
         for k in range(len(self.layout.blocks)):
             pop = generate(self.config, cal, self.layout, k, self.streams)
-            run_block(BlockWorld(self.config, cal, self.streams, pop, policy, bau, start_day, tally, rec))
+            world = BlockWorld(self.config, cal, self.streams, pop, policy, bau, start_day, tally, rec)
+            run_block(world, f"simulate: block {k + 1}/{len(self.layout.blocks)}")
             if progress:
                 a0, a1, _, _ = self.layout.blocks[k]
                 progress(f"block {k + 1}/{len(self.layout.blocks)}: accounts {a0 + 1}-{a1} simulated")

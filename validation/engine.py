@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 from pandas.api import types as ptypes
 
+from core import progress
 from core.errors import DataError
 from core.io import conform
 from core.params import ValidateParams
@@ -107,7 +108,7 @@ def validate_tables(
     context = open_context(gx_root)
     clock.lap("gx_import_and_context")
     checks: dict[str, TableCheck] = {}
-    for name, spec in TABLES.items():
+    for name, spec in progress.track(TABLES.items(), "validate: structure and parsing", unit="tables"):
         if name not in frames and not spec.optional:
             raise DataError(name, "file_present", "the table was not supplied")
         frame = frames[name] if name in frames else absent_table(spec)  # an optional table the source lacks
@@ -116,7 +117,7 @@ def validate_tables(
         checks[name] = TableCheck(spec, raw, parsed, dropped, findings)
 
     clock.lap("structure_and_parsing")
-    for check in checks.values():
+    for check in progress.track(checks.values(), "validate: Great Expectations", unit="tables"):
         suite = run_suite(context, check.spec, check.parsed)
         check.add(_without_unreadable(suite.findings, check.findings))
         check.expectations = suite.expectations

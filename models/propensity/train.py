@@ -31,6 +31,7 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
+from core import progress
 from core.buckets import Buckets
 from core.contracts import FEATURE_KEYS, paid_amount_label, paid_label
 from core.errors import DataError
@@ -151,7 +152,7 @@ def train_propensity(
     X = {w: layout.matrix(data, r) for w, r in rows.items()}
     prepared = time.perf_counter()
     fitted, training = [], {}
-    for d in horizons:
+    for d in progress.track(horizons, "propensity: horizons", unit="horizons"):
         horizon, info = _fit_horizon(d, data, rows, X, layout, params, seed)
         fitted.append(horizon)
         training[horizon_name(d)] = info

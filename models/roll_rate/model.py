@@ -29,6 +29,7 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
+from core import progress
 from core.contracts import SOURCE_BUCKET as SOURCE
 from core.params import LightGBMParams, RollRateParams
 from models.common.boosting import booster_params
@@ -125,7 +126,7 @@ def cv_bag(
     == j; early stopping on the stop rows), then `predict(fitted, stop_rows)`. Returns the fitted
     models and their out-of-fold predictions: every row predicted by the model that did not train on it."""
     fitted, oof = [], None
-    for j in np.unique(fold):
+    for j in progress.track(np.unique(fold), "roll rate: inner folds", unit="folds"):
         stop = fold == j
         model = fit(~stop, stop)
         part = predict(model, stop)

@@ -27,6 +27,7 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
+from core import progress
 from core.params import LightGBMParams
 from models.common.boosting import booster_params, fit_booster
 from models.uplift.rows import FEATURES
@@ -110,7 +111,7 @@ def fit_t(
     """One Tweedie regression (and one binary model of `paid`) per arm with enough rows."""
     model = UpliftModel("t", n_arms)
     reg, clf = _regression(lgbm, seed, "tweedie"), booster_params(lgbm, seed, 2)
-    for a in range(n_arms):
+    for a in progress.track(range(n_arms), "uplift: T-learner", unit="arms"):
         tr, va = train[train["arm"] == a], valid[valid["arm"] == a]
         if len(tr) < MIN_ARM_ROWS:
             continue

@@ -65,7 +65,9 @@ def run(
             got[1] += len(seen)
 
     outputs = [out_dir / f"{name}.parquet" for name in OUTPUTS]
-    counts["partitions"] = map_partitions(book, params.features.partition_accounts, compute, outputs, tally)
+    counts["partitions"] = map_partitions(
+        book, params.features.partition_accounts, compute, outputs, tally, description="features"
+    )
     with atomic_path(out_dir / "feature_catalogue.md") as tmp:
         tmp.write_text(catalogue_markdown(params.features))
     metrics = {
