@@ -20,6 +20,7 @@ than the page embeds, or when its screenshot has no coloured pixel (the marks; t
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import re
 import subprocess
@@ -70,6 +71,7 @@ _EMBED_CALL = re.compile(r"""vegaEmbed\(\s*['"]#""")
 _DRAWN = re.compile(r"""<(?:canvas|svg)\b[^>]*\bclass="marks""")
 
 
+@functools.cache
 def plots_template(vega_lite_version: str = VEGA_LITE_VERSION) -> str:
     """The page DVC fills: `{plot_divs}` for the charts, the three libraries inlined, no `{scripts}`.
 

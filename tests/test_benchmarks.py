@@ -76,6 +76,11 @@ CASES = {
         ["--accounts", "300", "--train-accounts", "1200", "--cycles", "10", "--quick"],
         {"accounts", "seconds", "peak_mib", "seconds_per_100k"},
     ),
+    "reports": (  # REPORTS (issue 17): offline plot pages in headless Chromium, external assets
+        ["--demo"],
+        {"plot_pages_blank", "external_assets", "notebooks_run", "notebooks_failed", "runs_missing_tags"}
+        | {"versions_missing_card"},
+    ),
     "roll_rate": (
         ["--accounts", "1500"],
         {"model_logloss", "baseline_logloss", "logloss_reduction", "roll_forward_auc", "plain_lgbm_logloss"},
@@ -94,7 +99,7 @@ CASES = {
     ),
 }
 #: Figures a benchmark reports as null until what they measure exists (never an invented number).
-NOT_YET: set[str] = set()
+NOT_YET: set[str] = {"notebooks_run", "notebooks_failed", "runs_missing_tags", "versions_missing_card"}  # REPORTS
 #: Scripts too slow for the suite (a real data set): they must at least import and parse arguments.
 HELP_ONLY = {"uci_credit_default"}
 SYS_PATH_EDIT = re.compile(r"sys\.path\s*(\[|=|\+=|\.(insert|append|extend|remove|pop|clear)\b)")
