@@ -312,8 +312,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "template":
         print(write_plots_template())
     elif args.command == "plots" and args.config:
-        for page in show_config_plots(args.config, args.out / args.config):
-            print(page)
+        try:
+            pages = show_config_plots(args.config, args.out / args.config)
+        except FileNotFoundError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        print("\n".join(map(str, pages)))
     elif args.command == "plots":
         print(show_plots(args.out, args.targets))
     elif args.command == "scan":
