@@ -50,5 +50,5 @@ plots: $(STAMP)
 
 # Debian's Chromium for the headless-browser tests (tests/test_reports.py); CI runs this before `make test`.
 browser:
-	test -x /usr/bin/chromium || { apt-get update -qq && apt-get install -y -qq chromium; }
+	test -x /usr/bin/chromium || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 # --- end REPORTS
