@@ -147,3 +147,19 @@ def test_a_chart_without_data_counts_as_blank(tmp_path, template):
     rendered = reports.render(page)
     assert rendered.coloured_pixels < reports.MIN_COLOURED_PIXELS
     assert rendered.blank
+
+
+def test_a_configurations_plots_get_one_page_per_kind_and_empty_files_none(tmp_path, template):
+    repo = _dvc_repo(tmp_path / "repo", {"roc.csv": ROC})
+    folder = repo / "data" / "uci" / "plots" / "roll_rate"
+    folder.mkdir(parents=True)
+    (folder / "roc_model.csv").write_text(ROC)
+    (folder / "roc_baseline.csv").write_text(ROC)
+    (folder / "calibration_model.csv").write_text(CALIBRATION)
+    (folder / "forecast.csv").write_text("horizon,bucket,actual,model\n")  # no rows: no page
+    pages = reports.show_config_plots("uci", tmp_path / "out", repo=repo, template=template)
+    assert [p.parent.name for p in pages] == ["roc", "calibration"]
+    assert pages[0].read_text().count("vegaEmbed('#") == 2
+    assert all(reports.external_assets(p.read_text()) == [] for p in pages)
+    with pytest.raises(FileNotFoundError, match="dvc repro configs/own/dvc.yaml"):
+        reports.show_config_plots("own", tmp_path / "out", repo=repo, template=template)
