@@ -218,7 +218,7 @@ def test_datetimes_bin_as_numbers_whatever_their_unit():
 
 def _round_trip(reference: dict) -> dict:
     """A profile as the nightly job sees it: through its JSON text, as a reference file holds it."""
-    document = reference_file("f", {"rows": "all"}, reference, profile(pd.DataFrame({"s": [0.5]}), ["s"]))
+    document = reference_file("f", reference, profile(pd.DataFrame({"s": [0.5]}), ["s"]))
     return read_reference(profile_json(document))["features"]
 
 
@@ -272,6 +272,7 @@ def test_the_hand_computed_example_from_a_stored_profile():
     stored = _round_trip(profile(pd.DataFrame({"x": np.arange(1, 11)}), ["x"], bins=5))
     entry = stored["columns"]["x"]
     assert entry == {"kind": "numeric", "missing": 0, "cuts": [2.0, 4.0, 6.0, 8.0], "counts": [2, 2, 2, 2, 2]}
+    assert (stored["rows"], stored["bins"]) == (10, 5)
     table = psi_from_profile(stored, pd.DataFrame({"x": [1, 3, 3, 5, 9, 9, 9, 10, 10, 10]}))
     assert table["psi"].iloc[0] == pytest.approx(2.0974947532416954, abs=1e-9)
     # and the categorical one: e = 0.6, 0.4, 0; a = 0.5, 0.3, 0.2
@@ -304,11 +305,13 @@ def test_a_profile_reports_absent_columns_a_type_change_and_takes_thresholds():
 
 def test_a_reference_file_is_strict_json_and_checked_on_reading():
     frame = pd.DataFrame({"x": [1.0, np.inf, 3.0, -np.inf], "s": [0.1, 0.2, 0.3, 0.4]})
-    document = reference_file("roll_rate", {"rows": "all"}, profile(frame, ["x"], bins=4), profile(frame, ["s"]))
+    arrears = {"rows": "in_arrears", "charge_off_dpd": 180}
+    document = reference_file("roll_rate", profile(frame, ["x"], bins=4), profile(frame, ["s"], population=arrears))
     text = profile_json(document)
     assert "Infinity" not in text and "NaN" not in text
     back = read_reference(text)
     assert back == json.loads(text) and back["family"] == "roll_rate"
+    assert back["features"]["population"] == {"rows": "all"} and back["scores"]["population"] == arrears
     assert psi_from_profile(back["features"], frame)["psi"].iloc[0] == 0.0
     for bad in ('{"format": "something else"}', json.dumps({**document, "scores": {"format": "x"}})):
         with pytest.raises(ValueError, match="not a dunning"):

@@ -5,6 +5,7 @@ killed mid-write leaves the previous output whole and the next run recovers, a d
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 import subprocess
 import sys
 
@@ -12,7 +13,8 @@ import pandas as pd
 import pytest
 
 from core.params import parse_params
-from pipeline.stages import features, propensity, recommend, roll_rate, score, simulate, uplift, validate
+from pipeline.stages import features, promote, propensity, recommend, roll_rate, score, simulate, uplift, validate
+from strategy.output import SCORES
 
 FAST = {"num_leaves": 7, "min_child_samples": 40, "n_estimators": 40, "early_stopping_rounds": 10, "num_threads": 1}
 
@@ -48,6 +50,8 @@ def trained(tmp_path_factory):
         roll_rate.run(params, root / "processed", registration_file=root / "rr.json", **m)
         propensity.run(params, root / "processed", registration_file=root / "p.json", **m)
         uplift.run(params, root / "validated", model_dir=root / "u", registration_file=root / "u.json", **m)
+        # champion/challenger: training registers challengers, the promote step moves `champion`
+        promote.run(params, [root / "rr.json", root / "p.json", root / "u.json"], root / "promotion.json")
     last = pd.to_datetime(pd.read_parquet(root / "raw" / "statements.parquet")["cycle_date"]).max().date()
     return params, root, registry, last + dt.timedelta(days=1)
 
@@ -112,20 +116,125 @@ def test_a_run_killed_mid_write_leaves_the_previous_output_and_the_next_run_reco
     assert {p.name: p.read_bytes() for p in out.iterdir()} == good
 
 
-def test_each_run_is_an_mlflow_run_with_counts_and_the_drift_of_every_feature(trained, tmp_path, monkeypatch):
+def _latest_run():
     import mlflow
+
+    return mlflow.search_runs(experiment_names=[score.EXPERIMENT]).sort_values("start_time").iloc[-1]
+
+
+def test_each_run_is_an_mlflow_run_with_the_drift_of_every_score_and_feature_against_training(
+    trained, tmp_path, monkeypatch
+):
+    from models.common.tracking import configure
 
     params, root, registry, day = trained
     _use(registry, monkeypatch)
     out = score.run(params, day, root / "raw", tmp_path / "out")
     drift = out["drift"]
-    assert {"column", "psi", "level"} <= set(drift.columns) and drift["psi"].notna().any()
+    assert {"column", "psi", "level", "kind", "reference"} <= set(drift.columns) and drift["psi"].notna().any()
     assert set(drift["level"]) <= {"stable", "watch", "act", "missing"}
-    runs = mlflow.search_runs(experiment_names=[score.EXPERIMENT])
-    latest = runs.sort_values("start_time").iloc[-1]
-    assert latest["params.run_date"] == str(day)
+    # the reference is the champions' stored training profiles, not the extract
+    assert set(drift["reference"]) == {"training:roll_rate", "training:propensity"}
+    latest = _latest_run()
+    assert latest["tags.drift.reference"] == "training"
+    champion = configure().get_model_version_by_alias(params.roll_rate.registered_model, "champion")
+    assert champion.run_id in latest["tags.drift.reference.roll_rate"]
+    assert latest["params.run_date"] == str(day) and latest["params.scoring.block_on_drift"] == "False"
     assert latest["metrics.accounts"] == out["recommend"]["accounts"]
-    worst = drift.dropna(subset=["psi"]).iloc[0]
-    assert latest[f"metrics.psi.{worst['column']}"] == pytest.approx(worst["psi"])
+    # every served score has its PSI, against the training scores of the rows in arrears
+    scores = drift[drift["kind"] == "score"].set_index("column")
+    assert set(scores.index) == set(SCORES) and scores["psi"].notna().all()
+    for name in SCORES:
+        assert latest[f"metrics.psi.score.{name}"] == pytest.approx(scores.loc[name, "psi"])
+        assert latest[f"metrics.score.{name}.scored"] >= scores.loc[name, "actual_rows"] > 0
+    feature = drift[(drift["kind"] == "feature") & drift["psi"].notna()].iloc[0]
+    assert latest[f"metrics.psi.{feature['column']}"] == pytest.approx(feature["psi"])
     act = drift.loc[drift["level"] == "act", "column"].tolist()
     assert latest["tags.drift.act"] == (",".join(act) or "none")
+    assert latest["tags.drift.alarm"] == ("act" if act else "none")
+
+
+def test_the_nightly_psi_is_against_the_profile_the_champion_logged_at_training(trained, tmp_path, monkeypatch):
+    """Recomputed by hand from the champion run's JSON artifact and tonight's rows in arrears: the same PSI."""
+    import mlflow
+
+    from models.common.drift import REFERENCE_FILE, psi_from_profile, read_reference
+    from models.propensity.rows import in_arrears
+
+    params, root, registry, day = trained
+    _use(registry, monkeypatch)
+    out = tmp_path / "out"
+    drift = score.run(params, day, root / "raw", out)["drift"].set_index("column")
+    run_id = mlflow.MlflowClient().get_model_version_by_alias(params.roll_rate.registered_model, "champion").run_id
+    stored = read_reference(mlflow.artifacts.load_text(f"runs:/{run_id}/{REFERENCE_FILE}"))
+    population = stored["features"]["population"]
+    assert population["rows"] == "in_arrears" and stored["scores"]["population"] == population
+    latest = recommend.latest_rows(pd.read_parquet(root / "processed" / "features.parquet"), day)
+    tonight = latest[in_arrears(latest, population["charge_off_dpd"])]
+    want = psi_from_profile(stored["features"], tonight).set_index("column")
+    mine = drift[drift["reference"] == "training:roll_rate"].index.intersection(want.index)
+    assert len(mine) == len(stored["features"]["columns"]) > 10
+    pd.testing.assert_series_equal(drift.loc[mine, "psi"], want.loc[mine, "psi"])
+    assert (drift.loc[mine, "expected_rows"] == stored["features"]["rows"]).all()
+    recs = pd.read_parquet(out / f"{day}.parquet")
+    scored = recs[recs["account_id"].isin(tonight.index)][["score_roll_forward"]].dropna()
+    want = psi_from_profile(stored["scores"], scored)["psi"].iloc[0]
+    assert drift.loc["score_roll_forward", "psi"] == pytest.approx(want, abs=1e-12)
+
+
+def test_a_champion_without_a_stored_profile_falls_back_to_the_extract_and_says_so(trained, tmp_path, monkeypatch):
+    params, root, registry, day = trained
+    _use(registry, monkeypatch)
+    monkeypatch.setattr(score, "REFERENCE_FILE", "no_such_profile.json")  # as an older champion's run
+    out = score.run(params, day, root / "raw", tmp_path / "out")
+    drift = out["drift"]
+    assert set(drift["reference"]) == {"extract"} and set(drift["kind"]) == {"feature"}
+    assert "logged no no_such_profile.json" in out["references"]["roll_rate"]
+    latest = _latest_run()
+    assert latest["tags.drift.reference"] == "extract"
+    assert "extract rows >= 90 days old" in latest["tags.drift.reference.propensity"]
+    assert not any(c.startswith("metrics.psi.score.") and pd.notna(latest[c]) for c in latest.index)
+
+
+@pytest.fixture(scope="module")
+def shifted(trained):
+    """Tonight's extract with every statement balance twenty times larger: balances and utilisation drift."""
+    _, root, _, _ = trained
+    folder = root / "shifted"
+    shutil.copytree(root / "raw", folder)
+    statements = pd.read_parquet(folder / "statements.parquet")
+    statements["balance"] = statements["balance"] * 20
+    statements.to_parquet(folder / "statements.parquet", index=False)
+    return folder
+
+
+def _scoring(params, **update):
+    return params.model_copy(update={"scoring": params.scoring.model_copy(update=update)})
+
+
+def test_a_drift_alarm_configured_to_block_exits_8_and_writes_nothing(trained, shifted, tmp_path, monkeypatch):
+    params, root, registry, day = trained
+    _use(registry, monkeypatch)
+    # not blocking: the shifted night writes its recommendations and flags the balances at `act`
+    flagged = tmp_path / "flagged"
+    loose = score.run(params, day, shifted, flagged)
+    assert sorted(p.name for p in flagged.iterdir()) == [f"{day}.csv", f"{day}.json", f"{day}.parquet"]
+    drift = loose["drift"].set_index("column")
+    assert drift.loc["balance", "level"] == "act" and "balance" in _latest_run()["tags.drift.act"].split(",")
+    assert _latest_run()["tags.drift.alarm"] == "act"
+    # the threshold between tonight's usual drift (the unshifted extract) and the shift's
+    usual = score.run(params, day, root / "raw", tmp_path / "usual")["drift"]["psi"].max()
+    assert drift.loc["balance", "psi"] > usual
+    threshold = (usual + drift.loc["balance", "psi"]) / 2
+    strict = _scoring(params, block_on_drift=True, psi_act=threshold, psi_watch=min(0.1, threshold))
+    assert score.run(strict, day, root / "raw", tmp_path / "calm")["drift"]["level"].ne("act").all()
+    assert (tmp_path / "calm" / f"{day}.parquet").exists()
+    # blocking: exit code 8, nothing written (no output, no lock), the MLflow run logged with the alarm
+    out = tmp_path / "blocked"
+    with pytest.raises(score.ScoreError, match="drift alarm.*balance") as err:
+        score.run(strict, day, shifted, out)
+    assert err.value.code == score.EXIT_DRIFT == 8
+    assert not out.exists() or not any(out.iterdir())
+    latest = _latest_run()
+    assert latest["tags.drift.alarm"] == "blocked" and "balance" in latest["tags.drift.act"].split(",")
+    assert latest["metrics.psi.balance"] == pytest.approx(drift.loc["balance", "psi"])

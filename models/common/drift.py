@@ -44,7 +44,8 @@ expected side, so `psi_from_profile(profile, actual)` gives the same numbers as 
 actual)` on the same data (a test checks it). A profile is plain JSON (`profile_json`, `read_profile`):
 never a pickle, small (about a dozen numbers per column), readable by any tool. `reference` wraps the
 profiles of one model family (its features and its served scores, with the population they describe)
-in the file `REFERENCE_FILE` that training logs beside the model.
+in the file `REFERENCE_FILE` that training logs beside the model; each profile names the rows it
+describes (its `population`), so that the nightly job compares like with like.
 """
 
 from __future__ import annotations
@@ -316,7 +317,9 @@ def _drift_frame(rows: list[dict[str, object]]) -> pd.DataFrame:
     return table.sort_values("psi", ascending=False, na_position="last", kind="stable").reset_index(drop=True)
 
 
-def profile(frame: pd.DataFrame, columns: Iterable[str], bins: int = 10) -> dict[str, Any]:
+def profile(
+    frame: pd.DataFrame, columns: Iterable[str], bins: int = 10, population: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
     """What PSI needs of a reference population, per column: a small JSON-ready dict.
 
     Parameters
@@ -327,11 +330,16 @@ def profile(frame: pd.DataFrame, columns: Iterable[str], bins: int = 10) -> dict
         The columns to profile; repeated names once. Each must be in `frame`.
     bins : int, default 10
         As in `psi`: the numeric cut points are the quantiles `psi_bins` would take from `frame`.
+    population : dict, optional
+        Which rows `frame` holds, so that the nightly job compares like with like: `{"rows": "all"}`
+        (the default) or `{"rows": "in_arrears", "charge_off_dpd": N}` (days past due in (0, N), not
+        written off), with a `window` and a `description` for people. Stored as given.
 
     Returns
     -------
     dict
-        `{"format": PROFILE_FORMAT, "bins": bins, "rows": len(frame), "columns": {name: entry}}`, each
+        `{"format": PROFILE_FORMAT, "population": population, "bins": bins, "rows": len(frame),
+        "columns": {name: entry}}`, each
         entry holding `kind` ('numeric', 'categorical', or 'empty' for a column with no value),
         `missing`, and for a numeric column `cuts` (interior cut points; a non-finite one as the text
         'inf' / '-inf') and `counts` (rows per bin, the bins of `psi_bins`), for a categorical one
@@ -362,7 +370,13 @@ def profile(frame: pd.DataFrame, columns: Iterable[str], bins: int = 10) -> dict
             entry["categories"] = [list(k) for k in keys]
             entry["counts"] = [counts[k] for k in keys]
         entries[name] = entry
-    return {"format": PROFILE_FORMAT, "bins": int(bins), "rows": int(len(frame)), "columns": entries}
+    return {
+        "format": PROFILE_FORMAT,
+        "population": dict(population or {"rows": "all"}),
+        "bins": int(bins),
+        "rows": int(len(frame)),
+        "columns": entries,
+    }
 
 
 def psi_bins_from_profile(
@@ -457,24 +471,12 @@ def psi_from_profile(
     return _drift_frame(rows)
 
 
-def reference(
-    family: str, population: Mapping[str, Any], features: Mapping[str, Any], scores: Mapping[str, Any]
-) -> dict[str, Any]:
-    """A model family's reference file: the profiles of its features and of its served scores.
-
-    `population` says which rows the profiles describe, so that the nightly job compares like with like:
-    `{"rows": "all"}` or `{"rows": "in_arrears", "charge_off_dpd": N}` (the propensity models see only
-    rows in arrears), with a `window` and a `description` for people.
-    """
+def reference(family: str, features: Mapping[str, Any], scores: Mapping[str, Any]) -> dict[str, Any]:
+    """A model family's reference file: the profiles (`profile`) of its model features and of its served
+    scores, each with the population of rows it describes."""
     for part in (features, scores):
         _check_format(part, PROFILE_FORMAT)
-    return {
-        "format": REFERENCE_FORMAT,
-        "family": family,
-        "population": dict(population),
-        "features": dict(features),
-        "scores": dict(scores),
-    }
+    return {"format": REFERENCE_FORMAT, "family": family, "features": dict(features), "scores": dict(scores)}
 
 
 def profile_json(document: Mapping[str, Any]) -> str:

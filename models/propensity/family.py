@@ -11,11 +11,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pandas as pd  # DRIFT
 from mlflow.pyfunc import PyFuncModel
 
 from core.contracts import paid_label
 from core.params import Params
-from models.common import plots
+from models.common import drift, plots  # DRIFT: drift
 from models.common.metrics import log_loss
 from models.common.pyfunc import served_inputs
 from models.common.registry import flatten
@@ -82,6 +83,29 @@ class PropensityFamily:
         plots.feature_importance(result.importance, folder / "feature_importance.png")
         result.calibration.to_csv(folder / "calibration.csv", index=False)
         result.lift.to_csv(folder / "lift.csv", index=False)
+        # --- DRIFT (issue 16): the training population's profile, read by the nightly drift check
+        if len(result.test):
+            drift.write_reference(self.reference(), folder)
+
+    def reference(self) -> dict[str, object]:
+        """The test window's model features and served P(paid) per horizon (`score_pay_<d>d`), profiled for
+        PSI (models/common/drift.py). The models see rows in arrears only: the population says so, and the
+        nightly check compares tonight's rows in arrears with it."""
+        result = self.result
+        scores = pd.DataFrame(
+            {f"score_pay_{h.days}d": result.predictions[f"{h.days}d"]["model"] for h in self._horizons}
+        )
+        population = {
+            "rows": "in_arrears",
+            "charge_off_dpd": int(result.scorer.charge_off_dpd),
+            "window": "test",
+            "description": "propensity test rows in arrears",
+        }
+        features = drift.profile(result.test, result.scorer.layout.columns, population=population)
+        scores = drift.profile(scores, scores.columns, population=population)
+        return drift.reference(self.family, features, scores)
+
+    # --- end DRIFT
 
     def log_model(self):
         return log_pyfunc(self.result.scorer, self.result.test.head(5))

@@ -6,15 +6,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pandas as pd  # DRIFT
 from mlflow.pyfunc import PyFuncModel
 
 from core.contracts import NEXT_BUCKET, SOURCE_BUCKET
 from core.params import Params
-from models.common import plots
+from models.common import drift, plots  # DRIFT: drift
 from models.common.metrics import log_loss
 from models.common.pyfunc import served_inputs
 from models.common.registry import flatten
 from models.common.split import AccountSplit
+from models.propensity.rows import in_arrears  # DRIFT
+from models.roll_rate.evaluation import roll_forward_score  # DRIFT
 from models.roll_rate.pyfunc import log_pyfunc
 from models.roll_rate.train import RollRateResult
 
@@ -87,6 +90,26 @@ class RollRateFamily:
             table.to_csv(folder / f"{name}.csv", index=False)
         if self.catalogue_markdown is not None:
             (folder / "feature_catalogue.md").write_text(self.catalogue_markdown)
+        # --- DRIFT (issue 16): the training population's profile, read by the nightly drift check
+        if len(result.test):
+            drift.write_reference(self.reference(), folder)
+
+    def reference(self) -> dict[str, object]:
+        """The test window's model features and served roll-forward score (out of sample), profiled for PSI
+        (models/common/drift.py) on the rows in arrears: the accounts nightly decisions and scores are for,
+        and the population the nightly check can compare like with like (every row if none is in arrears)."""
+        test, buckets = self.result.test, self.run_params.buckets.as_buckets()
+        charge_off_dpd = int(buckets.min_dpd[buckets.charge_off])
+        rows = in_arrears(test, charge_off_dpd)
+        population = {"rows": "in_arrears", "charge_off_dpd": charge_off_dpd, "window": "test"}
+        if not rows.any():
+            rows, population = np.ones(len(test), dtype=bool), {"rows": "all", "window": "test"}
+        score = roll_forward_score(self.result.predictions["model"], test[SOURCE_BUCKET].to_numpy())
+        features = drift.profile(test[rows], self.result.model.layout_.columns, population=population)
+        frame = pd.DataFrame({"score_roll_forward": score[rows]})
+        return drift.reference(self.family, features, drift.profile(frame, frame.columns, population=population))
+
+    # --- end DRIFT
 
     def log_model(self):
         return log_pyfunc(self.result.model, tuple(self.run_params.buckets.names), self.result.test.head(5))

@@ -10,18 +10,25 @@ written beside its target and renamed into place, so a run killed at any moment 
 output whole; the same extract and champions give byte-identical outputs. `--dry-run` validates and
 reports without writing anything.
 
+Monitoring: each run is an MLflow run (experiment `scoring`) with the counts and the population stability
+index (PSI) of every champion score and model feature against the champions' training population, the
+reference profile each training run logged (models/common/drift.py); a champion logged before profiles
+existed falls back to the extract's own older rows, and the run says so. PSI at params `scoring.psi_watch`
+/ `psi_act` is flagged; with `scoring.block_on_drift` a column at `act` stops the run (exit code 8).
+
 Exit codes: 0 ok; 2 a data error (named table, column, rows); 3 a parameter error; 5 another run for the
 date holds the lock; 6 a champion is missing from the registry; 7 the verifier found a violation
-(nothing written).
+(nothing written); 8 a drift alarm configured to block (nothing written, the MLflow run logged).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import mlflow
@@ -31,22 +38,42 @@ import typer
 from mlflow.exceptions import MlflowException
 
 from core.errors import DataError
+from core.io import atomic_path
 from core.params import Params, load_params
 from core.paths import PARAMS_FILE, PROJECT_ROOT, RAW_DIR
-from models.common.drift import drift_table
+from models.common.drift import DRIFT_COLUMNS, REFERENCE_FILE, drift_table, psi_from_profile, read_reference
 from models.common.registry import CHAMPION
 from models.common.tracking import configure, experiment_id
+from models.propensity.rows import in_arrears
 from pipeline.stages import features, recommend, validate
+from strategy.output import SCORES
 
 OUTPUT_DIR = Path("data/scoring")
 EXIT_LOCKED = 5
 EXIT_NO_CHAMPION = 6
 EXIT_VERIFIER = 7
+EXIT_DRIFT = 8
 #: MLflow experiment of the scoring runs.
 EXPERIMENT = "scoring"
-#: The reference population of the drift check: feature rows at least this many days before the run date
-#: (the history the champions learnt from, approximately; tonight's population is each account's latest row).
+#: The fallback reference of the drift check, for a champion that logged no reference profile: feature rows
+#: at least this many days before the run date (the history the champions learnt from, approximately).
 REFERENCE_DAYS = 90
+#: The model families whose champions' training populations are the drift check's reference, in the order
+#: their profiles claim a feature (a feature both models use is compared with the roll-rate population).
+FAMILIES = ("roll_rate", "propensity")
+
+
+class Reference:
+    """A champion's reference profile (`drift.reference`), or None with the reason, and where it came from."""
+
+    def __init__(self, family: str, name: str, version: str, run_id: str | None, document: dict | None, why: str):
+        self.family, self.name, self.version, self.run_id = family, name, version, run_id
+        self.document, self.why = document, why
+
+    def describe(self) -> str:
+        if self.document is not None:
+            return f"training profile of {self.name} version {self.version} (run {self.run_id})"
+        return f"extract rows >= {REFERENCE_DAYS} days old: {self.name} version {self.version} {self.why}"
 
 
 class ScoreError(Exception):
@@ -104,6 +131,32 @@ def require_champions(params: Params) -> None:
             ) from None
 
 
+def champion_references(params: Params, into: Path) -> dict[str, Reference]:
+    """Each family's champion's reference profile, downloaded from the champion version's run artifacts
+    (`drift.REFERENCE_FILE`); a version logged before profiles existed has none (the reason says so)."""
+    client = configure()
+    out: dict[str, Reference] = {}
+    for family in FAMILIES:
+        name = getattr(params, family).registered_model
+        version = client.get_model_version_by_alias(name, CHAMPION)
+        run_id = version.run_id
+        document, why = None, ""
+        if not run_id:
+            why = "has no run"
+        else:
+            try:
+                path = mlflow.artifacts.download_artifacts(
+                    run_id=run_id, artifact_path=REFERENCE_FILE, dst_path=str(Path(into) / family)
+                )
+                document = read_reference(Path(path).read_text())
+            except (MlflowException, OSError):
+                why = f"logged no {REFERENCE_FILE} (trained before reference profiles)"
+            except ValueError as err:
+                why = f"holds an unreadable {REFERENCE_FILE} ({err})"
+        out[family] = Reference(family, name, str(version.version), run_id, document, why)
+    return out
+
+
 def run(
     params: Params,
     run_date: dt.date,
@@ -134,53 +187,189 @@ def run(
             return {"run_date": run_date.isoformat(), "dry_run": True, "validation": checked}
         with date_lock(output_dir, run_date):
             uplift_dir = champion_uplift(params, tmp / "uplift")
+            references = champion_references(params, tmp / "references")
             features.run(params, tmp / "validated", tmp / "processed", tmp / "features.json")
             table = pd.read_parquet(tmp / "processed" / "features.parquet")
             latest = recommend.latest_rows(table, run_date)
+            staged = tmp / "outputs"  # published into output_dir only once the drift check lets it
             try:
-                metrics, _ = recommend.run(
+                metrics, recs = recommend.run(
                     params,
                     in_dir=tmp / "validated",
                     features_file=tmp / "processed" / "features.parquet",
                     uplift_dir=uplift_dir,
                     strategy_dir=tmp / "strategy",
-                    out_dir=output_dir,
-                    metrics_file=output_dir / f"{run_date.isoformat()}.json",
+                    out_dir=staged,
+                    metrics_file=staged / f"{run_date.isoformat()}.json",
                     latest=latest,
                 )
             except DataError as err:
                 if err.rule == "verifier":
                     raise ScoreError(str(err), EXIT_VERIFIER) from None
                 raise
-            drift = drift_report(table, latest, run_date)
-    log_scoring_run(run_date, checked, metrics, drift)
+            drift = drift_report(params, table, latest, recs, references, run_date)
+            acting = drift.loc[drift["level"] == "act", "column"].tolist()
+            blocked = bool(params.scoring.block_on_drift and acting)
+            if not blocked:
+                publish(staged, output_dir, run_date)
+    log_scoring_run(run_date, checked, metrics, drift, recs, references, params, blocked)
+    if blocked:
+        raise ScoreError(
+            f"drift alarm: PSI >= {params.scoring.psi_act} (act) for {_listed(acting, ', ', 600)}; "
+            "scoring.block_on_drift is true, so nothing was written (the MLflow run holds the drift table)",
+            EXIT_DRIFT,
+        )
     return {
         "run_date": run_date.isoformat(),
         "dry_run": False,
         "validation": checked,
         "recommend": metrics,
         "drift": drift,
+        "references": {f: r.describe() for f, r in references.items()},
     }
 
 
-def drift_report(features: pd.DataFrame, latest: pd.DataFrame, run_date: dt.date) -> pd.DataFrame:
-    """PSI of every feature: tonight's population (`latest`, each account's latest row before the run date)
-    against the rows at least REFERENCE_DAYS older (models/common/drift.py; 0.10 watch, 0.25 act)."""
-    reference = features[
-        pd.to_datetime(features["as_of_date"]) < pd.Timestamp(run_date) - pd.Timedelta(days=REFERENCE_DAYS)
-    ]
-    columns = [c for c in features.columns if c not in ("account_id", "as_of_date")]
-    if reference.empty or latest.empty:
-        return pd.DataFrame({"column": columns, "psi": np.nan, "level": "missing"})
-    return drift_table(reference, latest, columns)
+def publish(staged: Path, output_dir: Path, run_date: dt.date) -> None:
+    """Copy the staged `<date>.parquet`, `.csv` and `.json` into `output_dir`, each written beside its target
+    and renamed into place only when all three are copied (a run killed meanwhile leaves the previous ones)."""
+    with ExitStack() as stack:
+        for suffix in (".parquet", ".csv", ".json"):
+            name = f"{run_date.isoformat()}{suffix}"
+            shutil.copyfile(Path(staged) / name, stack.enter_context(atomic_path(Path(output_dir) / name)))
 
 
-def log_scoring_run(run_date: dt.date, checked: dict, metrics: dict, drift: pd.DataFrame) -> None:
-    """One MLflow run (experiment `scoring`): counts, actions, expected value, PSI per feature, flags as tags."""
+def drift_report(
+    params: Params,
+    features: pd.DataFrame,
+    latest: pd.DataFrame,
+    recs: pd.DataFrame,
+    references: dict[str, Reference],
+    run_date: dt.date,
+) -> pd.DataFrame:
+    """PSI of every champion score and model feature against the champions' training populations.
+
+    Tonight's features are each account's latest row before the run date (`latest`), tonight's scores the
+    recommendation rows' (strategy.output.SCORES) that the champion scored; each restricted to the rows its
+    profile describes (`population`: the accounts in arrears, as training profiled its test window, so
+    closed, charged-off and pre-delinquent accounts do not read as drift). A feature
+    is compared once, with the first family's profile that holds it (FAMILIES order). Without a profile (an
+    older champion), the feature columns no profile covers are compared with the extract's rows at least
+    REFERENCE_DAYS older, as before profiles existed, and that champion's scores are not compared (the
+    extract holds none).
+
+    Returns the drift table (models/common/drift.py) with `kind` ('feature' or 'score') and `reference`
+    (where the expected side came from), worst first; thresholds from params `scoring:`.
+    """
+    watch, act = params.scoring.psi_watch, params.scoring.psi_act
+    parts, covered = [], set()
+    for family, ref in references.items():
+        if ref.document is None:
+            continue
+        source = f"training:{family}"
+        features_profile, scores_profile = ref.document["features"], ref.document["scores"]
+        columns = [c for c in features_profile["columns"] if c not in covered]
+        covered.update(columns)
+        tonight = _population(latest, features_profile["population"])
+        parts.append(_compare(features_profile, tonight, columns, "feature", source, watch, act))
+        accounts = _population(latest, scores_profile["population"]).index
+        for name in (s for s in SCORES if s in scores_profile["columns"]):
+            rows = recs["account_id"].isin(accounts) if "account_id" in recs.columns else np.zeros(len(recs), bool)
+            scored = recs.loc[rows, [name]].dropna() if name in recs.columns else pd.DataFrame({name: []})
+            parts.append(_compare(scores_profile, scored, [name], "score", source, watch, act))
+    if any(ref.document is None for ref in references.values()) or not references:
+        old = features[
+            pd.to_datetime(features["as_of_date"]) < pd.Timestamp(run_date) - pd.Timedelta(days=REFERENCE_DAYS)
+        ]
+        columns = [c for c in features.columns if c not in ("account_id", "as_of_date") and c not in covered]
+        if old.empty or latest.empty:
+            table = _missing(columns)
+        else:
+            table = drift_table(old, latest, columns, watch=watch, act=act)
+        parts.append(table.assign(kind="feature", reference="extract"))
+    parts = [p for p in parts if len(p)] or [_missing([]).assign(kind="feature", reference="none")]
+    table = pd.concat(parts, ignore_index=True)
+    return table.sort_values("psi", ascending=False, na_position="last", kind="stable").reset_index(drop=True)
+
+
+def _listed(names: list[str], sep: str, limit: int) -> str:
+    """`names` joined, cut to about `limit` characters with a count of the rest (MLflow caps a tag's length;
+    the drift table artifact holds every column)."""
+    if not names:
+        return "none"
+    text = sep.join(names)
+    if len(text) <= limit:
+        return text
+    kept = text[:limit].rsplit(sep, 1)[0]
+    rest = len(names) - len(kept.split(sep))
+    return f"{kept}{sep}... (+{rest} more in drift.csv)"
+
+
+def _population(latest: pd.DataFrame, population: dict) -> pd.DataFrame:
+    """Tonight's rows (`latest`, by account) that match a profile's `population`: every row, or the rows
+    in arrears (days past due in (0, charge_off_dpd), not written off) as the propensity models see them."""
+    if population.get("rows") == "in_arrears" and len(latest):
+        return latest[in_arrears(latest, int(population["charge_off_dpd"]))]
+    return latest
+
+
+def _compare(
+    profile: dict, tonight: pd.DataFrame, columns: list[str], kind: str, source: str, watch: float, act: float
+) -> pd.DataFrame:
+    """`psi_from_profile` of `columns`, or every one 'missing' when tonight has no row to compare."""
+    table = _missing(columns) if tonight.empty else psi_from_profile(profile, tonight, columns, watch=watch, act=act)
+    return table.assign(kind=kind, reference=source)
+
+
+def _missing(columns: list[str]) -> pd.DataFrame:
+    """A drift table reporting every column as 'missing' (nothing tonight, or no reference, to compare)."""
+    n = len(columns)
+    return pd.DataFrame(
+        {
+            "column": pd.Series(columns, dtype=object),
+            "psi": np.full(n, np.nan),
+            "level": pd.Series(["missing"] * n, dtype=object),
+            "expected_rows": np.zeros(n, np.int64),
+            "actual_rows": np.zeros(n, np.int64),
+            "missing_expected": pd.array([pd.NA] * n, dtype="Int64"),
+            "missing_actual": pd.array([pd.NA] * n, dtype="Int64"),
+        },
+        columns=list(DRIFT_COLUMNS),
+    )
+
+
+def log_scoring_run(
+    run_date: dt.date,
+    checked: dict,
+    metrics: dict,
+    drift: pd.DataFrame,
+    recs: pd.DataFrame,
+    references: dict[str, Reference],
+    params: Params,
+    blocked: bool,
+) -> None:
+    """One MLflow run (experiment `scoring`): counts, actions, score distributions, PSI per score
+    (`psi.score.<name>`) and feature (`psi.<column>`), flags and the alarm as tags, the drift table."""
     configure()
     flagged = {k: drift.loc[drift["level"] == k, "column"].tolist() for k in ("watch", "act")}
+    sources = {r.document is not None for r in references.values()}
     with mlflow.start_run(experiment_id=experiment_id(EXPERIMENT), run_name=f"score {run_date}"):
-        mlflow.log_param("run_date", run_date.isoformat())
+        mlflow.log_params(
+            {
+                "run_date": run_date.isoformat(),
+                "scoring.psi_watch": params.scoring.psi_watch,
+                "scoring.psi_act": params.scoring.psi_act,
+                "scoring.block_on_drift": params.scoring.block_on_drift,
+            }
+        )
+        total = max(int(metrics["accounts"]), 1)
+        scores = {}
+        for name in (s for s in SCORES if s in recs.columns):
+            values = recs[name].dropna().to_numpy(np.float64)
+            scores[f"score.{name}.scored"] = float(len(values))
+            if len(values):
+                scores[f"score.{name}.mean"] = float(values.mean())
+                for q in (10, 50, 90):
+                    scores[f"score.{name}.p{q}"] = float(np.percentile(values, q))
         figures = {
             "rows_in": float(checked.get("rows_in", 0)),
             "rows_quarantined": float(checked.get("rows_quarantined", 0)),
@@ -188,10 +377,23 @@ def log_scoring_run(run_date: dt.date, checked: dict, metrics: dict, drift: pd.D
             "contacts": float(metrics["contacts"]),
             "expected_net_value": float(metrics["expected_net_value"]),
             **{f"action.{k}": float(v) for k, v in metrics["actions"].items()},
-            **{f"psi.{r.column}": float(r.psi) for r in drift.itertuples() if np.isfinite(r.psi)},
+            **{f"action_share.{k}": float(v) / total for k, v in metrics["actions"].items()},
+            **scores,
+            **{
+                f"psi.{'score.' if r.kind == 'score' else ''}{r.column}": float(r.psi)
+                for r in drift.itertuples()
+                if np.isfinite(r.psi)
+            },
         }
         mlflow.log_metrics(figures)
-        mlflow.set_tags({f"drift.{k}": ",".join(v) or "none" for k, v in flagged.items()})
+        mlflow.set_tags(
+            {
+                **{f"drift.{k}": _listed(v, ",", 4000) for k, v in flagged.items()},
+                "drift.alarm": "blocked" if blocked else ("act" if flagged["act"] else "none"),
+                "drift.reference": "training" if sources == {True} else ("extract" if sources <= {False} else "mixed"),
+                **{f"drift.reference.{f}": r.describe()[:5000] for f, r in references.items()},
+            }
+        )
         mlflow.log_text(drift.to_csv(index=False), "drift.csv")
 
 
@@ -210,8 +412,9 @@ def command(
     except ValueError:
         typer.echo(f"--run-date {run_date!r} is not a date (YYYY-MM-DD)", err=True)
         raise typer.Exit(3) from None
+    params = load_params(params_file)
     try:
-        out = run(load_params(params_file), day, input_dir, output_dir, dry_run)
+        out = run(params, day, input_dir, output_dir, dry_run)
     except ScoreError as err:
         typer.echo(f"score {day}: {err}", err=True)
         raise typer.Exit(err.code) from None
@@ -220,8 +423,12 @@ def command(
     if not dry_run:
         m = out["recommend"]
         typer.echo(f"  {m['accounts']:,} accounts, {m['contacts']:,} contacts, 0 violations -> {output_dir}")
+        for family, source in out["references"].items():
+            typer.echo(f"  drift reference ({family}): {source}")
         drift = out["drift"]
-        for kind in ("act", "watch"):
-            named = drift.loc[drift["level"] == kind, "column"].tolist()
+        watch, act = params.scoring.psi_watch, params.scoring.psi_act
+        for level in ("act", "watch"):
+            named = drift.loc[drift["level"] == level, "column"].tolist()
             if named:
-                typer.echo(f"  drift ({kind}, PSI {'>= 0.25' if kind == 'act' else '0.10-0.25'}): {', '.join(named)}")
+                reading = f">= {act}" if level == "act" else f"{watch}-{act}"
+                typer.echo(f"  drift ({level}, PSI {reading}): {', '.join(named)}")
