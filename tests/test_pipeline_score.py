@@ -125,7 +125,11 @@ def _latest_run():
 def test_each_run_is_an_mlflow_run_with_the_drift_of_every_score_and_feature_against_training(
     trained, tmp_path, monkeypatch
 ):
+    import mlflow
+
+    from models.common.drift import REFERENCE_FILE, psi_from_profile, read_reference
     from models.common.tracking import configure
+    from models.propensity.rows import in_arrears
 
     params, root, registry, day = trained
     _use(registry, monkeypatch)
@@ -153,33 +157,22 @@ def test_each_run_is_an_mlflow_run_with_the_drift_of_every_score_and_feature_aga
     assert latest["tags.drift.act"] == (",".join(act) or "none")
     assert latest["tags.drift.alarm"] == ("act" if act else "none")
 
-
-def test_the_nightly_psi_is_against_the_profile_the_champion_logged_at_training(trained, tmp_path, monkeypatch):
-    """Recomputed by hand from the champion run's JSON artifact and tonight's rows in arrears: the same PSI."""
-    import mlflow
-
-    from models.common.drift import REFERENCE_FILE, psi_from_profile, read_reference
-    from models.propensity.rows import in_arrears
-
-    params, root, registry, day = trained
-    _use(registry, monkeypatch)
-    out = tmp_path / "out"
-    drift = score.run(params, day, root / "raw", out)["drift"].set_index("column")
-    run_id = mlflow.MlflowClient().get_model_version_by_alias(params.roll_rate.registered_model, "champion").run_id
-    stored = read_reference(mlflow.artifacts.load_text(f"runs:/{run_id}/{REFERENCE_FILE}"))
+    # recomputed by hand from the champion run's JSON artifact and tonight's rows in arrears: the same PSI
+    stored = read_reference(mlflow.artifacts.load_text(f"runs:/{champion.run_id}/{REFERENCE_FILE}"))
     population = stored["features"]["population"]
     assert population["rows"] == "in_arrears" and stored["scores"]["population"] == population
-    latest = recommend.latest_rows(pd.read_parquet(root / "processed" / "features.parquet"), day)
-    tonight = latest[in_arrears(latest, population["charge_off_dpd"])]
+    rows = recommend.latest_rows(pd.read_parquet(root / "processed" / "features.parquet"), day)
+    tonight = rows[in_arrears(rows, population["charge_off_dpd"])]
     want = psi_from_profile(stored["features"], tonight).set_index("column")
-    mine = drift[drift["reference"] == "training:roll_rate"].index.intersection(want.index)
+    by_column = drift.set_index("column")
+    mine = by_column[by_column["reference"] == "training:roll_rate"].index.intersection(want.index)
     assert len(mine) == len(stored["features"]["columns"]) > 10
-    pd.testing.assert_series_equal(drift.loc[mine, "psi"], want.loc[mine, "psi"])
-    assert (drift.loc[mine, "expected_rows"] == stored["features"]["rows"]).all()
-    recs = pd.read_parquet(out / f"{day}.parquet")
+    pd.testing.assert_series_equal(by_column.loc[mine, "psi"], want.loc[mine, "psi"])
+    assert (by_column.loc[mine, "expected_rows"] == stored["features"]["rows"]).all()
+    recs = pd.read_parquet(tmp_path / "out" / f"{day}.parquet")
     scored = recs[recs["account_id"].isin(tonight.index)][["score_roll_forward"]].dropna()
     want = psi_from_profile(stored["scores"], scored)["psi"].iloc[0]
-    assert drift.loc["score_roll_forward", "psi"] == pytest.approx(want, abs=1e-12)
+    assert by_column.loc["score_roll_forward", "psi"] == pytest.approx(want, abs=1e-12)
 
 
 def test_a_champion_without_a_stored_profile_falls_back_to_the_extract_and_says_so(trained, tmp_path, monkeypatch):
