@@ -17,7 +17,7 @@ $(foreach assignment,$(ENVIRONMENT),$(eval export $(assignment)))
 # dvc.yaml commands call `python`: make it the environment's.
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: repro test lint env lock plots browser
+.PHONY: repro test lint env lock plots browser mlflow
 
 env: $(STAMP)
 
@@ -52,3 +52,8 @@ plots: $(STAMP)
 browser:
 	test -x /usr/bin/chromium || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 # --- end REPORTS
+
+# The MLflow UI on this machine only (127.0.0.1), against the project's store (docs/mlflow.md); PORT=5000 by default.
+PORT ?= 5000
+mlflow: $(STAMP)
+	$(BIN)/mlflow ui --backend-store-uri sqlite:///$(abspath mlflow.db) --host 127.0.0.1 --port $(PORT)

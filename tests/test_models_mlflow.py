@@ -13,7 +13,8 @@ from mlflow import MlflowClient
 
 from core.params import parse_params
 from features import catalogue_markdown
-from models.common.tracking import artifact_root, dvc_hash, tracking_uri
+from models.common.card import CARD_FILE, TITLE, audit_cards
+from models.common.tracking import artifact_root, audit_runs, dvc_hash, params_hash, tracking_uri
 from pipeline.stages import promote, roll_rate
 from tests.models_data import planted_history
 
@@ -84,6 +85,22 @@ def test_stage_logs_a_run_registers_a_champion_and_serves_probabilities(processe
     assert run.data.tags["dvc_hash.features"] == dvc_hash(processed / "features.parquet")
     assert run.data.tags["dvc_hash.labels"] == dvc_hash(processed / "labels.parquet")
     assert run.data.tags["git_commit"]
+    # the tags every run carries (tracking.run_tags), and a name that says the stage and the commit
+    assert run.data.tags["pipeline_stage"] == "roll_rate"
+    assert run.data.tags["params_hash"] == params_hash(_params()) != params_hash(_params(n_estimators=1))
+    assert run.info.run_name.startswith("roll_rate @ ")
+    # nested runs: the model and its two baselines, with their own metrics
+    children = client.search_runs([run.info.experiment_id], filter_string=f"tags.mlflow.parentRunId = '{reg.run_id}'")
+    by_component = {c.data.tags["component"]: c for c in children}
+    assert set(by_component) == {"model", "baseline", "plain_lgbm"}
+    assert by_component["baseline"].data.metrics["logloss"] == pytest.approx(metrics["baseline"]["logloss"], abs=1e-6)
+    assert all(c.data.tags["params_hash"] == run.data.tags["params_hash"] for c in children)
+    # the model card: a run artifact and the registered version's description
+    card = mlflow.artifacts.load_text(f"runs:/{reg.run_id}/{CARD_FILE}")
+    assert card.startswith(TITLE) and reg.run_id in card and "Known limits" in card
+    assert "| product | rows | model | baseline | plain_lgbm |" in card, "slices by product, every model"
+    assert client.get_model_version(reg.name, reg.version).description == card
+    assert audit_runs(client) == {} and audit_cards(client) == [], "the check of benchmarks/reports.py"
     artifacts = {a.path for a in client.list_artifacts(reg.run_id)}
     assert {
         "transition_heatmaps.png",
@@ -129,6 +146,21 @@ def test_stage_logs_a_run_registers_a_champion_and_serves_probabilities(processe
     assert kept["families"]["roll_rate"]["decision"] == "kept"
     assert client.get_model_version(reg.name, "2").tags["promotion.decision"] == "kept"
     assert str(client.get_model_version_by_alias(reg.name, "champion").version) == "1"
+
+
+def test_the_audit_names_runs_without_the_tags_and_versions_without_a_card(tmp_path):
+    client = MlflowClient()
+    experiment = client.create_experiment("audit_test", artifact_location=(tmp_path / "artifacts").as_uri())
+    bare = client.create_run(experiment, tags={"git_commit": "abc"}).info.run_id
+    tagged = client.create_run(
+        experiment, tags={"git_commit": "abc", "params_hash": "0f", "pipeline_stage": "score", "dvc_hash.x": "1"}
+    ).info.run_id
+    assert audit_runs(client) == {bare: ["params_hash", "pipeline_stage", "dvc_hash.*"]}
+    assert tagged not in audit_runs(client)
+    client.create_registered_model("audit_model")
+    client.create_model_version("audit_model", "runs:/x/model", run_id=tagged, description=f"{TITLE}: x")
+    client.create_model_version("audit_model", "runs:/x/model", run_id=tagged, description="")
+    assert audit_cards(client) == ["audit_model/2"]
 
 
 def test_tracking_uri_defaults_to_the_project_database(monkeypatch):

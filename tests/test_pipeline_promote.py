@@ -21,7 +21,7 @@ from mlflow import MlflowClient
 from typer.testing import CliRunner
 
 from core.errors import DataError
-from core.params import parse_params
+from core.params import Params, parse_params
 from models.common import promotion
 from models.common.registry import CHAMPION, track
 from pipeline.cli import app
@@ -46,9 +46,16 @@ class _Stub:
     experiment = "promote_test"
     score_name = "logloss"
     score_metric = "model.logloss"
+    run_params = Params()
 
     def params(self) -> dict[str, object]:
         return {}
+
+    def components(self) -> dict[str, dict[str, object]]:
+        return {}
+
+    def card_sections(self) -> dict[str, str]:
+        return {"Known limits": "- a stub"}
 
     def tags(self) -> dict[str, str]:
         return {}

@@ -27,8 +27,11 @@ from mlflow.pyfunc import PyFuncModel
 
 from core import lifecycle
 from core.errors import DataError
+from core.params import Params
+from models.common.card import CARD_FILE, model_card
 from models.common.pyfunc import logged_from_code
 from models.common.tracking import configure, experiment_id, run_tags
+from models.common.tracking import run_name as stage_run_name
 
 CHAMPION = "champion"
 
@@ -44,6 +47,8 @@ class ModelFamily(Protocol):
     #: Name of the test score (`logloss`) and the logged metric that holds it (`model.logloss`).
     score_name: str
     score_metric: str
+    #: The parameters the model was trained under (their hash tags every run).
+    run_params: Params
 
     def params(self) -> dict[str, object]:
         """Flat MLflow params of the run."""
@@ -71,6 +76,15 @@ class ModelFamily(Protocol):
 
     def score(self, model: PyFuncModel) -> float:
         """A loaded pyfunc's score on this run's test window (raises KeyError/ValueError if it cannot)."""
+        ...
+
+    def components(self) -> dict[str, dict[str, object]]:
+        """The models the stage trains besides (or inside) the registered one, each logged as a nested run
+        with its nested metrics: the baselines, one model per horizon, one per arm."""
+        ...
+
+    def card_sections(self) -> dict[str, str]:
+        """The model card's family sections (title -> markdown): metrics vs baselines, slices, known limits."""
         ...
 
 
@@ -127,16 +141,27 @@ def log_run(
     timings: dict[str, float] | None = None,
     run_name: str | None = None,
 ) -> tuple[str, str]:
-    """Log the run (params, metrics, tags, figures and tables, the model); return (run_id, model_uri)."""
+    """Log the run (params, metrics, tags, figures and tables, the model card, one nested run per component,
+    the model); return (run_id, model_uri)."""
     experiment = experiment_id(fitted.experiment)
-    with mlflow.start_run(experiment_id=experiment, run_name=run_name) as run:
-        mlflow.set_tags({**run_tags(data_paths), "model_family": fitted.family, **fitted.tags()})
+    tags = {**run_tags(data_paths, fitted.family, fitted.run_params), "model_family": fitted.family, **fitted.tags()}
+    name = run_name or stage_run_name(fitted.family, tags["git_commit"])
+    with mlflow.start_run(experiment_id=experiment, run_name=name) as run:
+        mlflow.set_tags(tags)
         mlflow.log_params(fitted.params())
         mlflow.log_metrics(numeric_metrics(fitted.metrics()))
         mlflow.log_metrics({f"timing.{k}": v for k, v in (timings or {}).items()})
         with tempfile.TemporaryDirectory() as tmp:
             fitted.write_artifacts(Path(tmp))
             mlflow.log_artifacts(tmp)
+        card = model_card(
+            fitted.registered_model, fitted.family, run.info.run_id, tags, fitted.card_sections(), fitted.score_name
+        )
+        mlflow.log_text(card, CARD_FILE)
+        for component, metrics in fitted.components().items():
+            with mlflow.start_run(experiment_id=experiment, run_name=f"{name}: {component}", nested=True):
+                mlflow.set_tags({**tags, "component": component})
+                mlflow.log_metrics(numeric_metrics(metrics))
         info = fitted.log_model()
         return run.info.run_id, info.model_uri
 
@@ -166,6 +191,8 @@ def register(fitted: ModelFamily, run_id: str, model_uri: str) -> Registration:
     name = fitted.registered_model
     champion_version, previous = _champion(fitted, client)
     version = str(mlflow.register_model(model_uri, name).version)
+    # the model card is the version's description: the registry page answers "can we trust it, and where?"
+    client.update_model_version(name, version, description=mlflow.artifacts.load_text(f"runs:/{run_id}/{CARD_FILE}"))
     new = float(fitted.test_score())
     client.set_model_version_tag(name, version, f"test_{fitted.score_name}", f"{new:.6f}")
     if champion_version is not None:

@@ -3,13 +3,16 @@
 Runs go to `sqlite:///<project root>/mlflow.db` with artifacts under `<project root>/mlartifacts`
 (the file store is in maintenance mode), unless MLFLOW_TRACKING_URI says otherwise; with a
 sqlite URI from the environment (tests, the UCI configuration) artifacts go beside that
-database, so one store never writes into another's folders. Each run is tagged with the git
-commit and the DVC hash of its input data, so a number in MLflow can always be traced back to
-the code and the data that produced it.
+database, so one store never writes into another's folders. Every run (training, scoring,
+evaluation) carries the same tags (`run_tags`): the git commit, the DVC hash of each input, a hash of
+the parameters and the pipeline stage, so a number in MLflow can always be traced back to the code,
+the data and the knobs that produced it, and runs of one stage can be filtered together
+(`tags.pipeline_stage = 'roll_rate'`).
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import subprocess
 import tempfile
@@ -18,6 +21,8 @@ from pathlib import Path
 import mlflow
 from mlflow import MlflowClient
 
+from core.io import json_text
+from core.params import Params
 from core.paths import MLFLOW_ARTIFACTS, MLFLOW_DB, PROJECT_ROOT
 
 SQLITE_PREFIX = "sqlite:///"
@@ -94,10 +99,54 @@ def dvc_hash(path: Path) -> str:
     return str(obj.hash_info.value)
 
 
-def run_tags(data_paths: dict[str, Path]) -> dict[str, str]:
-    """Tags every run carries: git commit and the DVC hash of each input."""
+def params_hash(params: Params) -> str:
+    """First 16 hex digits of the sha256 of every parameter (params.yaml as the run read it, defaults filled):
+    two runs with the same hash ran with the same knobs."""
+    return hashlib.sha256(json_text(params.model_dump(mode="json")).encode()).hexdigest()[:16]
+
+
+def run_name(stage: str, commit: str | None = None) -> str:
+    """Every run's name: the stage and the short commit (`roll_rate @ 1a2b3c4d`), the same in every experiment."""
+    commit = git_commit() if commit is None else commit
+    return f"{stage} @ {commit[:8]}{'-dirty' if commit.endswith('-dirty') else ''}"
+
+
+def run_tags(data_paths: dict[str, Path], stage: str, params: Params) -> dict[str, str]:
+    """Tags every run carries: git commit, the DVC hash of each input, the params hash and the pipeline stage."""
     commit = git_commit()
-    tags = {"git_commit": commit, "mlflow.source.git.commit": commit.removesuffix("-dirty")}
+    tags = {
+        "git_commit": commit,
+        "mlflow.source.git.commit": commit.removesuffix("-dirty"),
+        "params_hash": params_hash(params),
+        "pipeline_stage": stage,
+    }
     for name, path in data_paths.items():
         tags[f"dvc_hash.{name}"] = dvc_hash(path)
     return tags
+
+
+#: Tags every run must carry (`run_tags`), besides at least one `dvc_hash.<input>`.
+REQUIRED_TAGS = ("git_commit", "params_hash", "pipeline_stage")
+
+
+def missing_tags(tags: dict[str, str]) -> list[str]:
+    """The required tags a run lacks (`dvc_hash.*` when it names no input's hash)."""
+    missing = [t for t in REQUIRED_TAGS if not tags.get(t)]
+    return missing + ([] if any(k.startswith("dvc_hash.") for k in tags) else ["dvc_hash.*"])
+
+
+def audit_runs(client: MlflowClient) -> dict[str, list[str]]:
+    """Every run of every experiment in the store that lacks a required tag: run id -> what it lacks."""
+    out: dict[str, list[str]] = {}
+    experiments = [e.experiment_id for e in client.search_experiments()]
+    token = None
+    while experiments:
+        page = client.search_runs(experiments, max_results=1000, page_token=token)
+        for run in page:
+            lacks = missing_tags(run.data.tags)
+            if lacks:
+                out[run.info.run_id] = lacks
+        token = page.token
+        if not token:
+            break
+    return out

@@ -17,6 +17,7 @@ from mlflow.pyfunc import PyFuncModel
 from core.contracts import paid_label
 from core.params import Params
 from models.common import drift, plots  # DRIFT: drift
+from models.common.card import markdown_table, slice_table
 from models.common.metrics import log_loss
 from models.common.pyfunc import served_inputs
 from models.common.registry import flatten
@@ -106,6 +107,42 @@ class PropensityFamily:
         return drift.reference(self.family, features, scores)
 
     # --- end DRIFT
+
+    def components(self) -> dict[str, dict[str, object]]:
+        """One nested run per horizon (its model, logistic baseline and plain LightGBM metrics)."""
+        return {f"paid within {h.days}d": self.result.metrics[f"{h.days}d"] for h in self._horizons}
+
+    def card_sections(self) -> dict[str, str]:
+        result, rows = self.result, []
+        for h in self._horizons:
+            m = result.metrics[f"{h.days}d"]
+            for name in ("model", "baseline", "plain_lgbm"):
+                if isinstance(m.get(name), dict):
+                    rows.append({"horizon": f"{h.days}d", "model": name, **m[name]})
+        slices = []
+        for h in self._horizons:
+            hit = result.test[paid_label(h.days)].to_numpy(bool).astype(np.int64)
+
+            def score(r: np.ndarray, p: np.ndarray, hit: np.ndarray = hit) -> float:
+                return log_loss(hit[r], np.column_stack([1 - p[r], p[r]]))
+
+            if "product" in result.test.columns:
+                table = slice_table(result.test["product"], result.predictions[f"{h.days}d"], score)
+                slices.append(f"Paid within {h.days} days, log loss by product:\n\n{markdown_table(table)}")
+        return {
+            "Metrics on the test window (rows in arrears)": markdown_table(pd.DataFrame(rows)),
+            "Slices": "\n\n".join(slices) or "No product column in the test rows.",
+            "Known limits": "\n".join(
+                [
+                    "- Scores accounts in arrears only; current accounts get no propensity.",
+                    "- Region is not among the features, so no slice by region here.",
+                    "- A payment is any payment of at least `features.ptp_min_share` of what is past due within the "
+                    "horizon: partial payments below it count as not paid.",
+                    "- Contacts change who pays: this is the propensity under the logging policy's contacts, not "
+                    "without contact (the uplift model answers that).",
+                ]
+            ),
+        }
 
     def log_model(self):
         return log_pyfunc(self.result.scorer, self.result.test.head(5))

@@ -12,6 +12,7 @@ from mlflow.pyfunc import PyFuncModel
 from core.contracts import NEXT_BUCKET, SOURCE_BUCKET
 from core.params import Params
 from models.common import drift, plots  # DRIFT: drift
+from models.common.card import markdown_table, slice_table
 from models.common.metrics import log_loss
 from models.common.pyfunc import served_inputs
 from models.common.registry import flatten
@@ -19,7 +20,7 @@ from models.common.split import AccountSplit
 from models.propensity.rows import in_arrears  # DRIFT
 from models.roll_rate.evaluation import roll_forward_score  # DRIFT
 from models.roll_rate.pyfunc import log_pyfunc
-from models.roll_rate.train import RollRateResult
+from models.roll_rate.train import BASELINE, MODEL, PLAIN, RollRateResult
 
 
 @dataclass
@@ -110,6 +111,44 @@ class RollRateFamily:
         return drift.reference(self.family, features, drift.profile(frame, frame.columns, population=population))
 
     # --- end DRIFT
+
+    def components(self) -> dict[str, dict[str, object]]:
+        """The registered model and its two baselines, each a nested run with its test-window metrics."""
+        m = self.result.metrics
+        return {name: m[name] for name in (MODEL, BASELINE, PLAIN) if isinstance(m.get(name), dict)}
+
+    def card_sections(self) -> dict[str, str]:
+        m, test = self.result.metrics, self.result.test
+        headline = pd.DataFrame(
+            [{"model": name, **metrics} for name, metrics in self.components().items()],
+        )
+        y = test[NEXT_BUCKET].to_numpy(np.int64)
+        preds = {k: v for k, v in self.result.predictions.items() if len(v) == len(test)}
+
+        def score(rows: np.ndarray, p: np.ndarray) -> float:
+            return log_loss(y[rows], p[rows])
+
+        slices = [
+            markdown_table(slice_table(test[column], preds, score))
+            for column in ("product", SOURCE_BUCKET)
+            if column in test.columns
+        ]
+        return {
+            "Metrics on the test window": markdown_table(headline)
+            + f"\n\nLog loss reduction vs the Markov baseline: {m.get('logloss_reduction', float('nan')):.4f}.",
+            "Slices (log loss of next month's bucket, by product and by source bucket)": "\n\n".join(slices)
+            or "No slice column in the test rows.",
+            "Known limits": "\n".join(
+                [
+                    "- Region is not among the features, so no slice by region here: the nightly drift check and "
+                    "the recommendations report by region.",
+                    "- Trained on the months of the data window only: a shift in the economy or in collections "
+                    "practice after it is not in the model (watch the PSI of the nightly scoring runs).",
+                    "- Probabilities are calibrated on the validation window; slices with few rows (under 50, left "
+                    "empty above) say nothing.",
+                ]
+            ),
+        }
 
     def log_model(self):
         return log_pyfunc(self.result.model, tuple(self.run_params.buckets.names), self.result.test.head(5))

@@ -16,9 +16,10 @@ from mlflow.pyfunc import PyFuncModel
 
 from core.params import Params
 from models.common import plots  # selects the Agg backend before pyplot is imported
+from models.common.card import markdown_table, slice_table
 from models.common.registry import flatten
 from models.uplift.pyfunc import log_pyfunc
-from models.uplift.rows import FEATURES
+from models.uplift.rows import FEATURES, PRODUCTS
 from models.uplift.train import UpliftResult, mean_qini
 
 
@@ -98,6 +99,45 @@ class UpliftFamily:
         ax.legend(fontsize=7)
         fig.savefig(folder / "qini_curves.png", dpi=100)
         plt.close(fig)
+
+    def components(self) -> dict[str, dict[str, object]]:
+        """One nested run per arm: its Qini coefficient (with interval) on the test window and its cost."""
+        m = metrics(self.result)
+        return {arm: {**q, "cost": m["costs"].get(arm)} for arm, q in m["qini"].items()}
+
+    def card_sections(self) -> dict[str, str]:
+        result = self.result
+        qini = pd.DataFrame([{"arm": arm, **values} for arm, values in self.components().items()])
+        test = result.test
+        arm = test["arm"].to_numpy(np.int64)
+        logged = result.mu_test[np.arange(len(test)), arm]  # predicted response of the action actually taken
+        reward = test["reward"].to_numpy(np.float64)
+        slices = []
+        for column, labels in (("region_cn", {True: "CN", False: "US"}), ("product", dict(enumerate(PRODUCTS)))):
+            if column in test.columns:
+                groups = test[column].map(labels).rename("region" if column == "region_cn" else column)
+                table = slice_table(
+                    groups,
+                    {"observed": reward, "predicted": logged},
+                    lambda rows, values: float(np.mean(values[rows])),
+                )
+                slices.append(
+                    f"Mean response per decision, observed vs predicted, by {groups.name}:\n\n"
+                    + markdown_table(table, digits=2)
+                )
+        return {
+            "Qini on the test window (per arm, vs random targeting)": markdown_table(qini),
+            "Slices": "\n\n".join(slices) or "No region or product column in the decision rows.",
+            "Known limits": "\n".join(
+                [
+                    "- Learnt from the decision log: an action the logging policy never took in a state has no "
+                    "support there, and its effect is extrapolated.",
+                    "- Arms with too few logged decisions are not modelled (their Qini is missing above).",
+                    "- The response is payments within `uplift.response_days` days; effects that build over months "
+                    "are priced by the strategy's long-horizon term, not by this model.",
+                ]
+            ),
+        }
 
     def log_model(self):
         return log_pyfunc(self.result.model, self.result.costs, self.run_params, self.result.test.head(5))

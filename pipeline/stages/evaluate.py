@@ -23,7 +23,9 @@ from core.params import Params, load_params
 from core.paths import METRICS_DIR, PARAMS_FILE
 from evaluation.harness import BAU, evaluate
 from evaluation.remote import PolicyError
-from models.common.tracking import configure, experiment_id
+from models.common.tracking import configure, experiment_id, run_tags
+from models.common.tracking import run_name as stage_run_name
+from pipeline.stages.recommend import STRATEGY_DIR, UPLIFT_DIR
 
 METRICS_FILE = METRICS_DIR / "evaluate.json"
 EXIT_POLICY_ERROR = 4
@@ -54,7 +56,7 @@ def run(
     report = evaluate(params, chosen, seeds=seeds, accounts=accounts, cycles=cycles, workers=workers)
     metrics = report.as_dict()
     if track:
-        log_evaluation(metrics, run_name or ", ".join(chosen))
+        log_evaluation(metrics, run_name or ", ".join(chosen), params)
     if metrics_file is not None:
         write_json(metrics, Path(metrics_file))
     return metrics, report.lines()
@@ -65,8 +67,9 @@ def _key(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_\-. /]", "_", name)
 
 
-def log_evaluation(metrics: dict[str, Any], run_name: str) -> None:
-    """One MLflow run (experiment `evaluation`): per policy its mean figures and gain vs BAU, seeds as a tag."""
+def log_evaluation(metrics: dict[str, Any], policies: str, params: Params) -> None:
+    """One MLflow run (experiment `evaluation`, tagged as every run: tracking.run_tags): per policy its mean
+    figures and gain vs BAU, seeds and policies as tags. The inputs are the models a policy loads from disk."""
     configure()
     figures: dict[str, float] = {}
     for name, policy in metrics["policies"].items():
@@ -77,8 +80,10 @@ def log_evaluation(metrics: dict[str, Any], run_name: str) -> None:
         gain = policy.get("gain_vs_bau")
         if isinstance(gain, dict) and isinstance(gain.get("mean"), int | float):
             figures[f"{_key(name)}.gain_vs_bau"] = float(gain["mean"])
-    with mlflow.start_run(experiment_id=experiment_id(EXPERIMENT), run_name=run_name[:250]):
-        mlflow.set_tags({"seeds": ",".join(map(str, metrics.get("seeds", []))), "policies": run_name[:5000]})
+    tags = run_tags({"uplift": UPLIFT_DIR, "strategy": STRATEGY_DIR}, "evaluate", params)
+    name = f"{stage_run_name('evaluate', tags['git_commit'])}: {policies}"[:250]
+    with mlflow.start_run(experiment_id=experiment_id(EXPERIMENT), run_name=name):
+        mlflow.set_tags({**tags, "seeds": ",".join(map(str, metrics.get("seeds", []))), "policies": policies[:5000]})
         mlflow.log_params({"accounts": metrics.get("accounts"), "cycles": metrics.get("cycles")})
         mlflow.log_metrics(figures)
 

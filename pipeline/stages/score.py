@@ -43,7 +43,7 @@ from core.params import Params, load_params
 from core.paths import PARAMS_FILE, PROJECT_ROOT, RAW_DIR
 from models.common.drift import DRIFT_COLUMNS, REFERENCE_FILE, drift_table, psi_from_profile, read_reference
 from models.common.registry import CHAMPION
-from models.common.tracking import configure, experiment_id
+from models.common.tracking import configure, experiment_id, run_name, run_tags
 from models.propensity.rows import in_arrears
 from pipeline.stages import features, recommend, validate
 from strategy.output import SCORES
@@ -212,7 +212,7 @@ def run(
             blocked = bool(params.scoring.block_on_drift and acting)
             if not blocked:
                 publish(staged, output_dir, run_date)
-    log_scoring_run(run_date, checked, metrics, drift, recs, references, params, blocked)
+    log_scoring_run(run_date, checked, metrics, drift, recs, references, params, blocked, Path(input_dir))
     if blocked:
         raise ScoreError(
             f"drift alarm: PSI >= {params.scoring.psi_act} (act) for {_listed(acting, ', ', 600)}; "
@@ -346,13 +346,18 @@ def log_scoring_run(
     references: dict[str, Reference],
     params: Params,
     blocked: bool,
+    input_dir: Path,
 ) -> None:
-    """One MLflow run (experiment `scoring`): counts, actions, score distributions, PSI per score
-    (`psi.score.<name>`) and feature (`psi.<column>`), flags and the alarm as tags, the drift table."""
+    """One MLflow run (experiment `scoring`, tagged as every run: tracking.run_tags): counts, actions, score
+    distributions, PSI per score (`psi.score.<name>`) and feature (`psi.<column>`), flags and the alarm as
+    tags, the drift table."""
     configure()
     flagged = {k: drift.loc[drift["level"] == k, "column"].tolist() for k in ("watch", "act")}
     sources = {r.document is not None for r in references.values()}
-    with mlflow.start_run(experiment_id=experiment_id(EXPERIMENT), run_name=f"score {run_date}"):
+    tags = run_tags({"extract": input_dir}, "score", params)
+    name = f"{run_name('score', tags['git_commit'])} for {run_date}"
+    with mlflow.start_run(experiment_id=experiment_id(EXPERIMENT), run_name=name):
+        mlflow.set_tags(tags)
         mlflow.log_params(
             {
                 "run_date": run_date.isoformat(),
