@@ -19,6 +19,7 @@ import typer  # noqa: E402
 from rich.console import Console  # noqa: E402
 
 from core.errors import DataError, ParamsError  # noqa: E402
+from pipeline import show  # noqa: E402
 from pipeline.stages import (  # noqa: E402
     adapt_uci,
     evaluate,
@@ -57,6 +58,7 @@ app.command("uplift")(uplift.command)  # UPLIFT
 app.command("promote")(promote.command)  # champion/challenger, rollback
 app.command("recommend")(recommend.command)
 app.command("score")(score.command)
+app.command("show")(show.command)  # tonight's plan in a terminal (not a stage)
 app.command("adapt_uci")(adapt_uci.command)
 
 EXIT_DATA_ERROR = 2

@@ -5,8 +5,11 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
+import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -44,19 +47,24 @@ def small_project(tmp_path_factory) -> Path:
     params["evaluate"]["accounts"] = SMALL_WORLDS  # the evaluation worlds too: 27 replays
     (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     subprocess.run(["git", "init", "-q"], cwd=root, check=True)
+    # `dvc exp run` (the README's tour) needs a commit to start from
+    subprocess.run(["git", "add", "-A"], cwd=root, check=True)
+    subprocess.run(
+        ["git", "-c", "user.name=test", "-c", "user.email=test@example.org", "commit", "-q", "-m", "small project"],
+        cwd=root,
+        check=True,
+    )
     return root
 
 
 def _repro(root: Path, *args: str) -> subprocess.CompletedProcess:
-    env = {
-        **os.environ,
-        "DUNNING_ROOT": str(root),
-        "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
-        "MLFLOW_TRACKING_URI": f"sqlite:///{root / 'mlflow.db'}",
-        "MLFLOW_REGISTRY_URI": f"sqlite:///{root / 'mlflow.db'}",
-    }
     return subprocess.run(
-        [sys.executable, "-m", "dvc", "repro", *args], cwd=root, env=env, capture_output=True, text=True, timeout=900
+        [sys.executable, "-m", "dvc", "repro", *args],
+        cwd=root,
+        env=_env(root),
+        capture_output=True,
+        text=True,
+        timeout=900,
     )
 
 
@@ -64,7 +72,7 @@ def _metrics(root: Path) -> dict[str, object]:
     return {p.name: json.loads(p.read_text()) for p in sorted((root / "data" / "metrics").glob("*.json"))}
 
 
-def test_dvc_repro_runs_every_stage_and_is_reproducible(small_project):
+def test_dvc_repro_runs_every_stage_is_reproducible_and_the_readme_tour_works(small_project):
     first = _repro(small_project)
     assert first.returncode == 0, first.stdout + first.stderr
     stages = yaml.safe_load((small_project / "dvc.yaml").read_text())["stages"]
@@ -80,3 +88,86 @@ def test_dvc_repro_runs_every_stage_and_is_reproducible(small_project):
     lock_again = yaml.safe_load((small_project / "dvc.lock").read_text())["stages"]
     outs_md5 = lambda lk: {s: [o.get("md5") for o in v.get("outs", [])] for s, v in lk.items()}  # noqa: E731
     assert outs_md5(lock_again)["simulate"] == outs_md5(lock)["simulate"], "simulated data are byte-identical"
+
+    # the README's ten-minute tour, line by line, on the same small project
+    for line in tour_commands():
+        follow_tour_step(small_project, line)
+
+
+def tour_commands() -> list[str]:
+    """The commands of the README's ten-minute tour (comments dropped), in order."""
+    text = (PROJECT_ROOT / "README.md").read_text()
+    block = text.split("### The ten-minute tour", 1)[1].split("```bash\n", 1)[1].split("```", 1)[0]
+    return [line.split("#", 1)[0].strip() for line in block.splitlines() if line.split("#", 1)[0].strip()]
+
+
+def _env(root: Path) -> dict[str, str]:
+    return {
+        **os.environ,
+        "DUNNING_ROOT": str(root),
+        "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
+        "MLFLOW_TRACKING_URI": f"sqlite:///{root / 'mlflow.db'}",
+        "MLFLOW_REGISTRY_URI": f"sqlite:///{root / 'mlflow.db'}",
+        "COLUMNS": "400",  # `dvc exp show` fits its table to the terminal: let every column through
+    }
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def follow_tour_step(root: Path, line: str) -> None:
+    """Run one tour command in the small project and check what the README says it shows."""
+    env = _env(root)
+
+    def run(*argv: str) -> str:
+        done = subprocess.run(list(argv), cwd=root, env=env, capture_output=True, text=True, timeout=900)
+        assert done.returncode == 0, f"{line}: {done.stdout}{done.stderr}"
+        return done.stdout
+
+    if line == "make repro":  # ran above, as `dvc repro` (make only adds the environment's set-up)
+        assert (root / "dvc.lock").exists()
+    elif line == "make mlflow":  # the Makefile's recipe, on a free port
+        assert "--host 127.0.0.1" in (PROJECT_ROOT / "Makefile").read_text()
+        port = _free_port()
+        ui = subprocess.Popen(
+            [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", env["MLFLOW_TRACKING_URI"]]
+            + ["--host", "127.0.0.1", "--port", str(port)],
+            cwd=root,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            names = _experiments(port)
+        finally:
+            ui.terminate()
+            ui.wait(timeout=60)
+        assert {"roll_rate", "propensity", "uplift", "evaluation"} <= names
+    elif line.startswith("python -m pipeline show"):
+        out = run(sys.executable, "-m", "pipeline", *line.split()[3:])
+        assert "contacts" in out and "priority_rank" in out
+    elif line.startswith("dvc "):
+        out = run(sys.executable, "-m", "dvc", *line.split()[1:])
+        if line.startswith("dvc metrics show"):
+            assert "recommend.json" in out and "evaluate_strategy.json" in out
+        if line.startswith("dvc exp show"):
+            assert "strategy.harm_scale" in out and "10" in out
+    else:
+        raise AssertionError(f"the tour has a command this test does not know how to follow: {line!r}")
+
+
+def _experiments(port: int, seconds: float = 240.0) -> set[str]:
+    """The experiment names the MLflow UI at `port` serves, once it answers (it starts slowly on a busy machine)."""
+    url = f"http://127.0.0.1:{port}/ajax-api/2.0/mlflow/experiments/search?max_results=100"
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=10) as response:
+                return {e["name"] for e in json.load(response)["experiments"]}
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(2)

@@ -192,7 +192,13 @@ def register(fitted: ModelFamily, run_id: str, model_uri: str) -> Registration:
     champion_version, previous = _champion(fitted, client)
     version = str(mlflow.register_model(model_uri, name).version)
     # the model card is the version's description: the registry page answers "can we trust it, and where?"
-    client.update_model_version(name, version, description=mlflow.artifacts.load_text(f"runs:/{run_id}/{CARD_FILE}"))
+    # (a run logged without one, by hand or by an older version, registers without: the audit names it)
+    try:
+        card = mlflow.artifacts.load_text(f"runs:/{run_id}/{CARD_FILE}")
+    except MlflowException:
+        card = None
+    if card is not None:
+        client.update_model_version(name, version, description=card)
     new = float(fitted.test_score())
     client.set_model_version_tag(name, version, f"test_{fitted.score_name}", f"{new:.6f}")
     if champion_version is not None:
