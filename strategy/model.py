@@ -23,15 +23,13 @@ from core.params import Params
 from models.uplift.arms import Arm, arms
 from models.uplift.harm import HarmRates, harm_rates
 from models.uplift.learners import UpliftModel
+from models.uplift.reminders import log_facts
 from models.uplift.store import load as load_uplift
 from strategy.outlook import Outlook, fit_outlook
-from strategy.reminders import reminder_lift
 
 META = "strategy.json"
 #: The params sections saved with the bundle (what the strategy applies).
 SECTIONS = ("strategy", "contact", "compliance", "buckets")
-#: Channels a reminder before the due date may use (cheap messages; the log's reminders).
-REMINDER_CHANNELS = ("sms", "email")
 
 
 @dataclass(frozen=True)
@@ -41,7 +39,7 @@ class Context:
     harm: HarmRates
     outlook: Outlook
     #: Per channel, what a reminder before the due date changes in P(not past due at the next statement)
-    #: (strategy/reminders.py); empty: no decision log to measure it, no reminders proposed.
+    #: (models/uplift/reminders.py); empty: no decision log to measure it, no reminders proposed.
     reminder_lift: dict[str, float]
     #: Share of the decision log's decisions that contacted (business as usual's volume); None without a log.
     logged_contact_share: float | None
@@ -77,9 +75,15 @@ class StrategyModel:
         )
 
 
-def fit_context(tables: dict[str, pd.DataFrame], params: Params, rows: pd.DataFrame | None = None) -> Context:
-    """Harm rates, outlook and reminder lift from the validated tables; `rows`: the decision rows
-    (models/uplift/rows.decision_rows), None when the source has no decision log."""
+def fit_context(
+    tables: dict[str, pd.DataFrame],
+    params: Params,
+    rows: pd.DataFrame | None = None,
+    facts: dict[str, object] | None = None,
+) -> Context:
+    """Harm rates and outlook from the validated tables; the reminder lift and the log's contact share from
+    `facts` (models/uplift/reminders.log_facts, saved with the uplift model), else measured on `rows` (the
+    decision rows, models/uplift/rows.decision_rows); neither: the source has no decision log."""
     outlook = fit_outlook(
         tables["statements"],
         tables.get("payments", pd.DataFrame(columns=["account_id", "paid_at", "amount"])),
@@ -87,9 +91,12 @@ def fit_context(tables: dict[str, pd.DataFrame], params: Params, rows: pd.DataFr
         params.strategy.horizon_days,
         params.features.max_cycle_days,
     )
-    lift = {} if rows is None else reminder_lift(rows, tables["statements"], REMINDER_CHANNELS)
-    share = None if rows is None or rows.empty else float((rows["action"].to_numpy(object) != "none").mean())
-    return Context(harm_rates(tables), outlook, lift, share)
+    if facts is None and rows is not None:
+        facts = log_facts(rows, tables["statements"])
+    facts = facts or {"reminder_lift": {}, "logged_contact_share": None}
+    lift = {str(k): float(v) for k, v in dict(facts["reminder_lift"]).items()}
+    share = facts["logged_contact_share"]
+    return Context(harm_rates(tables), outlook, lift, None if share is None else float(share))
 
 
 def save_context(context: Context, params: Params, folder: Path) -> None:

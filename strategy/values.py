@@ -87,7 +87,7 @@ def reminder_values(
     allowed: np.ndarray,
     table: tuple[Arm, ...],
 ) -> np.ndarray:
-    """(n, K) value of a reminder before the due date (strategy/reminders.py): lift x the row's
+    """(n, K) value of a reminder before the due date (models/uplift/reminders.py): lift x the row's
     `value_of_current` (balance x (value of the current bucket - of the first arrears bucket)) less cost and
     harm, on the candidates of a channel with a measured lift; NaN elsewhere."""
     n, k = allowed.shape

@@ -4,16 +4,21 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from core.errors import DataError
+from core.io import read_tables
 from core.params import parse_params
 from evaluation.harness import world_config
 from models.uplift.arms import arms
 from models.uplift.harm import harm_rates
+from models.uplift.reminders import log_facts, reminder_lift
+from models.uplift.rows import decision_rows
+from models.uplift.store import load_facts
 from pipeline.stages import recommend, simulate, uplift
 from simulator.engine import Simulation
 from strategy.actions import CONTACT_ACTIONS
@@ -22,7 +27,6 @@ from strategy.outlook import fit_outlook
 from strategy.output import RECOMMENDATION_COLUMNS
 from strategy.policy import build
 from strategy.recommend import harness_actions, plan
-from strategy.reminders import reminder_lift
 from strategy.values import candidate_arms, candidate_values
 from strategy.verify import verify
 
@@ -104,6 +108,30 @@ def test_stage_fails_on_a_verifier_violation_and_writes_nothing(trained, tmp_pat
         recommend.run(params, **target, scores=False)
     assert not (tmp_path / "recs").exists() or not any((tmp_path / "recs").iterdir())
     assert not (tmp_path / "strategy").exists() and not (tmp_path / "m").exists()
+
+
+def test_the_log_facts_come_with_the_uplift_model_and_equal_the_ones_measured_on_the_decision_rows(
+    trained, tmp_path, monkeypatch
+):
+    params, out, metrics, recs = trained
+    facts = load_facts(out["uplift_dir"])
+    tables = read_tables(out["in_dir"])
+    assert facts == json.loads(json.dumps(log_facts(decision_rows(tables, params), tables["statements"])))
+    assert facts["logged_contact_share"] > 0 and metrics["reminder_lift"] == {
+        k: round(v, 6) for k, v in facts["reminder_lift"].items()
+    }
+
+    def no_rebuild(*args, **kwargs):
+        raise AssertionError("the stage rebuilt the decision rows although the uplift model holds the facts")
+
+    monkeypatch.setattr(recommend, "decision_rows", no_rebuild)
+    again, recs_again = recommend.run(
+        params,
+        **{**out, "out_dir": tmp_path / "r", "strategy_dir": tmp_path / "s", "metrics_file": tmp_path / "m"},
+        scores=False,
+    )
+    assert again == metrics
+    pd.testing.assert_frame_equal(recs_again, recs)
 
 
 # --- the policy in the harness ---------------------------------------------------------------------------

@@ -14,7 +14,11 @@ from models.uplift.learners import UpliftModel
 META = "uplift.json"
 
 
-def save(model: UpliftModel, costs: np.ndarray, params: Params, folder: Path) -> None:
+def save(
+    model: UpliftModel, costs: np.ndarray, params: Params, folder: Path, facts: dict[str, object] | None = None
+) -> None:
+    """The model's boosters and meta; `facts`: what the strategy takes from the decision log it learnt from
+    (models/uplift/reminders.log_facts), read back by `load_facts`."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     files = {}
@@ -29,6 +33,7 @@ def save(model: UpliftModel, costs: np.ndarray, params: Params, folder: Path) ->
         "costs": [float(c) for c in costs],
         "files": files,
         "uplift": params.uplift.model_dump(mode="json"),
+        **({"log_facts": facts} if facts is not None else {}),
     }
     (folder / META).write_text(json.dumps(meta, indent=2) + "\n")  # key order: hour bands order the arms
 
@@ -42,3 +47,8 @@ def load(folder: Path) -> tuple[UpliftModel, np.ndarray, Params]:
         for a, name in named.items():
             getattr(model, kind)[int(a)] = lgb.Booster(model_file=str(folder / name))
     return model, np.asarray(meta["costs"], float), Params.model_validate({"uplift": meta["uplift"]})
+
+
+def load_facts(folder: Path) -> dict[str, object] | None:
+    """The decision log's facts saved with the model (None: a model saved without them)."""
+    return json.loads((Path(folder) / META).read_text()).get("log_facts")

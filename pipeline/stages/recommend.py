@@ -38,6 +38,7 @@ from models.propensity.scoring import probability_column
 from models.roll_rate.evaluation import roll_forward_score
 from models.uplift.rows import decision_rows
 from models.uplift.store import load as load_uplift
+from models.uplift.store import load_facts
 from strategy.model import StrategyModel, fit_context, save_context
 from strategy.recommend import recommend
 from strategy.verify import verify
@@ -147,8 +148,10 @@ def run(
     `latest`: the accounts' latest feature rows (`latest_rows`) when the caller has them, else read from
     `features_file`."""
     tables = read_tables(Path(in_dir))
-    rows = decision_rows(tables, params) if not tables.get("decisions", pd.DataFrame()).empty else None
-    context = fit_context(tables, params, rows)
+    facts = load_facts(Path(uplift_dir))  # measured on the decision log by the uplift stage
+    logged = not tables.get("decisions", pd.DataFrame()).empty
+    rows = decision_rows(tables, params) if facts is None and logged else None  # an uplift model saved without
+    context = fit_context(tables, params, rows, facts)
     uplift, costs, uplift_params = load_uplift(Path(uplift_dir))
     merged = params.model_copy(update={"uplift": uplift_params.uplift})
     model = StrategyModel(uplift, costs, merged, context)

@@ -25,6 +25,7 @@ from core.params import Params, load_params
 from core.paths import METRICS_DIR, MODELS_DIR, PARAMS_FILE, PLOTS_DIR, VALIDATED_DIR
 from models.common.registry import track as track_and_register
 from models.uplift.family import UpliftFamily, metrics, qini_table
+from models.uplift.reminders import log_facts
 from models.uplift.rows import decision_rows
 from models.uplift.store import save
 from models.uplift.train import train_uplift
@@ -49,7 +50,9 @@ def run(
     tables = read_tables(Path(in_dir))
     if tables["decisions"].empty:
         raise DataError("decisions", "not_empty", "the uplift stage needs a decision log (docs/schema.md)")
-    result = train_uplift(decision_rows(tables, params), tables["contacts"], params)
+    rows = decision_rows(tables, params)
+    result = train_uplift(rows, tables["contacts"], params)
+    facts = log_facts(rows, tables["statements"])  # the strategy's, measured once here (models/uplift/reminders.py)
     summary: dict[str, object] = {"metrics": metrics(result), "result": result}
     if track:
         inputs = {name: Path(in_dir) / f"{name}.parquet" for name in ("decisions", "payments", "contacts")}
@@ -64,7 +67,7 @@ def run(
             part[["targeted", "qini", "random"]].to_csv(
                 plots_stage / "qini" / f"{arm}.csv", index=False, float_format="%.6g"
             )
-        save(result.model, result.costs, params, model_stage)
+        save(result.model, result.costs, params, model_stage, facts)
         for payload, target in ((record, registration_file), (summary["metrics"], metrics_file)):
             Path(target).parent.mkdir(parents=True, exist_ok=True)
             stack.enter_context(atomic_path(Path(target))).write_text(json_text(payload))
