@@ -215,13 +215,15 @@ def test_a_drift_alarm_configured_to_block_exits_8_and_writes_nothing(trained, s
     drift = loose["drift"].set_index("column")
     assert drift.loc["balance", "level"] == "act" and "balance" in _latest_run()["tags.drift.act"].split(",")
     assert _latest_run()["tags.drift.alarm"] == "act"
-    # the threshold between tonight's usual drift (the unshifted extract) and the shift's
-    usual = score.run(params, day, root / "raw", tmp_path / "usual")["drift"]["psi"].max()
-    assert drift.loc["balance", "psi"] > usual
-    threshold = (usual + drift.loc["balance", "psi"]) / 2
+    # tonight's usual drift (the unshifted extract): the small book ages between its test window and tonight
+    # (cycles_on_book and the like drift on their own), but its balances sit far below the shift's
+    usual = score.run(params, day, root / "raw", tmp_path / "usual")["drift"].set_index("column")["psi"]
+    assert drift.loc["balance", "psi"] > usual["balance"]
+    calm = _scoring(params, block_on_drift=True, psi_act=usual.max() + 1.0, psi_watch=0.1)
+    assert score.run(calm, day, root / "raw", tmp_path / "calm")["drift"]["level"].ne("act").all()
+    assert (tmp_path / "calm" / f"{day}.parquet").exists(), "blocking on, no column at act: written"
+    threshold = (usual["balance"] + drift.loc["balance", "psi"]) / 2
     strict = _scoring(params, block_on_drift=True, psi_act=threshold, psi_watch=min(0.1, threshold))
-    assert score.run(strict, day, root / "raw", tmp_path / "calm")["drift"]["level"].ne("act").all()
-    assert (tmp_path / "calm" / f"{day}.parquet").exists()
     # blocking: exit code 8, nothing written (no output, no lock), the MLflow run logged with the alarm
     out = tmp_path / "blocked"
     with pytest.raises(score.ScoreError, match="drift alarm.*balance") as err:

@@ -73,8 +73,10 @@ def _champion(client, name: str):
 
 
 def latest_rows(features: pd.DataFrame, run_date: dt.date) -> pd.DataFrame:
-    """Each account's latest feature row before the run date, indexed by account_id."""
-    before = features[pd.to_datetime(features["as_of_date"]) < pd.Timestamp(run_date)]
+    """Each account's latest feature row as of the run date at the latest, indexed by account_id. A row as of
+    date D holds what was known before D, so the row as of the run date itself (the night after a statement)
+    is tonight's freshest, not a look ahead."""
+    before = features[pd.to_datetime(features["as_of_date"]) <= pd.Timestamp(run_date)]
     return (
         before.sort_values("as_of_date", kind="stable")
         .drop_duplicates("account_id", keep="last")

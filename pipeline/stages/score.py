@@ -248,7 +248,7 @@ def drift_report(
 ) -> pd.DataFrame:
     """PSI of every champion score and model feature against the champions' training populations.
 
-    Tonight's features are each account's latest row before the run date (`latest`), tonight's scores the
+    Tonight's features are each account's latest row as of the run date (`latest`), tonight's scores the
     recommendation rows' (strategy.output.SCORES) that the champion scored; each restricted to the rows its
     profile describes (`population`: the accounts in arrears, as training profiled its test window, so
     closed, charged-off and pre-delinquent accounts do not read as drift). A feature
