@@ -11,7 +11,6 @@ The feature catalogue is written beside them, for the roll-rate stage to log wit
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +24,7 @@ from core.partitions import PartitionedBook, map_partitions
 from core.paths import METRICS_DIR, PARAMS_FILE, PROCESSED_DIR, VALIDATED_DIR
 from core.schema import TABLES
 from features import build_all, catalogue_markdown
-from features.build import build_features, not_computable
+from features.build import not_computable
 from features.labels import observation_end
 from features.spec import Inputs
 
@@ -85,30 +84,6 @@ def run(
     }
     write_json(metrics, metrics_file)
     return metrics
-
-
-def scoring_rows(params: Params, in_dir: Path, out_file: Path, as_of: list[dt.date]) -> int:
-    """The feature rows the nightly job scores: every account open at each date of `as_of` (the run date,
-    and a reference date where the drift check needs one), from records before that date; one partition
-    of accounts at a time, like `run`, but no training rows, labels or contact labels (a 24-month extract
-    has 24 training rows per account, the night needs one). Returns the number of partitions."""
-    book = PartitionedBook(Path(in_dir))
-    inputs = book_inputs(book)
-
-    def compute(part: dict[str, pd.DataFrame]) -> tuple[pd.DataFrame]:
-        frame = build_features(
-            part,
-            as_of_dates=list(as_of),
-            params=params.features,
-            buckets=params.buckets,
-            inputs=inputs,
-            absorbing_last_bucket=params.roll_rate.absorbing_last_bucket,
-        )
-        return (frame,)
-
-    return map_partitions(
-        book, params.features.partition_accounts, compute, [Path(out_file)], description="features as of the run date"
-    )
 
 
 def book_inputs(book: PartitionedBook) -> Inputs:
