@@ -47,6 +47,8 @@ def test_every_booster_on_a_subset_of_the_binned_rows_is_trained_column_wise(mon
     fit = roll_rate_model._fit_booster
 
     def spy(params, lgbm, train: lgb.Dataset, X_valid, y_valid):
+        if train.used_indices is not None:  # the layout the subset was built with must be the booster's
+            assert train.params.items() >= SUBSET_HISTOGRAMS.items(), "a row-wise subset trained column-wise"
         seen.append((train.used_indices is not None, dict(params)))
         return fit(params, lgbm, train, X_valid, y_valid)
 

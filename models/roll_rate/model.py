@@ -72,6 +72,7 @@ class Binned:
         self, layout: FeatureLayout, frame: pd.DataFrame, rows: np.ndarray | None, lgbm: LightGBMParams, seed: int
     ) -> None:
         params = {k: v for k, v in booster_params(lgbm, seed, 2).items() if k != "objective"}
+        self.params = params
         matrix = layout.matrix(frame, rows)
         self.dataset = lgb.Dataset(
             matrix,
@@ -83,8 +84,13 @@ class Binned:
         ).construct()
 
     def take(self, rows: np.ndarray | None, label: np.ndarray) -> lgb.Dataset:
-        """The binned rows (boolean mask; None: all of them) with `label`."""
-        data = self.dataset if rows is None else self.dataset.subset(np.flatnonzero(rows)).construct()
+        """The binned rows (boolean mask; None: all of them) with `label`. A subset is laid out for
+        column-wise histograms (SUBSET_HISTOGRAMS) when it is constructed: the booster trained on it must
+        use the same layout, a row-wise subset trained column-wise reads memory it does not own."""
+        if rows is None:
+            data = self.dataset
+        else:
+            data = self.dataset.subset(np.flatnonzero(rows), params={**self.params, **SUBSET_HISTOGRAMS}).construct()
         data.set_label(label)
         return data
 
