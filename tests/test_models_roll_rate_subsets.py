@@ -1,62 +1,67 @@
-"""Per-source boosters trained on a subset of the binned rows use column-wise histograms.
+"""Per-source boosters train on their own datasets, binned with the whole set's bin edges, column-wise.
 
-LightGBM 4.7 kills the process (a fatal check, then heap corruption) when it builds row-wise
-histograms over some `Dataset.subset`s: `tests/data/lightgbm_subset/` holds one such subset, the
-691 rows of source bucket 1 of a 3,000-account, 24-cycle simulated book, saved with LightGBM's
-`save_binary`, and the booster parameters the roll-rate stage trained it with.
+LightGBM 4.7 killed the process (a fatal check, then heap corruption, no traceback) twice here: with
+row-wise histograms on the 691 rows of source bucket 1 of a 3,000-account, 24-cycle simulated book,
+and with column-wise training on a `Dataset.subset` of the row-wise binned set on the default book.
+models/roll_rate/model.py avoids both: no subsets, and column-wise histograms built and trained alike.
 """
 
 from __future__ import annotations
 
-import subprocess
-import sys
-from pathlib import Path
-
 import lightgbm as lgb
+import numpy as np
 
 import models.roll_rate.model as roll_rate_model
-from models.roll_rate.model import SUBSET_HISTOGRAMS
+from models.roll_rate.model import SOURCE_HISTOGRAMS, Binned
 from models.roll_rate.train import train_roll_rate
 from tests.models_data import BUCKETS, planted_history
-from tests.test_models_roll_rate import _params
-
-SUBSET = Path(__file__).parent / "data" / "lightgbm_subset"
-
-TRAIN_SUBSET = """
-import json, sys
-import lightgbm as lgb
-from models.roll_rate.model import SUBSET_HISTOGRAMS
-params = json.loads(open(sys.argv[1] + "/params.json").read()) | SUBSET_HISTOGRAMS
-train = lgb.Dataset(sys.argv[1] + "/train.bin", params=params).construct()
-booster = lgb.train(params, train, num_boost_round=60)
-print(booster.num_trees())
-"""
+from tests.test_models_roll_rate import FAST, _params
 
 
-def test_the_subset_that_killed_lightgbm_trains_with_the_subset_histograms():
-    # in its own process: a regression would end it with a signal, not fail an assertion here
-    done = subprocess.run(
-        [sys.executable, "-c", TRAIN_SUBSET, str(SUBSET)], capture_output=True, text=True, timeout=120
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert int(done.stdout.split()[-1]) == 60 * 3  # 60 rounds of a 3-class model
-
-
-def test_every_booster_on_a_subset_of_the_binned_rows_is_trained_column_wise(monkeypatch):
-    seen: list[tuple[bool, dict]] = []
+def test_every_per_source_booster_trains_column_wise_on_its_own_dataset_with_the_shared_bins(monkeypatch):
+    seen: list[tuple[lgb.Dataset, dict]] = []
     fit = roll_rate_model._fit_booster
 
     def spy(params, lgbm, train: lgb.Dataset, X_valid, y_valid):
-        if train.used_indices is not None:  # the layout the subset was built with must be the booster's
-            assert train.params.items() >= SUBSET_HISTOGRAMS.items(), "a row-wise subset trained column-wise"
-        seen.append((train.used_indices is not None, dict(params)))
+        seen.append((train, dict(params)))
         return fit(params, lgbm, train, X_valid, y_valid)
 
     monkeypatch.setattr(roll_rate_model, "_fit_booster", spy)
     features, labels = planted_history(accounts=800, cycles=8, seed=3, signal=1.5)
     train_roll_rate(features, labels, _params(model_form="auto", calibration="none"), BUCKETS, seed=0)
-    subsets = [params for is_subset, params in seen if is_subset]
-    whole = [params for is_subset, params in seen if not is_subset]
-    assert subsets and whole  # auto fits both forms here: per-source boosters on subsets, one multiclass
-    assert all(params.items() >= SUBSET_HISTOGRAMS.items() for params in subsets)
-    assert all(params["force_row_wise"] for params in whole)  # the faster layout where it is safe
+    parts = [(d, p) for d, p in seen if d.reference is not None]
+    whole = [(d, p) for d, p in seen if d.reference is None]
+    assert parts and whole  # auto fits both forms here: per-source boosters, and one multiclass model
+    assert all(d.used_indices is None for d, _ in seen), "no Dataset.subset"
+    for dataset, params in parts:  # laid out and trained column-wise, binned with the whole set's edges
+        assert dataset.params.items() >= SOURCE_HISTOGRAMS.items() and params.items() >= SOURCE_HISTOGRAMS.items()
+        assert dataset.reference.used_indices is None and dataset.reference.reference is None
+    assert all(params["force_row_wise"] for _, params in whole)  # the faster layout where it is safe
+
+
+def test_a_part_of_the_binned_rows_gives_the_booster_a_subset_of_the_same_rows_would():
+    features, _ = planted_history(accounts=400, cycles=6, seed=5, signal=1.5)
+    frame = features.drop(columns=["account_id", "as_of_date"])
+    from models.common.dataset import FeatureLayout
+
+    layout = FeatureLayout.from_frame(frame)
+    rows = np.arange(0, len(frame), 2)  # the binned set covers every other row
+    binned = Binned(layout, frame, rows, FAST, seed=0)
+    mask = np.zeros(len(rows), dtype=bool)
+    mask[: len(rows) // 3] = True
+    y = (np.arange(len(rows)) % 3 == 0).astype(float)
+    part = binned.take(mask, y[mask])
+    assert part.num_data() == mask.sum() and np.array_equal(part.get_label(), y[mask])
+    # the same rows laid out directly, binned with the same edges: identical boosters
+    direct = lgb.Dataset(
+        layout.matrix(frame, rows[mask]),
+        label=y[mask],
+        feature_name=list(layout.columns),
+        categorical_feature=layout.categorical,
+        params=binned.params | SOURCE_HISTOGRAMS,
+        reference=binned.dataset,
+    ).construct()
+    params = {**binned.params, **SOURCE_HISTOGRAMS, "objective": "binary"}
+    a = lgb.train(params, part, num_boost_round=5).model_to_string()
+    b = lgb.train(params, direct, num_boost_round=5).model_to_string()
+    assert a.split("feature_importances")[0] == b.split("feature_importances")[0]

@@ -45,12 +45,12 @@ T = TypeVar("T")
 #: `auto` fits only the per-source form when every modelled source bucket has at least this many
 #: minimum leaves (`lightgbm.min_child_samples`) of training rows.
 SHARE_BELOW = 10
-#: Histogram layout of boosters trained on a `Dataset.subset` of the binned rows. LightGBM 4.7's
-#: row-wise histograms over such a subset can break its own split bookkeeping on small, sparse buckets
-#: (fatal "Check failed: best_split_info.left_count > 0", then heap corruption: the process dies
-#: without a traceback; seen on a 3,000-account, 24-cycle book). Column-wise histograms give the same
+#: Histogram layout of the per-source boosters (their datasets are built with it, and trained with it).
+#: LightGBM 4.7's row-wise histograms break its own split bookkeeping on some small, sparse buckets (fatal
+#: "Check failed: best_split_info.left_count > 0", then heap corruption: the process dies without a
+#: traceback; seen on bucket 1 of a 3,000-account, 24-cycle book). Column-wise histograms give the same
 #: trees wherever row-wise ones work (identical predictions, measured) and never hit it.
-SUBSET_HISTOGRAMS = {"force_row_wise": False, "force_col_wise": True}
+SOURCE_HISTOGRAMS = {"force_row_wise": False, "force_col_wise": True}
 
 
 def _rows(values: pd.Series, rows: np.ndarray | None) -> pd.Series:
@@ -62,35 +62,42 @@ class Binned:
 
     The rows' features are laid out as one row-major float32 matrix (`FeatureLayout.matrix`, the
     only full-size copy), binned by LightGBM without a further copy (bin edges from all the
-    training rows) and freed; the multiclass model trains on the binned rows, and each source
-    bucket's model on a subset of them (`Dataset.subset`: binned bytes, no float copy and no
-    re-binning). Category columns are binned from their codes among the layout's levels, which
-    is how a frame laid out by `FeatureLayout.apply` is scored.
+    training rows) and freed; the multiclass model trains on the binned rows. Each source bucket's
+    model trains on its own rows laid out again (one bucket's float copy at a time) and binned with
+    the whole set's bin edges (`reference`), so every sub-model sees the same bins, with column-wise
+    histograms (SOURCE_HISTOGRAMS). Not `Dataset.subset`: column-wise training on a subset of the
+    row-wise set corrupts LightGBM 4.7's heap on the default book. Category columns are binned from
+    their codes among the layout's levels, which is how a frame laid out by `FeatureLayout.apply` is
+    scored.
     """
 
     def __init__(
         self, layout: FeatureLayout, frame: pd.DataFrame, rows: np.ndarray | None, lgbm: LightGBMParams, seed: int
     ) -> None:
-        params = {k: v for k, v in booster_params(lgbm, seed, 2).items() if k != "objective"}
-        self.params = params
+        self.params = {k: v for k, v in booster_params(lgbm, seed, 2).items() if k != "objective"}
+        self.layout, self.frame = layout, frame
+        self.positions = np.arange(len(frame)) if rows is None else np.asarray(rows)
         matrix = layout.matrix(frame, rows)
-        self.dataset = lgb.Dataset(
+        self.dataset = self._binned(matrix, None)
+
+    def _binned(self, matrix: np.ndarray, reference: lgb.Dataset | None) -> lgb.Dataset:
+        return lgb.Dataset(
             matrix,
             label=np.zeros(len(matrix)),
-            feature_name=list(layout.columns),
-            categorical_feature=layout.categorical,
-            params=params,
+            feature_name=list(self.layout.columns),
+            categorical_feature=self.layout.categorical,
+            params=self.params if reference is None else self.params | SOURCE_HISTOGRAMS,
+            reference=reference,
             free_raw_data=True,
         ).construct()
 
     def take(self, rows: np.ndarray | None, label: np.ndarray) -> lgb.Dataset:
-        """The binned rows (boolean mask; None: all of them) with `label`. A subset is laid out for
-        column-wise histograms (SUBSET_HISTOGRAMS) when it is constructed: the booster trained on it must
-        use the same layout, a row-wise subset trained column-wise reads memory it does not own."""
+        """The binned rows (boolean mask; None: all of them) with `label`; a part of them is laid out for
+        column-wise histograms (SOURCE_HISTOGRAMS), which the booster trained on it must use too."""
         if rows is None:
             data = self.dataset
         else:
-            data = self.dataset.subset(np.flatnonzero(rows), params={**self.params, **SUBSET_HISTOGRAMS}).construct()
+            data = self._binned(self.layout.matrix(self.frame, self.positions[np.flatnonzero(rows)]), self.dataset)
         data.set_label(label)
         return data
 
@@ -118,7 +125,7 @@ def fit_submodel(
     if isinstance(X, Binned):
         train = X.take(rows, local)
         if rows is not None:
-            params |= SUBSET_HISTOGRAMS
+            params |= SOURCE_HISTOGRAMS
     else:
         train = lgb.Dataset(X if rows is None else X[rows], label=local, free_raw_data=True)
     booster = _fit_booster(params, lgbm, train, X_valid[known], local_valid)
