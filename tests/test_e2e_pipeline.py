@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
 import shutil
@@ -155,9 +157,9 @@ def follow_tour_step(root: Path, line: str) -> None:
             assert "recommend.json" in out and "evaluate_strategy.json" in out
         if line.startswith("dvc exp show"):  # a table for people; its content checked through the CSV form
             assert "Experiment" in out
-            table = run(sys.executable, "-m", "dvc", *line.split()[1:], "--csv").splitlines()
-            column = table[0].split(",").index("strategy.harm_scale")
-            assert {row.split(",")[column] for row in table[1:]} >= {"10"} and len(table) >= 3
+            rows = list(csv.DictReader(io.StringIO(run(sys.executable, "-m", "dvc", *line.split()[1:], "--csv"))))
+            assert len(rows) >= 3, rows  # the workspace, the baseline commit and the experiment
+            assert {float(row["strategy.harm_scale"]) for row in rows} == {1.0, 10.0}
     else:
         raise AssertionError(f"the tour has a command this test does not know how to follow: {line!r}")
 
