@@ -16,8 +16,11 @@ from pathlib import Path
 
 import pytest
 import yaml
+from mlflow import MlflowClient
 
 from core.paths import PROJECT_ROOT
+from models.common.card import audit_cards
+from models.common.tracking import audit_runs
 
 pytestmark = pytest.mark.e2e
 
@@ -83,6 +86,11 @@ def test_dvc_repro_runs_every_stage_is_reproducible_and_the_readme_tour_works(sm
     for table in ("accounts", "statements", "payments", "contacts", "restrictions"):
         assert (small_project / "data" / "raw" / f"{table}.parquet").exists()
     metrics_before = _metrics(small_project)
+    # every run the pipeline logged carries the required tags, every registered version its model card
+    store = _env(small_project)["MLFLOW_TRACKING_URI"]
+    client = MlflowClient(store, store)
+    assert audit_runs(client) == {} and audit_cards(client) == []
+    assert len(client.search_registered_models()) == 3
 
     second = _repro(small_project, "--force")
     assert second.returncode == 0, second.stdout + second.stderr
