@@ -121,9 +121,9 @@ def _accept(order: np.ndarray, pb: _Problem, usage: Usage, n_groups: int) -> np.
 
 
 def _unit_cost(pb: _Problem, usage: Usage) -> np.ndarray:
-    with np.errstate(over="ignore"):  # a tiny capacity: an infinite cost, never a warning
+    with np.errstate(over="ignore"):  # a tiny capacity: an infinite cost (in the division or the sum), no warning
         share = usage.amounts / np.where(usage.capacity > 0, usage.capacity, np.inf)[None, :]
-    return share.sum(axis=1)[pb.pattern] if len(pb.pattern) else np.zeros(0)
+        return share.sum(axis=1)[pb.pattern] if len(pb.pattern) else np.zeros(0)
 
 
 def _lp(pb: _Problem, usage: Usage, n_groups: int) -> tuple[np.ndarray, float]:

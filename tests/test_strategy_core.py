@@ -255,3 +255,23 @@ def test_the_verifier_catches_a_call_outside_hours_and_a_quiet_period():
     late.loc[1, "window_end_utc"] = pd.Timestamp("2024-03-10 15:00", tz="UTC")  # 23:00 in Shanghai
     late.loc[1, "window_end_local"] = pd.Timestamp("2024-03-10 23:00")
     assert set(verify(late, frame, day, RULES, p)["detail"]) == {"outside_hours"}
+
+
+def test_a_vanishing_capacity_costs_infinitely_without_a_warning():
+    """Hypothesis found it (calls = 2.2e-309 an hour): the shares overflowed in the sum, outside the guard."""
+    import warnings
+
+    from strategy.allocation import _Problem, _unit_cost
+    from strategy.capacity import Usage
+
+    usage = Usage(
+        pattern=np.zeros((1, 1), dtype=np.int64),
+        amounts=np.array([[1.0, 1.0]]),
+        capacity=np.array([1e-308, 1e-308]),  # each share finite (1e308), their sum not
+        resources=("call@08", "call@09"),
+    )
+    empty = np.zeros(1, dtype=np.int64)
+    problem = _Problem(empty, empty, empty, np.ones(1), empty, empty, empty, np.zeros(1))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert np.isinf(_unit_cost(problem, usage)).all()
