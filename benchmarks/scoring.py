@@ -40,36 +40,17 @@ import pandas as pd
 from core.params import Params, load_params
 from core.paths import PROJECT_ROOT
 
-#: --quick: the test suite's small, fast models (tests/test_pipeline_score.py).
-FAST = {"num_leaves": 7, "min_child_samples": 40, "n_estimators": 40, "early_stopping_rounds": 10, "num_threads": 1}
 #: Written into --models-dir once its champions are trained: what they learnt from.
 TRAINED_FILE = "TRAINED"
 TARGET_ACCOUNTS, TARGET_SECONDS, TARGET_MIB = 1_000_000, 300, 4096
 
 
 def _params(quick: bool) -> Params:
-    """The project's params.yaml; with `quick`, tiny models and short windows (any book of 8+ cycles)."""
+    """The project's params.yaml; with `quick`, tiny models and short windows (pipeline.notebooks.fast_models)."""
+    from pipeline.notebooks import fast_models
+
     params = load_params()
-    if not quick:
-        return params
-    rr = params.roll_rate.model_copy(
-        update={
-            "valid_cycles": 2,
-            "test_cycles": 2,
-            "shap_sample": 50,
-            "lightgbm": params.roll_rate.lightgbm.model_copy(update=FAST),
-        }
-    )
-    pp = params.propensity.model_copy(update={"lightgbm": params.propensity.lightgbm.model_copy(update=FAST)})
-    up = params.uplift.model_copy(
-        update={
-            "valid_days": 30,
-            "test_days": 30,
-            "bootstrap": 20,
-            "lightgbm": params.uplift.lightgbm.model_copy(update=FAST),
-        }
-    )
-    return params.model_copy(update={"roll_rate": rr, "propensity": pp, "uplift": up})
+    return fast_models(params) if quick else params
 
 
 def train_champions(raw: Path, work: Path, quick: bool) -> float:

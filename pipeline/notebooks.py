@@ -47,10 +47,17 @@ def fresh() -> bool:
 
 def small_params(accounts: int = 1200, cycles: int = 10, params: Params | None = None) -> Params:
     """The project's params with a small book and small, fast models (any book of 8+ cycles)."""
-    params = params or load_params()
+    params = fast_models(params or load_params())
+    return params.model_copy(
+        update={"simulate": params.simulate.model_copy(update={"accounts": accounts, "cycles": cycles})}
+    )
+
+
+def fast_models(params: Params) -> Params:
+    """`params` with small, fast models and short validation windows (any book of 8+ cycles): the notebooks'
+    small pipeline and the scoring benchmark's --quick champions."""
     return params.model_copy(
         update={
-            "simulate": params.simulate.model_copy(update={"accounts": accounts, "cycles": cycles}),
             "roll_rate": params.roll_rate.model_copy(
                 update={
                     "valid_cycles": 2,
