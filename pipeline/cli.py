@@ -20,10 +20,10 @@ from rich.console import Console  # noqa: E402
 
 from core.errors import DataError, ParamsError  # noqa: E402
 from pipeline import show  # noqa: E402
+from pipeline.spark import cli as engines  # noqa: E402  # SPARK: --engine pandas|spark
 from pipeline.stages import (  # noqa: E402
     adapt_uci,
     evaluate,
-    features,
     promote,
     propensity,
     recommend,
@@ -50,7 +50,7 @@ def _root() -> None:
 
 app.command("simulate")(simulate.command)
 app.command("validate")(validate.command)
-app.command("features")(features.command)
+app.command("features")(engines.features_command)  # SPARK: --engine pandas|spark (pandas: the stage's command)
 app.command("roll_rate")(roll_rate.command)
 app.command("evaluate")(evaluate.command)
 app.command("propensity")(propensity.command)  # PTP

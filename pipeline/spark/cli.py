@@ -1,0 +1,49 @@
+"""`--engine pandas|spark` for the commands that run over account partitions.
+
+The pandas engine stays the default and runs the stage's own command unchanged; `spark` runs the same
+partition function through pipeline.spark (imported only then, so the command line never loads pyspark
+for a pandas run).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+
+import typer
+
+from core.params import load_params
+from core.paths import PARAMS_FILE, PROCESSED_DIR, VALIDATED_DIR
+from pipeline.stages import features
+
+
+class Engine(StrEnum):
+    pandas = "pandas"
+    spark = "spark"
+
+
+ENGINE_HELP = (
+    "pandas: one process, partition after partition. spark: one Spark group per partition "
+    "(a local session unless run under spark-submit or Databricks; DUNNING_SPARK_MASTER sets a local master)."
+)
+
+
+def features_command(
+    params_file: Path = typer.Option(PARAMS_FILE, help="Parameters file (sections `features`, `buckets`)."),
+    in_dir: Path = typer.Option(VALIDATED_DIR, help="Directory with the five validated tables."),
+    out_dir: Path = typer.Option(PROCESSED_DIR, help="Where features, labels and contact labels go (parquet)."),
+    metrics_file: Path = typer.Option(features.METRICS_FILE, help="Summary metrics (JSON): rows, label coverage."),
+    engine: Engine = typer.Option(Engine.pandas, help=ENGINE_HELP),
+) -> None:
+    """Build point-in-time features and labels for every account and cycle."""
+    if engine is Engine.pandas:
+        features.command(params_file, in_dir, out_dir, metrics_file)
+        return
+    from pipeline.spark import features as spark_features
+
+    metrics = spark_features.run(load_params(params_file), in_dir, out_dir, metrics_file)
+    typer.echo(
+        f"features (spark): {metrics['rows']:,} rows x {metrics['feature_columns']} features for "
+        f"{metrics['accounts']:,} accounts in {metrics['partitions']} partition(s); "
+        f"{metrics['contacts']:,} contacts labelled; outputs (parquet folders) in {out_dir}"
+    )
