@@ -5,15 +5,17 @@ name -> DataFrame in the canonical schema) and returns one frame per output. Her
 
 1. The driver computes the account ranges exactly as the pandas engine does
    (`core.partitions.partition_bounds` over the accounts' ids), so both engines cut the book alike.
-2. Every table is read as a Spark DataFrame (parquet, or CSV as text), its columns prefixed with its
-   name, every row tagged with its account range and its position in its file. Borrower-wide
-   restrictions (no account_id) go to every range holding one of the borrower's accounts, as
-   `core.partitions.slice_tables` sends them.
-3. The tables are stacked (`unionByName`) and grouped by range: one `applyInPandas` group holds one
-   range's rows of every table. Inside, each table is split off, put back in file order and conformed
-   to the schema (`core.io.conform`, the readers' own casts), and the partition function runs on it.
+2. Every table is read as a Spark DataFrame (parquet, or CSV as text) and every row tagged with its
+   account range and its position in its file. Borrower-wide restrictions (no account_id) go to every
+   range holding one of the borrower's accounts, as `core.partitions.slice_tables` sends them.
+3. The tables are stacked (`unionByName`) in shared columns, one per Spark type and position (so the
+   stack is as wide as the widest table, not as all tables together), and grouped by range: one
+   `applyInArrow` group holds one range's rows of every table, as Arrow (integers stay exact, where
+   pandas would make a column with nulls float). Inside, each table is split off, put back in file
+   order and conformed to the schema (`core.io.conform`, the readers' own casts), and the partition
+   function runs on it.
 4. Each group writes its frames itself, one parquet file per output and range
-   (OUTPUT.parquet/part-NNNNN.parquet), with the pandas engine's writer (`core.partitions.ParquetAppender`),
+   (OUTPUT.parquet/part-NNNNNN.parquet), with the pandas engine's writer (`core.partitions.ParquetAppender`),
    so the columns and their types (int8 codes, float32, categories, nanosecond timestamps) are the
    pandas engine's: Spark's own types would change several of them. File names are fixed per range,
    so a retried or speculative task rewrites the same file (through a rename, never half-written).
@@ -28,14 +30,17 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from core.io import conform, find_table_file
 from core.partitions import ParquetAppender, PartitionFunction, partition_bounds
@@ -52,7 +57,6 @@ Summarize = Callable[[Sequence[pd.DataFrame]], dict[str, Any]]
 PARTITION = "__partition"
 TABLE = "__table"
 ROW = "__row"
-NANOS = "nanos"  # a date/timestamp column that crossed as int64 nanoseconds (parquet written by pandas)
 
 
 def part_name(index: int) -> str:
@@ -60,17 +64,20 @@ def part_name(index: int) -> str:
     return f"part-{index:06d}.parquet"
 
 
-def prefixed(name: str, column: str) -> str:
-    return f"{name}__{column}"
+def slot_name(type_name: str, position: int) -> str:
+    """The shared column that holds the `position`-th column of a Spark type in every table (see `_source`)."""
+    return f"__{re.sub(r'[^0-9a-zA-Z]', '_', type_name)}_{position}"
 
 
 @dataclass(frozen=True)
 class SourceTable:
-    """How one table crosses from Spark into pandas: the columns its file holds, and how each travels."""
+    """The columns of the schema that one table's file holds, and those that hold int64 nanoseconds of a date or
+    timestamp (parquet written by pandas, read with spark.sql.legacy.parquet.nanosAsLong)."""
 
     name: str
     columns: tuple[str, ...]
-    how: Mapping[str, str]  # column -> "nanos" | "text" | "as_is"
+    nanos: frozenset[str]
+    slots: dict[str, str]  # column -> the stacked frame's column that carries it
 
 
 def map_partitions_spark(
@@ -110,7 +117,7 @@ def _map_partitions(
         else:
             stacked = _stack(spark, tables, sources, bounds)
             group = _group_function(sources, compute, [str(p) for p in staged], summarize)
-            rows = stacked.groupBy(PARTITION).applyInPandas(group, f"{PARTITION} long, summary string").collect()
+            rows = stacked.groupBy(PARTITION).applyInArrow(group, f"{PARTITION} long, summary string").collect()
             found = sorted((int(r[PARTITION]), json.loads(r["summary"])) for r in rows)
             if [i for i, _ in found] != list(range(len(bounds))):
                 raise RuntimeError(f"Spark returned {len(found)} of {len(bounds)} partitions")
@@ -127,73 +134,71 @@ def _read(spark: SparkSession, path: Path) -> DataFrame:
 
 
 def _source(name: str, frame: DataFrame) -> SourceTable:
-    """How each of the table's columns travels: integers as their decimal text (exact: pandas would
-    make a nullable integer float), int64 nanoseconds of a date or timestamp as text too, and turned
-    back into time in the group; everything else as it is."""
-    from pyspark.sql.types import DateType, IntegralType
+    """The table's columns, and the slot each travels in: the tables are stacked into shared columns, one per
+    Spark type and position (a table's second double goes where every table's second double goes), so
+    that a group's Arrow batch is as wide as the widest table per type, not as all tables together."""
+    from pyspark.sql.types import IntegralType
 
     spec = table(name)
     known = set(spec.column_names)
-    how = {}
-    for field in frame.schema.fields:
-        if field.name not in known:
-            continue
-        logical = spec.column(field.name).type
-        if isinstance(field.dataType, IntegralType):
-            how[field.name] = NANOS if logical in ("date", "timestamp") else "text"
-        elif isinstance(field.dataType, DateType):
-            how[field.name] = "text"  # ISO text, read by the schema's date parser
-        else:
-            how[field.name] = "as_is"
-    return SourceTable(name, tuple(how), how)
+    columns = tuple(f.name for f in frame.schema.fields if f.name in known)
+    nanos = frozenset(
+        f.name
+        for f in frame.schema.fields
+        if f.name in known
+        and isinstance(f.dataType, IntegralType)
+        and spec.column(f.name).type in ("date", "timestamp")
+    )
+    types = {f.name: f.dataType.simpleString() for f in frame.schema.fields}
+    slots, used = {}, {}
+    for col in columns:
+        used[types[col]] = used.get(types[col], 0) + 1
+        slots[col] = slot_name(types[col], used[types[col]])
+    return SourceTable(name, columns, nanos, slots)
 
 
 def _stack(spark: SparkSession, tables: dict[str, DataFrame], sources: dict[str, SourceTable], bounds) -> DataFrame:
-    """Every table's rows, prefixed, tagged with their range, table and file position, in one DataFrame."""
+    """Every table's rows in their slots, tagged with their range, table and file position, in one DataFrame."""
     from pyspark.sql import functions as F
-    from pyspark.sql.types import LongType
 
     firsts = np.array([b[0] for b in bounds], dtype=np.int64)
     lasts = np.array([b[1] for b in bounds], dtype=np.int64)
 
-    @F.pandas_udf(LongType())
-    def range_of(account_id: pd.Series) -> pd.Series:
+    @F.arrow_udf("long")
+    def range_of(account_id: pa.Array) -> pa.Array:
         """The range holding each account id (core.partitions.slice_tables's `between`), or -1."""
-        ids = pd.to_numeric(account_id)
-        present = ids.notna().to_numpy()
-        value = ids.fillna(0).to_numpy(dtype=np.int64)
+        present = account_id.is_valid().to_numpy(zero_copy_only=False)
+        value = account_id.fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64)
         index = np.searchsorted(firsts, value, side="right") - 1
         inside = present & (index >= 0)
         inside[inside] = value[inside] <= lasts[index[inside]]
-        return pd.Series(np.where(inside, index, -1), dtype="int64")
+        return pa.array(np.where(inside, index, -1), type=pa.int64())
+
+    def account_range(frame: DataFrame) -> Any:
+        return range_of(frame["account_id"].cast("long"))
 
     parts = []
     for name, frame in tables.items():
         source = sources[name]
-        columns = []
-        for col in source.columns:
-            value = F.col(f"`{col}`")
-            columns.append((value.cast("string") if source.how[col] != "as_is" else value).alias(prefixed(name, col)))
         tagged = frame.select(
-            *columns,
+            *[F.col(f"`{col}`").alias(source.slots[col]) for col in source.columns],
             F.lit(name).alias(TABLE),
             F.monotonically_increasing_id().alias(ROW),
-            range_of(F.col("account_id")).alias(PARTITION),
+            account_range(frame).alias(PARTITION),
         )
         if name == "restrictions":
             # a borrower-wide restriction goes with every range holding one of the borrower's accounts
-            holders = (
-                tables["accounts"]
-                .select(F.col("borrower_id").alias("__borrower"), range_of(F.col("account_id")).alias("__holder"))
-                .distinct()
-            )
+            accounts = tables["accounts"]
+            holders = accounts.select(
+                accounts["borrower_id"].cast("long").alias("__borrower"), account_range(accounts).alias("__holder")
+            ).distinct()
             wide = (
-                tagged.where(F.col(prefixed(name, "account_id")).isNull())
-                .join(holders, F.col(prefixed(name, "borrower_id")) == F.col("__borrower").cast("string"))
+                tagged.where(F.col(source.slots["account_id"]).isNull())
+                .join(holders, F.col(source.slots["borrower_id"]).cast("long") == F.col("__borrower"))
                 .withColumn(PARTITION, F.col("__holder"))
                 .drop("__borrower", "__holder")
             )
-            tagged = tagged.where(F.col(prefixed(name, "account_id")).isNotNull()).unionByName(wide)
+            tagged = tagged.where(F.col(source.slots["account_id"]).isNotNull()).unionByName(wide)
         parts.append(tagged.where(F.col(PARTITION) >= 0))
     stacked = parts[0]
     for part in parts[1:]:
@@ -203,33 +208,38 @@ def _stack(spark: SparkSession, tables: dict[str, DataFrame], sources: dict[str,
 
 def _group_function(
     sources: dict[str, SourceTable], compute: PartitionFunction, staged: list[str], summarize: Summarize
-) -> Callable[[pd.DataFrame], pd.DataFrame]:
+) -> Callable[[pa.Table], pa.Table]:
     """The function each group runs on an executor: split the tables, conform them, compute, write."""
 
-    def run(group: pd.DataFrame) -> pd.DataFrame:
-        index = int(group[PARTITION].iloc[0])
+    def run(group: pa.Table) -> pa.Table:
+        index = int(group.column(PARTITION)[0].as_py())
         tables = {name: _unpack(group, source) for name, source in sources.items()}
         summary = _write(index, compute(tables), [Path(p) for p in staged], summarize)
-        return pd.DataFrame({PARTITION: [index], "summary": [json.dumps(summary)]})
+        return pa.table({PARTITION: pa.array([index], pa.int64()), "summary": pa.array([json.dumps(summary)])})
 
     return run
 
 
-def _unpack(group: pd.DataFrame, source: SourceTable) -> pd.DataFrame:
-    """One table's rows of a group, in file order, in the canonical schema (core.io.conform casts them as
-    the readers do; columns the file lacks come back empty, as they do there)."""
-    rows = group[group[TABLE] == source.name].sort_values(ROW, kind="stable")
-    spec = table(source.name)
+def _unpack(group: pa.Table, source: SourceTable) -> pd.DataFrame:
+    """One table's rows of a group (a pyarrow.Table), in file order, in the canonical schema: core.io.conform
+    casts them as the readers do, and fills the columns the file lacks with missing values, as there."""
+    rows = group.filter(pc.equal(group.column(TABLE), source.name))
+    rows = rows.take(pc.sort_indices(rows.column(ROW)))
     raw = {}
     for col in source.columns:
-        values = rows[prefixed(source.name, col)].reset_index(drop=True)
-        if source.how[col] == NANOS:
-            nanos = pd.to_numeric(values).astype("Int64")
-            values = pd.to_datetime(nanos, unit="ns", utc=spec.column(col).type == "timestamp")
-        elif spec.column(col).type == "timestamp" and pd.api.types.is_datetime64_dtype(values.dtype):
-            values = values.dt.tz_localize("UTC")  # tz-naive UTC wall times (the session's time zone is UTC)
-        raw[col] = values
-    return conform(pd.DataFrame(raw, index=pd.RangeIndex(len(rows))), spec)
+        values = rows.column(source.slots[col])
+        raw[col] = _series(values)
+        if col in source.nanos:  # int64 nanoseconds since the epoch, UTC (conform reads naive values as UTC)
+            raw[col] = pd.to_datetime(raw[col], unit="ns")
+    return conform(pd.DataFrame(raw, index=pd.RangeIndex(rows.num_rows)), table(source.name))
+
+
+def _series(values: pa.ChunkedArray) -> pd.Series:
+    """One Arrow column as pandas, integers exactly (a null makes pandas' own conversion float)."""
+    if pa.types.is_integer(values.type) and values.null_count:
+        filled = values.fill_null(0).to_numpy().astype(np.int64)
+        return pd.Series(pd.arrays.IntegerArray(filled, values.is_null().to_numpy(zero_copy_only=False)))
+    return values.to_pandas()
 
 
 def _write(index: int, frames: Sequence[pd.DataFrame], staged: list[Path], summarize: Summarize) -> dict[str, Any]:
