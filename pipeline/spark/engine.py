@@ -87,14 +87,18 @@ def map_partitions_spark(
     compute: PartitionFunction,
     outputs: Sequence[Path],
     summarize: Summarize | None = None,
+    accounts: Sequence[np.ndarray] | None = None,
 ) -> list[dict[str, Any]]:
     """Run `compute` on every range of at most `size` accounts of the book in `directory` on Spark, writing its
-    frames as partitioned parquet (one folder per output, one file per range); publish the outputs only
-    when every range has succeeded. Returns each range's summary (`summarize(frames)`, or the frames' row
-    counts), in range order."""
+    frames as partitioned parquet (one folder per output, one file per partition); publish the outputs only
+    when every partition has succeeded. Returns each partition's summary (`summarize(frames)`, or the frames'
+    row counts), in partition order.
+
+    `accounts`: the partitions as arrays of account ids (core.partitions.borrower_partitions) instead of
+    account-id ranges, as `core.partitions.map_partitions` takes them."""
     with quiet_pyspark():
         return _map_partitions(
-            spark, Path(directory), size, compute, [Path(p) for p in outputs], summarize or _row_counts
+            spark, Path(directory), size, compute, [Path(p) for p in outputs], summarize or _row_counts, accounts
         )
 
 
@@ -105,22 +109,26 @@ def _map_partitions(
     compute: PartitionFunction,
     outputs: list[Path],
     summarize: Summarize,
+    accounts: Sequence[np.ndarray] | None,
 ) -> list[dict[str, Any]]:
     tables = {name: _read(spark, find_table_file(directory, name)) for name in TABLE_NAMES}
     sources = {name: _source(name, frame) for name, frame in tables.items()}
-    ids = tables["accounts"].select(tables["accounts"]["account_id"].cast("long")).toArrow().column(0).to_numpy()
-    bounds = partition_bounds(ids, size)
+    if accounts is None:
+        ids = tables["accounts"].select(tables["accounts"]["account_id"].cast("long")).toArrow().column(0).to_numpy()
+        partitioning: Ranges | Members = Ranges.of(partition_bounds(ids, size))
+    else:
+        partitioning = Members.of(accounts)
     with staged_dirs(outputs) as staged:
-        if not bounds:  # an empty book: one empty partition, so that every output still has its columns
+        if not partitioning.count:  # an empty book: one empty partition, so that every output still has its columns
             empty = {name: conform(table(name).empty_frame(), table(name)) for name in TABLE_NAMES}
             summaries = [_write(0, compute(empty), staged, summarize)]
         else:
-            stacked = _stack(spark, tables, sources, bounds)
+            stacked = _stack(spark, tables, sources, partitioning)
             group = _group_function(sources, compute, [str(p) for p in staged], summarize)
             rows = stacked.groupBy(PARTITION).applyInArrow(group, f"{PARTITION} long, summary string").collect()
             found = sorted((int(r[PARTITION]), json.loads(r["summary"])) for r in rows)
-            if [i for i, _ in found] != list(range(len(bounds))):
-                raise RuntimeError(f"Spark returned {len(found)} of {len(bounds)} partitions")
+            if [i for i, _ in found] != list(range(partitioning.count)):
+                raise RuntimeError(f"Spark returned {len(found)} of {partitioning.count} partitions")
             summaries = [s for _, s in found]
     return summaries
 
@@ -157,25 +165,70 @@ def _source(name: str, frame: DataFrame) -> SourceTable:
     return SourceTable(name, columns, nanos, slots)
 
 
-def _stack(spark: SparkSession, tables: dict[str, DataFrame], sources: dict[str, SourceTable], bounds) -> DataFrame:
-    """Every table's rows in their slots, tagged with their range, table and file position, in one DataFrame."""
+@dataclass(frozen=True)
+class Ranges:
+    """Partitions as inclusive account-id ranges (core.partitions.partition_bounds), sorted."""
+
+    firsts: np.ndarray
+    lasts: np.ndarray
+
+    @classmethod
+    def of(cls, bounds: Sequence[tuple[int, int]]) -> Ranges:
+        return cls(np.array([b[0] for b in bounds], dtype=np.int64), np.array([b[1] for b in bounds], dtype=np.int64))
+
+    @property
+    def count(self) -> int:
+        return len(self.firsts)
+
+    def assign(self, ids: np.ndarray) -> np.ndarray:
+        """The range holding each id (core.partitions.slice_tables's `between`), or -1."""
+        index = np.searchsorted(self.firsts, ids, side="right") - 1
+        inside = index >= 0
+        inside[inside] = ids[inside] <= self.lasts[index[inside]]
+        return np.where(inside, index, -1)
+
+
+@dataclass(frozen=True)
+class Members:
+    """Partitions as sets of account ids (core.partitions.borrower_partitions): every id, sorted, with its
+    partition's position."""
+
+    ids: np.ndarray
+    partitions: np.ndarray
+    count: int
+
+    @classmethod
+    def of(cls, accounts: Sequence[np.ndarray]) -> Members:
+        ids = np.concatenate([np.asarray(a, dtype=np.int64) for a in accounts]) if accounts else np.zeros(0, np.int64)
+        owner = np.repeat(np.arange(len(accounts), dtype=np.int64), [len(a) for a in accounts])
+        order = np.argsort(ids, kind="stable")
+        return cls(ids[order], owner[order], len(accounts))
+
+    def assign(self, ids: np.ndarray) -> np.ndarray:
+        """The partition holding each id (core.partitions.select_tables's `isin`), or -1."""
+        if not len(self.ids):
+            return np.full(len(ids), -1, dtype=np.int64)
+        index = np.minimum(np.searchsorted(self.ids, ids), len(self.ids) - 1)
+        return np.where(self.ids[index] == ids, self.partitions[index], -1)
+
+
+def _stack(
+    spark: SparkSession, tables: dict[str, DataFrame], sources: dict[str, SourceTable], partitioning: Ranges | Members
+) -> DataFrame:
+    """Every table's rows in their slots, tagged with their partition, table and file position, in one DataFrame."""
     from pyspark.sql import functions as F
 
-    firsts = np.array([b[0] for b in bounds], dtype=np.int64)
-    lasts = np.array([b[1] for b in bounds], dtype=np.int64)
+    shared = spark.sparkContext.broadcast(partitioning)  # once per executor, however many ids
 
     @F.arrow_udf("long")
-    def range_of(account_id: pa.Array) -> pa.Array:
-        """The range holding each account id (core.partitions.slice_tables's `between`), or -1."""
+    def partition_of(account_id: pa.Array) -> pa.Array:
+        """The partition holding each account id, or -1 (none, or no account_id)."""
         present = account_id.is_valid().to_numpy(zero_copy_only=False)
         value = account_id.fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64)
-        index = np.searchsorted(firsts, value, side="right") - 1
-        inside = present & (index >= 0)
-        inside[inside] = value[inside] <= lasts[index[inside]]
-        return pa.array(np.where(inside, index, -1), type=pa.int64())
+        return pa.array(np.where(present, shared.value.assign(value), -1), type=pa.int64())
 
-    def account_range(frame: DataFrame) -> Any:
-        return range_of(frame["account_id"].cast("long"))
+    def partition_column(frame: DataFrame) -> Any:
+        return partition_of(frame["account_id"].cast("long"))
 
     parts = []
     for name, frame in tables.items():
@@ -184,13 +237,13 @@ def _stack(spark: SparkSession, tables: dict[str, DataFrame], sources: dict[str,
             *[F.col(f"`{col}`").alias(source.slots[col]) for col in source.columns],
             F.lit(name).alias(TABLE),
             F.monotonically_increasing_id().alias(ROW),
-            account_range(frame).alias(PARTITION),
+            partition_column(frame).alias(PARTITION),
         )
         if name == "restrictions":
             # a borrower-wide restriction goes with every range holding one of the borrower's accounts
             accounts = tables["accounts"]
             holders = accounts.select(
-                accounts["borrower_id"].cast("long").alias("__borrower"), account_range(accounts).alias("__holder")
+                accounts["borrower_id"].cast("long").alias("__borrower"), partition_column(accounts).alias("__holder")
             ).distinct()
             wide = (
                 tagged.where(F.col(source.slots["account_id"]).isNull())
