@@ -81,6 +81,10 @@ CASES = {
         {"plot_pages_blank", "external_assets", "notebooks_run", "notebooks_failed", "runs_missing_tags"}
         | {"versions_missing_card"},
     ),
+    "spark_features": (  # SPARK (issue 18): the features stage on both engines, Spark in local mode
+        ["--accounts", "300", "--cycles", "4", "--partition", "100"],
+        {"accounts", "seconds_pandas", "seconds_spark", "rows_equal_to_pandas"},
+    ),
     "roll_rate": (
         ["--accounts", "1500"],
         {"model_logloss", "baseline_logloss", "logloss_reduction", "roll_forward_auc", "plain_lgbm_logloss"},
