@@ -6,11 +6,14 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 
 from core.params import LightGBMParams, Params
 from models.uplift import ope
 from models.uplift.arms import arm_codes, arms
-from models.uplift.learners import fit_dr, fit_t
+from models.uplift.learners import crossfit_predictions, fit_calibration, fit_dr, fit_t
 from models.uplift.qini import qini
 from models.uplift.rows import FEATURES, decision_rows
 
@@ -122,6 +125,143 @@ def test_unsupported_actions_and_low_propensities_warn_and_are_not_extrapolated(
     low[:5] = 1e-7
     with pytest.warns(ope.UnsupportedActionWarning, match="below the floor"):
         ope.estimate(r, low, np.ones(len(r)), np.zeros(len(r)), np.zeros(len(r)), floor=1e-5, bootstrap=10)
+
+
+# --- switch / shrinkage DR, and the outcome model calibrated on the log (docs/uplift.md, "Off-policy estimates") ---
+
+
+def _planted_value(log: pd.DataFrame, target: np.ndarray) -> float:
+    seg = log["segment"].to_numpy()
+    gain = np.where(target == SMS, EFFECT[SMS][seg], 0) + np.where(target == CALL, EFFECT[CALL][seg], 0)
+    return float(np.mean(BASE[seg] + gain))
+
+
+@pytest.mark.parametrize("kind", ["switch", "optimistic"])
+@pytest.mark.parametrize("bias", ["upper_bound", "estimate"])
+def test_tuned_dr_recovers_the_planted_policy_value(data, kind, bias):
+    train, valid = data
+    model = fit_t(train, valid, len(TABLE), FAST, 0, 1.0)
+    log = planted(8000, 4)
+    target, rows = _target(log), np.arange(len(log))
+    mu = model.predict(log)
+    match = (log["arm"].to_numpy() == target).astype(float)
+    args = (log["reward"], log["propensity"], match, mu[rows, target], mu[rows, log["arm"]])
+    est = ope.estimate(*args, floor=1e-5, bootstrap=100, seed=0, shrinkage=kind, bias=bias)
+    truth = _planted_value(log, target)
+    t = est.tuned
+    assert t is not None and t.kind == kind
+    assert t.estimate.low <= truth <= t.estimate.high, (t, truth)
+    assert not t.estimate.low <= log["reward"].mean() <= t.estimate.high  # it estimates the target, not the log
+    # the criterion never prefers an estimator it scores worse than plain DR (inf is on its grid)
+    w = ope.importance_weights(match, log["propensity"].to_numpy())
+    plain = ope.estimated_mse(log["reward"].to_numpy(), w, args[3], args[4], kind, np.inf, bias)
+    assert t.mse <= plain[0]
+    assert est.dr == ope.estimate(*args, floor=1e-5, bootstrap=100, seed=0).dr  # plain DR reported unchanged
+
+
+def _heavy_log(seed: int, n: int = 4000):
+    """Logged propensities from 0.5 down to 1 in 500; a deterministic target matching some rows."""
+    rng = np.random.default_rng(seed)
+    p = rng.choice([0.5, 0.05, 0.002], n, p=[0.6, 0.3, 0.1])
+    tp = (rng.random(n) < np.minimum(3 * p, 1)).astype(float)
+    mu = rng.uniform(5, 15, n)
+    return rng, p, tp, mu + 1.0, mu
+
+
+def test_switch_falls_back_to_the_model_where_weights_exceed_the_threshold():
+    rng, p, tp, dm, mu = _heavy_log(0)
+    r = mu + rng.normal(0, 5, len(p))
+    w, tau = tp / p, 50.0
+    heavy, light = w > tau, (w > 0) & (w <= tau)
+    assert heavy.any() and light.any()
+
+    def switch(reward):
+        return ope.estimate(reward, p, tp, dm, mu, floor=1e-5, bootstrap=20, shrinkage="switch", threshold=tau)
+
+    est = switch(r)
+    assert est.tuned.threshold == tau and est.tuned.switched_rows == heavy.sum()
+    assert est.tuned.estimate.value == pytest.approx(np.mean(dm + np.where(w <= tau, w * (r - mu), 0.0)))
+    # above the threshold only the model prices the decision: its logged reward no longer matters
+    wild = r + np.where(heavy, 1e6, 0.0)
+    assert switch(wild).tuned.estimate.value == pytest.approx(est.tuned.estimate.value)
+    assert switch(wild).dr.value > est.dr.value + 1e3  # while the plain DR follows it
+    # below it, the correction stays: a shift of the light rows moves the estimate by their weighted shift
+    shifted = switch(r + np.where(light, 10.0, 0.0)).tuned.estimate.value
+    assert shifted - est.tuned.estimate.value == pytest.approx(np.sum(w[light] * 10.0) / len(r))
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    w=hnp.arrays(np.float64, st.integers(1, 40), elements=st.floats(0.0, 1e4)),
+    threshold=st.floats(1e-3, 1e8),
+)
+def test_shrunk_weights_stay_between_zero_and_the_weight(w, threshold):
+    switch = ope.shrink_weights(w, "switch", threshold)
+    assert np.array_equal(switch, np.where(w <= threshold, w, 0.0))
+    shrunk = ope.shrink_weights(w, "optimistic", threshold)
+    assert (shrunk >= 0).all() and (shrunk <= w + 1e-12).all()
+    assert (shrunk <= np.sqrt(threshold) / 2 * (1 + 1e-9)).all()  # lambda w / (w^2 + lambda) peaks at sqrt(lambda)/2
+    for kind in ("switch", "optimistic"):
+        assert np.array_equal(ope.shrink_weights(w, kind, np.inf), w)
+
+
+def test_tuning_switches_where_the_model_is_right_and_keeps_dr_where_it_is_biased():
+    """The plug-in criterion: with an exact model the dropped corrections are noise (a finite tau cuts the
+    variance); with a model 30 too low on every row they are bias, and the switch keeps plain DR. The
+    upper-bound criterion shrinks a little (first-order variance, second-order bias) and never switches."""
+    rng, p, tp, dm, mu = _heavy_log(1, 20_000)
+    w = tp / p
+    exact = mu + rng.normal(0, 20, len(p))
+    low = mu + 30 + rng.normal(0, 2, len(p))
+    assert np.isfinite(ope.tune(exact, w, dm, mu, "switch", bias="estimate")[0])
+    assert np.isinf(ope.tune(low, w, dm, mu, "switch", bias="estimate")[0])
+    assert np.isinf(ope.tune(exact, w, dm, mu, "switch")[0])
+    chosen, mse, _, _ = ope.tune(exact, w, dm, mu, "optimistic")
+    assert np.isfinite(chosen) and mse < ope.estimated_mse(exact, w, dm, mu, "optimistic", np.inf)[0]
+    # the choice is the grid's argmin of the estimated MSE
+    grid = ope.candidate_thresholds(w, "optimistic", 30)
+    scores = [ope.estimated_mse(exact, w, dm, mu, "optimistic", t)[0] for t in grid]
+    assert chosen == grid[int(np.argmin(scores))]
+    # on-policy (every weight 1) there is nothing to shrink
+    assert np.isinf(ope.tune(exact, np.ones(len(p)), dm, mu, "optimistic")[0])
+
+
+@pytest.mark.parametrize("method", ["ratio", "isotonic"])
+def test_calibration_removes_a_planted_scale_bias(data, method):
+    """A model 30% low on no contact and sms and 40% low on calls (planted on out-of-fold T-learner predictions):
+    calibrated on the training rows, its predictions on a fresh log match the logged responses per arm again, and
+    the planted target's direct-method value its truth."""
+    train, valid = data
+    factor = np.ones(len(TABLE))
+    factor[[0, SMS]], factor[CALL] = 0.7, 0.6
+    oof = crossfit_predictions(train, valid, len(TABLE), FAST, 0, 1.0)
+    supported = [0, SMS, CALL]
+    assert not np.isnan(oof[:, supported]).any() and np.isnan(np.delete(oof, supported, axis=1)).all()
+    cal = fit_calibration(oof * factor, train["arm"].to_numpy(), train["reward"].to_numpy(), method=method)
+    assert cal.method == method
+    model = fit_t(train, valid, len(TABLE), FAST, 0, 1.0)
+    log = planted(8000, 4)
+    biased = model.predict(log) * factor
+    fixed = cal.apply(biased)
+    arm, y, rows = log["arm"].to_numpy(), log["reward"].to_numpy(), np.arange(len(log))
+    for a in supported:
+        logged = y[arm == a].mean()
+        assert abs(biased[arm == a, a].mean() / logged - 1) > 0.15
+        assert fixed[arm == a, a].mean() == pytest.approx(logged, rel=0.04), (method, a)
+    target, truth = _target(log), _planted_value(log, _target(log))
+    assert abs(biased[rows, target].mean() / truth - 1) > 0.15
+    assert fixed[rows, target].mean() == pytest.approx(truth, rel=0.04)
+    other = next(a for a in range(len(TABLE)) if a not in supported)
+    assert np.isnan(fixed[:, other]).all()  # arms without a model stay unsupported
+
+
+def test_calibration_leaves_arms_without_enough_rows_alone():
+    mu = np.full((150, 3), 10.0)
+    arm = np.repeat([0, 1, 2], [120, 20, 10])
+    cal = fit_calibration(mu, arm, np.full(150, 13.0), method="ratio")
+    assert cal.scale.tolist() == pytest.approx([1.3, 1.0, 1.0])
+    with pytest.raises(ValueError, match="unknown calibration"):
+        fit_calibration(mu, arm, np.ones(150), method="platt")
 
 
 def test_qini_is_positive_for_a_true_ranking_and_not_for_a_random_one():
