@@ -5,15 +5,16 @@ name -> DataFrame in the canonical schema) and returns one frame per output. Her
 
 1. The driver computes the account ranges exactly as the pandas engine does
    (`core.partitions.partition_bounds` over the accounts' ids), so both engines cut the book alike.
-2. Every table is read as a Spark DataFrame (parquet, or CSV as text) and every row tagged with its
-   account range and its position in its file. Borrower-wide restrictions (no account_id) go to every
-   range holding one of the borrower's accounts, as `core.partitions.slice_tables` sends them.
-3. The tables are stacked (`unionByName`) in shared columns, one per Spark type and position (so the
-   stack is as wide as the widest table, not as all tables together), and grouped by range: one
-   `applyInArrow` group holds one range's rows of every table, as Arrow (integers stay exact, where
-   pandas would make a column with nulls float). Inside, each table is split off, put back in file
-   order and conformed to the schema (`core.io.conform`, the readers' own casts), and the partition
-   function runs on it.
+2. Every table is read as a Spark DataFrame (parquet, or CSV as text) and, batch by batch on the
+   executors (`mapInArrow`), its rows are sent to their partition: packed as Arrow IPC, one payload
+   per input batch and partition, each row numbered with its position in its file. Borrower-wide
+   restrictions (no account_id) go to every partition holding one of the borrower's accounts, as
+   `core.partitions.slice_tables` sends them. The shuffle so moves a few large binary values, every
+   type exactly as Arrow holds it, rather than millions of rows in Spark's row format.
+3. The payloads are grouped by partition (`groupBy(partition).applyInArrow`): one group holds one
+   partition's rows of every table. Inside, each table is unpacked, put back in file order and
+   conformed to the schema (`core.io.conform`, the readers' own casts), and the partition function
+   runs on it.
 4. Each group writes its frames itself, one parquet file per output and range
    (OUTPUT.parquet/part-NNNNNN.parquet), with the pandas engine's writer (`core.partitions.ParquetAppender`),
    so the columns and their types (int8 codes, float32, categories, nanosecond timestamps) are the
@@ -30,9 +31,8 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -57,16 +57,12 @@ Summarize = Callable[[Sequence[pd.DataFrame]], dict[str, Any]]
 PARTITION = "__partition"
 TABLE = "__table"
 ROW = "__row"
+PAYLOAD = "__payload"
 
 
 def part_name(index: int) -> str:
     """The file of one range in an output folder; zero-padded so that name order is range order."""
     return f"part-{index:06d}.parquet"
-
-
-def slot_name(type_name: str, position: int) -> str:
-    """The shared column that holds the `position`-th column of a Spark type in every table (see `_source`)."""
-    return f"__{re.sub(r'[^0-9a-zA-Z]', '_', type_name)}_{position}"
 
 
 @dataclass(frozen=True)
@@ -77,7 +73,6 @@ class SourceTable:
     name: str
     columns: tuple[str, ...]
     nanos: frozenset[str]
-    slots: dict[str, str]  # column -> the stacked frame's column that carries it
 
 
 def map_partitions_spark(
@@ -113,19 +108,23 @@ def _map_partitions(
 ) -> list[dict[str, Any]]:
     tables = {name: _read(spark, find_table_file(directory, name)) for name in TABLE_NAMES}
     sources = {name: _source(name, frame) for name, frame in tables.items()}
-    if accounts is None:
-        ids = tables["accounts"].select(tables["accounts"]["account_id"].cast("long")).toArrow().column(0).to_numpy()
-        partitioning: Ranges | Members = Ranges.of(partition_bounds(ids, size))
-    else:
-        partitioning = Members.of(accounts)
+    accounts_frame = tables["accounts"]
+    owners = accounts_frame.select(
+        accounts_frame["account_id"].cast("long"), accounts_frame["borrower_id"].cast("long")
+    ).toArrow()
+    ids = owners.column(0).to_numpy()
+    partitioning: Ranges | Members = (
+        Ranges.of(partition_bounds(ids, size)) if accounts is None else Members.of(accounts)
+    )
     with staged_dirs(outputs) as staged:
         if not partitioning.count:  # an empty book: one empty partition, so that every output still has its columns
-            empty = {name: conform(table(name).empty_frame(), table(name)) for name in TABLE_NAMES}
+            empty = {name: _empty(name) for name in TABLE_NAMES}
             summaries = [_write(0, compute(empty), staged, summarize)]
         else:
-            stacked = _stack(spark, tables, sources, partitioning)
+            holders = Holders.of(owners.column(1).to_numpy(), partitioning.assign(ids))
+            packed = _packed(spark, tables, partitioning, holders)
             group = _group_function(sources, compute, [str(p) for p in staged], summarize)
-            rows = stacked.groupBy(PARTITION).applyInArrow(group, f"{PARTITION} long, summary string").collect()
+            rows = packed.groupBy(PARTITION).applyInArrow(group, f"{PARTITION} long, summary string").collect()
             found = sorted((int(r[PARTITION]), json.loads(r["summary"])) for r in rows)
             if [i for i, _ in found] != list(range(partitioning.count)):
                 raise RuntimeError(f"Spark returned {len(found)} of {partitioning.count} partitions")
@@ -142,9 +141,6 @@ def _read(spark: SparkSession, path: Path) -> DataFrame:
 
 
 def _source(name: str, frame: DataFrame) -> SourceTable:
-    """The table's columns, and the slot each travels in: the tables are stacked into shared columns, one per
-    Spark type and position (a table's second double goes where every table's second double goes), so
-    that a group's Arrow batch is as wide as the widest table per type, not as all tables together."""
     from pyspark.sql.types import IntegralType
 
     spec = table(name)
@@ -157,12 +153,7 @@ def _source(name: str, frame: DataFrame) -> SourceTable:
         and isinstance(f.dataType, IntegralType)
         and spec.column(f.name).type in ("date", "timestamp")
     )
-    types = {f.name: f.dataType.simpleString() for f in frame.schema.fields}
-    slots, used = {}, {}
-    for col in columns:
-        used[types[col]] = used.get(types[col], 0) + 1
-        slots[col] = slot_name(types[col], used[types[col]])
-    return SourceTable(name, columns, nanos, slots)
+    return SourceTable(name, columns, nanos)
 
 
 @dataclass(frozen=True)
@@ -212,51 +203,78 @@ class Members:
         return np.where(self.ids[index] == ids, self.partitions[index], -1)
 
 
-def _stack(
-    spark: SparkSession, tables: dict[str, DataFrame], sources: dict[str, SourceTable], partitioning: Ranges | Members
+@dataclass(frozen=True)
+class Holders:
+    """Which partitions hold each borrower's accounts: (borrower, partition) pairs, sorted, each once. A
+    borrower-wide restriction (no account_id) goes to every one of them, as core.partitions.slice_tables
+    sends it."""
+
+    borrowers: np.ndarray
+    partitions: np.ndarray
+
+    @classmethod
+    def of(cls, borrower_ids: np.ndarray, partitions: np.ndarray) -> Holders:
+        keep = partitions >= 0
+        pairs = np.unique(np.stack([borrower_ids[keep], partitions[keep]], axis=1), axis=0).reshape(-1, 2)
+        return cls(pairs[:, 0].astype(np.int64), pairs[:, 1].astype(np.int64))
+
+    def rows(self, rows: np.ndarray, borrower_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Each of `rows` repeated once per partition holding its borrower: (row positions, partitions)."""
+        first = np.searchsorted(self.borrowers, borrower_ids, side="left")
+        counts = np.searchsorted(self.borrowers, borrower_ids, side="right") - first
+        starts = np.repeat(first - np.cumsum(counts) + counts, counts)
+        return np.repeat(rows, counts), self.partitions[starts + np.arange(int(counts.sum()))]
+
+
+def _packed(
+    spark: SparkSession, tables: dict[str, DataFrame], partitioning: Ranges | Members, holders: Holders
 ) -> DataFrame:
-    """Every table's rows in their slots, tagged with their partition, table and file position, in one DataFrame."""
+    """Every table's rows as Arrow IPC payloads, one per input batch and partition: (partition, table, payload).
+
+    The rows cross the shuffle packed (a few large binary values rather than millions of rows, and every
+    type exactly as Arrow holds it), each with its position in its file (`ROW`) to put it back in order."""
     from pyspark.sql import functions as F
 
-    shared = spark.sparkContext.broadcast(partitioning)  # once per executor, however many ids
-
-    @F.arrow_udf("long")
-    def partition_of(account_id: pa.Array) -> pa.Array:
-        """The partition holding each account id, or -1 (none, or no account_id)."""
-        present = account_id.is_valid().to_numpy(zero_copy_only=False)
-        value = account_id.fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64)
-        return pa.array(np.where(present, shared.value.assign(value), -1), type=pa.int64())
-
-    def partition_column(frame: DataFrame) -> Any:
-        return partition_of(frame["account_id"].cast("long"))
-
+    shared = spark.sparkContext.broadcast((partitioning, holders))  # once per executor, however many ids
+    schema = f"{PARTITION} long, {TABLE} string, {PAYLOAD} binary"
     parts = []
     for name, frame in tables.items():
-        source = sources[name]
-        tagged = frame.select(
-            *[F.col(f"`{col}`").alias(source.slots[col]) for col in source.columns],
-            F.lit(name).alias(TABLE),
-            F.monotonically_increasing_id().alias(ROW),
-            partition_column(frame).alias(PARTITION),
-        )
-        if name == "restrictions":
-            # a borrower-wide restriction goes with every range holding one of the borrower's accounts
-            accounts = tables["accounts"]
-            holders = accounts.select(
-                accounts["borrower_id"].cast("long").alias("__borrower"), partition_column(accounts).alias("__holder")
-            ).distinct()
-            wide = (
-                tagged.where(F.col(source.slots["account_id"]).isNull())
-                .join(holders, F.col(source.slots["borrower_id"]).cast("long") == F.col("__borrower"))
-                .withColumn(PARTITION, F.col("__holder"))
-                .drop("__borrower", "__holder")
-            )
-            tagged = tagged.where(F.col(source.slots["account_id"]).isNotNull()).unionByName(wide)
-        parts.append(tagged.where(F.col(PARTITION) >= 0))
-    stacked = parts[0]
+        numbered = frame.select(*[F.col(f"`{c}`") for c in frame.columns], F.monotonically_increasing_id().alias(ROW))
+        parts.append(numbered.mapInArrow(_packer(name, shared), schema))
+    packed = parts[0]
     for part in parts[1:]:
-        stacked = stacked.unionByName(part, allowMissingColumns=True)
-    return stacked
+        packed = packed.unionByName(part)
+    return packed
+
+
+def _packer(name: str, shared: Any) -> Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]:
+    def pack(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        partitioning, holders = shared.value
+        for batch in batches:
+            account = pc.cast(batch.column("account_id"), pa.int64())
+            present = account.is_valid().to_numpy(zero_copy_only=False)
+            where = np.where(present, partitioning.assign(account.fill_null(0).to_numpy(zero_copy_only=False)), -1)
+            rows = np.flatnonzero(where >= 0)
+            owner = where[rows]
+            if name == "restrictions" and not present.all():  # borrower-wide: every partition holding the borrower
+                wide = np.flatnonzero(~present)
+                borrower = pc.cast(batch.column("borrower_id"), pa.int64()).to_numpy(zero_copy_only=False)[wide]
+                extra_rows, extra_owner = holders.rows(wide, borrower)
+                rows, owner = np.concatenate([rows, extra_rows]), np.concatenate([owner, extra_owner])
+            order = np.argsort(owner, kind="stable")
+            rows, owner = rows[order], owner[order]
+            cuts = np.flatnonzero(np.diff(owner)) + 1
+            for part_rows, part in zip(np.split(rows, cuts), owner[np.r_[0, cuts]] if len(owner) else [], strict=True):
+                sink = pa.BufferOutputStream()
+                taken = batch.take(pa.array(part_rows))
+                with pa.ipc.new_stream(sink, taken.schema) as writer:
+                    writer.write_batch(taken)
+                yield pa.RecordBatch.from_pydict(
+                    {PARTITION: [int(part)], TABLE: [name], PAYLOAD: [sink.getvalue().to_pybytes()]},
+                    schema=pa.schema([(PARTITION, pa.int64()), (TABLE, pa.string()), (PAYLOAD, pa.binary())]),
+                )
+
+    return pack
 
 
 def _group_function(
@@ -274,17 +292,24 @@ def _group_function(
 
 
 def _unpack(group: pa.Table, source: SourceTable) -> pd.DataFrame:
-    """One table's rows of a group (a pyarrow.Table), in file order, in the canonical schema: core.io.conform
-    casts them as the readers do, and fills the columns the file lacks with missing values, as there."""
-    rows = group.filter(pc.equal(group.column(TABLE), source.name))
+    """One table's rows of a group, in file order, in the canonical schema: core.io.conform casts them as the
+    readers do, and fills the columns the file lacks with missing values, as there."""
+    payloads = group.filter(pc.equal(group.column(TABLE), source.name)).column(PAYLOAD).to_pylist()
+    if not payloads:
+        return _empty(source.name)
+    rows = pa.concat_tables([pa.ipc.open_stream(p).read_all() for p in payloads])
     rows = rows.take(pc.sort_indices(rows.column(ROW)))
     raw = {}
     for col in source.columns:
-        values = rows.column(source.slots[col])
-        raw[col] = _series(values)
+        raw[col] = _series(rows.column(col))
         if col in source.nanos:  # int64 nanoseconds since the epoch, UTC (conform reads naive values as UTC)
             raw[col] = pd.to_datetime(raw[col], unit="ns")
     return conform(pd.DataFrame(raw, index=pd.RangeIndex(rows.num_rows)), table(source.name))
+
+
+def _empty(name: str) -> pd.DataFrame:
+    """A table with no rows, in the schema (what the pandas engine reads for a partition without any)."""
+    return conform(table(name).empty_frame(), table(name))
 
 
 def _series(values: pa.ChunkedArray) -> pd.Series:
