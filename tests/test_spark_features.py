@@ -132,13 +132,15 @@ def test_csv_book_equals_pandas_engine(spark, book, tmp_path):
 
 
 def test_simulated_book_through_the_command_line(spark, tmp_path):
-    """`python -m pipeline features --engine spark` (in process: the fixture's session is the active one)."""
+    """`python -m pipeline features --engine spark --spark-read direct` (in process: the fixture's session is the
+    active one): each task reads its partition with the pandas engine's reader."""
     params = small_params(3, accounts=400, cycles=6, burn_in_cycles=1)
     write_tables(Simulation.from_params(params).run(record=True).tables(), tmp_path / "raw")
     (tmp_path / "params.yaml").write_text("features:\n  partition_accounts: 150\n")
     expected = _pandas_run(parse_params({"features": {"partition_accounts": 150}}), tmp_path / "raw", tmp_path)
     args = ["features", "--params-file", str(tmp_path / "params.yaml"), "--in-dir", str(tmp_path / "raw")]
-    args += ["--out-dir", str(tmp_path / "spark"), "--metrics-file", str(tmp_path / "spark.json"), "--engine", "spark"]
+    args += ["--out-dir", str(tmp_path / "spark"), "--metrics-file", str(tmp_path / "spark.json")]
+    args += ["--engine", "spark", "--spark-read", "direct"]
     done = CliRunner().invoke(app, args)
     assert done.exit_code == 0, done.output
     assert "features (spark):" in done.output and "3 partition(s)" in done.output

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -43,7 +44,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from core.io import conform, find_table_file
-from core.partitions import ParquetAppender, PartitionFunction, partition_bounds
+from core.partitions import ParquetAppender, PartitionedBook, PartitionFunction, partition_bounds
 from core.schema import TABLE_NAMES, table
 from pipeline.spark.session import quiet_pyspark
 from validation.publish import staged_dirs
@@ -58,6 +59,8 @@ PARTITION = "__partition"
 TABLE = "__table"
 ROW = "__row"
 PAYLOAD = "__payload"
+#: How a partition's rows reach its executor (map_partitions_spark's `read`).
+READS = ("shuffle", "direct")
 
 
 def part_name(index: int) -> str:
@@ -83,6 +86,8 @@ def map_partitions_spark(
     outputs: Sequence[Path],
     summarize: Summarize | None = None,
     accounts: Sequence[np.ndarray] | None = None,
+    timings: list[dict[str, float]] | None = None,
+    read: str = "shuffle",
 ) -> list[dict[str, Any]]:
     """Run `compute` on every range of at most `size` accounts of the book in `directory` on Spark, writing its
     frames as partitioned parquet (one folder per output, one file per partition); publish the outputs only
@@ -90,10 +95,28 @@ def map_partitions_spark(
     row counts), in partition order.
 
     `accounts`: the partitions as arrays of account ids (core.partitions.borrower_partitions) instead of
-    account-id ranges, as `core.partitions.map_partitions` takes them."""
+    account-id ranges, as `core.partitions.map_partitions` takes them. `timings`, when given, receives each
+    partition's seconds on its executor (reading or unpacking its tables, the partition function, writing),
+    for the benchmark.
+
+    `read`: how a partition's rows reach its executor. "shuffle" (the default): the tables are read as Spark
+    DataFrames and their rows sent to their partition's group (any storage Spark reads, any file layout).
+    "direct": one Spark task per partition reads its rows itself with the pandas engine's reader
+    (`core.partitions.PartitionedBook`, parquet filtered on account_id), so no row crosses the shuffle;
+    the files must be paths every executor sees, and are read fastest when sorted by account_id."""
+    if read not in READS:
+        raise ValueError(f"read must be one of {READS}, not {read!r}")
     with quiet_pyspark():
         return _map_partitions(
-            spark, Path(directory), size, compute, [Path(p) for p in outputs], summarize or _row_counts, accounts
+            spark,
+            Path(directory),
+            size,
+            compute,
+            [Path(p) for p in outputs],
+            summarize or _row_counts,
+            accounts,
+            timings,
+            read,
         )
 
 
@@ -105,6 +128,8 @@ def _map_partitions(
     outputs: list[Path],
     summarize: Summarize,
     accounts: Sequence[np.ndarray] | None,
+    timings: list[dict[str, float]] | None,
+    read: str,
 ) -> list[dict[str, Any]]:
     tables = {name: _read(spark, find_table_file(directory, name)) for name in TABLE_NAMES}
     sources = {name: _source(name, frame) for name, frame in tables.items()}
@@ -121,14 +146,23 @@ def _map_partitions(
             empty = {name: _empty(name) for name in TABLE_NAMES}
             summaries = [_write(0, compute(empty), staged, summarize)]
         else:
-            holders = Holders.of(owners.column(1).to_numpy(), partitioning.assign(ids))
-            packed = _packed(spark, tables, partitioning, holders)
-            group = _group_function(sources, compute, [str(p) for p in staged], summarize)
-            rows = packed.groupBy(PARTITION).applyInArrow(group, f"{PARTITION} long, summary string").collect()
+            schema = f"{PARTITION} long, summary string"
+            if read == "direct":
+                tasks = spark.range(0, partitioning.count, 1, numPartitions=partitioning.count)
+                shared = spark.sparkContext.broadcast(partitioning)
+                run = _direct_function(str(directory), shared, compute, [str(p) for p in staged], summarize)
+                rows = tasks.mapInArrow(run, schema).collect()
+            else:
+                holders = Holders.of(owners.column(1).to_numpy(), partitioning.assign(ids))
+                packed = _packed(spark, tables, partitioning, holders)
+                group = _group_function(sources, compute, [str(p) for p in staged], summarize)
+                rows = packed.groupBy(PARTITION).applyInArrow(group, schema).collect()
             found = sorted((int(r[PARTITION]), json.loads(r["summary"])) for r in rows)
             if [i for i, _ in found] != list(range(partitioning.count)):
                 raise RuntimeError(f"Spark returned {len(found)} of {partitioning.count} partitions")
-            summaries = [s for _, s in found]
+            summaries = [report["summary"] for _, report in found]
+            if timings is not None:
+                timings.extend(report["seconds"] for _, report in found)
     return summaries
 
 
@@ -171,6 +205,9 @@ class Ranges:
     def count(self) -> int:
         return len(self.firsts)
 
+    def read(self, book: PartitionedBook, index: int) -> dict[str, pd.DataFrame]:
+        return book.read(int(self.firsts[index]), int(self.lasts[index]))
+
     def assign(self, ids: np.ndarray) -> np.ndarray:
         """The range holding each id (core.partitions.slice_tables's `between`), or -1."""
         index = np.searchsorted(self.firsts, ids, side="right") - 1
@@ -194,6 +231,9 @@ class Members:
         owner = np.repeat(np.arange(len(accounts), dtype=np.int64), [len(a) for a in accounts])
         order = np.argsort(ids, kind="stable")
         return cls(ids[order], owner[order], len(accounts))
+
+    def read(self, book: PartitionedBook, index: int) -> dict[str, pd.DataFrame]:
+        return book.read_accounts(self.ids[self.partitions == index])
 
     def assign(self, ids: np.ndarray) -> np.ndarray:
         """The partition holding each id (core.partitions.select_tables's `isin`), or -1."""
@@ -283,12 +323,60 @@ def _group_function(
     """The function each group runs on an executor: split the tables, conform them, compute, write."""
 
     def run(group: pa.Table) -> pa.Table:
+        began = time.perf_counter()
         index = int(group.column(PARTITION)[0].as_py())
         tables = {name: _unpack(group, source) for name, source in sources.items()}
-        summary = _write(index, compute(tables), [Path(p) for p in staged], summarize)
-        return pa.table({PARTITION: pa.array([index], pa.int64()), "summary": pa.array([json.dumps(summary)])})
+        return pa.Table.from_batches([_report(index, tables, began, compute, staged, summarize)])
 
     return run
+
+
+def _direct_function(
+    directory: str, shared: Any, compute: PartitionFunction, staged: list[str], summarize: Summarize
+) -> Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]:
+    """The function each task runs in "direct" mode: read its partitions with the pandas engine's reader,
+    compute, write."""
+
+    def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        book = _book(directory)
+        for batch in batches:
+            for index in batch.column(0).to_pylist():
+                began = time.perf_counter()
+                yield _report(index, shared.value.read(book, index), began, compute, staged, summarize)
+
+    return run
+
+
+#: The book each Python worker has opened (accounts and restrictions read whole once, as the pandas engine
+#: does), by folder and the files' identity.
+_BOOKS: dict[tuple, PartitionedBook] = {}
+
+
+def _book(directory: str) -> PartitionedBook:
+    files = [find_table_file(Path(directory), name) for name in TABLE_NAMES]
+    key = (directory, *((str(f), f.stat().st_mtime_ns, f.stat().st_size) for f in files))
+    if key not in _BOOKS:
+        _BOOKS.clear()
+        _BOOKS[key] = PartitionedBook(Path(directory))
+    return _BOOKS[key]
+
+
+def _report(
+    index: int,
+    tables: dict[str, pd.DataFrame],
+    began: float,
+    compute: PartitionFunction,
+    staged: list[str],
+    summarize: Summarize,
+) -> pa.RecordBatch:
+    """Compute and write one partition; its row for the driver: the summary and the seconds each step took."""
+    ready = time.perf_counter()
+    frames = compute(tables)
+    computed = time.perf_counter()
+    summary = _write(index, frames, [Path(p) for p in staged], summarize)
+    seconds = {"read": ready - began, "compute": computed - ready, "write": time.perf_counter() - computed}
+    report = json.dumps({"summary": summary, "seconds": seconds})
+    return pa.RecordBatch.from_pydict({PARTITION: pa.array([index], pa.int64()), "summary": pa.array([report])})
 
 
 def _unpack(group: pa.Table, source: SourceTable) -> pd.DataFrame:

@@ -60,9 +60,12 @@ def run(
     out_dir: Path,
     metrics_file: Path | None = METRICS_FILE,
     spark: SparkSession | None = None,
+    timings: list[dict[str, float]] | None = None,
+    read: str = "shuffle",
 ) -> dict[str, Any]:
     """Write features, labels and contact labels (parquet folders, one file per range) and the feature
-    catalogue into `out_dir`; return the pandas stage's metrics."""
+    catalogue into `out_dir`; return the pandas stage's metrics. `read`: how the partitions' rows reach the
+    executors (pipeline.spark.engine.map_partitions_spark)."""
     from pipeline.spark.session import get_session
 
     spark = spark or get_session()
@@ -96,7 +99,7 @@ def run(
 
     outputs = [out_dir / f"{name}.parquet" for name in OUTPUTS]
     summaries = map_partitions_spark(
-        spark, Path(in_dir), params.features.partition_accounts, compute, outputs, summarize
+        spark, Path(in_dir), params.features.partition_accounts, compute, outputs, summarize, timings=timings, read=read
     )
     with atomic_path(out_dir / "feature_catalogue.md") as tmp:
         tmp.write_text(catalogue_markdown(params.features))
