@@ -90,33 +90,45 @@ def train_champions(raw: Path, work: Path, quick: bool) -> float:
 
 
 class Phases:
-    """Wall seconds and running peak memory per wrapped call, nested calls indented."""
+    """Wall seconds and running peak memory per wrapped function, summed over its calls (a partition's steps run
+    once per partition), nested calls indented under the first caller."""
 
     def __init__(self) -> None:
-        self.rows: list[tuple[int, str, float, float]] = []
-        self.depth = 0
+        self.rows: dict[tuple[str, ...], list] = {}  # path -> [seconds, peak MiB, calls]
+        self.path: tuple[str, ...] = ()
 
     def wrap(self, owner, name: str, label: str | None = None) -> None:
         inner = getattr(owner, name)
 
         @functools.wraps(inner)
         def timed(*args, **kwargs):
-            index = len(self.rows)
-            self.rows.append((self.depth, label or name, 0.0, 0.0))
-            self.depth += 1
+            outer = self.path
+            self.path = (*outer, label or name)
+            row = self.rows.setdefault(self.path, [0.0, 0.0, 0])
             began = time.perf_counter()
             try:
                 return inner(*args, **kwargs)
             finally:
-                self.depth -= 1
-                self.rows[index] = (self.depth, label or name, time.perf_counter() - began, _harness.peak_mib())
+                row[0] += time.perf_counter() - began
+                row[1], row[2] = _harness.peak_mib(), row[2] + 1
+                self.path = outer
 
         setattr(owner, name, timed)
+
+    def table(self) -> list[list]:
+        """[depth, name (with the number of calls when more than one), seconds, peak MiB] in call order."""
+        return [
+            [len(path) - 1, path[-1] + (f" x{calls}" if calls > 1 else ""), round(sec, 2), round(peak)]
+            for path, (sec, peak, calls) in self.rows.items()
+        ]
 
 
 def _score_child(raw: Path, out: Path, quick: bool) -> None:
     """The measured process: score.run on the extract, phases timed; one JSON line."""
+    from core import partitions
+    from pipeline import nightly
     from pipeline.stages import recommend, score, validate
+    from strategy import nightly as strategy_nightly
 
     params = _params(quick)
     statements = pd.read_parquet(raw / "statements.parquet", columns=["cycle_date"])
@@ -129,13 +141,15 @@ def _score_child(raw: Path, out: Path, quick: bool) -> None:
     phases.wrap(validate, "run", "validate")
     for name in ("require_champions", "champion_uplift", "drift_report", "log_scoring_run"):
         phases.wrap(score, name)
-    phases.wrap(score.features, "run", "features")
-    phases.wrap(recommend, "run", "recommend")
-    for name in ("read_tables", "decision_rows", "fit_context", "load_uplift", "state_frame", "champion_scores"):
-        phases.wrap(recommend, name)
-    phases.wrap(recommend, "_champion", "load champion model")
-    for name in ("recommend", "verify", "save_context"):
-        phases.wrap(recommend, name)
+    phases.wrap(recommend, "load_champions", "load champion models")
+    for name in ("prepare", "plan_book", "finish"):
+        phases.wrap(nightly, name)
+    phases.wrap(nightly, "fit_model", "fit strategy context")
+    phases.wrap(nightly, "book_inputs", "what the book lacks")
+    phases.wrap(nightly, "map_partitions", "partitions")
+    phases.wrap(partitions.PartitionedBook, "read_accounts", "read partition")
+    for name in ("state_frame", "build_latest", "champion_scores", "recommend", "verify"):
+        phases.wrap(strategy_nightly, name)
     gx_root = out / "gx"
     gx_root.mkdir()
     before = _harness.peak_mib()
@@ -154,7 +168,7 @@ def _score_child(raw: Path, out: Path, quick: bool) -> None:
             "recommendations": m["accounts"],
             "contacts": m["contacts"],
             "validate_timings": {k: round(v, 2) for k, v in validate_timings.items()},
-            "phases": [[d, n, round(s, 2), round(p)] for d, n, s, p in phases.rows],
+            "phases": phases.table(),
         }
     )
 

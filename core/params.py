@@ -584,7 +584,8 @@ class Seeds(Section):
 
 # --- DRIFT (nightly scoring monitoring, issue 16): the `scoring:` section ---
 class ScoringParams(Section):
-    """The nightly `score` job's drift alarm (docs/scoring.md): PSI thresholds and whether `act` blocks the run."""
+    """The nightly `score` job (docs/scoring.md): its partitions, the drift alarm's PSI thresholds and whether
+    `act` blocks the run."""
 
     #: PSI at or above which a score or feature is flagged `watch` (credit-risk convention 0.10).
     psi_watch: float = Field(0.10, ge=0.0)
@@ -593,6 +594,9 @@ class ScoringParams(Section):
     #: true: any score or feature at `act` stops the run with exit code 8 and writes no recommendations (the
     #: MLflow run is still logged, with the alarm); false: the run writes and only flags it.
     block_on_drift: bool = False
+    #: Accounts per partition of the nightly plan (whole borrowers): memory holds one partition's histories
+    #: and plans; each partition gets its share of the call and field capacity (docs/scoring.md).
+    partition_accounts: int = Field(50_000, ge=1)
 
     @model_validator(mode="after")
     def _ordered(self) -> ScoringParams:

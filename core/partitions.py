@@ -15,6 +15,7 @@ stage's logic depends on how the partitions were read or where they run.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import ExitStack
 from pathlib import Path
@@ -40,6 +41,44 @@ def partition_bounds(account_ids: np.ndarray | pd.Series, size: int) -> list[tup
     """Inclusive (first, last) account-id ranges holding at most `size` accounts each."""
     ids = np.unique(np.asarray(account_ids, dtype=np.int64))
     return [(int(ids[i]), int(ids[min(i + size, len(ids)) - 1])) for i in range(0, len(ids), size)]
+
+
+def borrower_partitions(accounts: pd.DataFrame, size: int) -> list[np.ndarray]:
+    """The accounts' ids cut into partitions of about `size` accounts that never split a borrower (a
+    borrower's accounts share one contact a day and one set of borrower-wide restrictions, so a nightly plan
+    must see them together). Borrowers are taken in the order of their first account id; a borrower with
+    more than `size` accounts makes one larger partition. Ids ascend within a partition."""
+    frame = accounts[["account_id", "borrower_id"]].drop_duplicates("account_id")
+    if frame.empty:
+        return []
+    first = frame.groupby("borrower_id", sort=False)["account_id"].transform("min").to_numpy(np.int64)
+    order = np.lexsort((frame["account_id"].to_numpy(np.int64), first))
+    ids, owner = frame["account_id"].to_numpy(np.int64)[order], first[order]
+    starts = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]])  # each borrower's first row
+    cuts, count = [0], 0
+    for begin, end in zip(starts, np.r_[starts[1:], len(ids)], strict=True):
+        if count and count + (end - begin) > size:
+            cuts.append(int(begin))
+            count = 0
+        count += int(end - begin)
+    cuts.append(len(ids))
+    return [np.sort(ids[a:b]) for a, b in zip(cuts[:-1], cuts[1:], strict=True)]
+
+
+def select_tables(tables: Tables, account_ids: np.ndarray) -> dict[str, pd.DataFrame]:
+    """The rows of each table whose account_id is one of `account_ids`; borrower-wide restrictions (no
+    account_id) go with every partition holding one of the borrower's accounts, as in `slice_tables`."""
+    wanted = pd.Index(np.asarray(account_ids, dtype=np.int64))
+    out = {}
+    for name, frame in tables.items():
+        ids = frame["account_id"]
+        keep = ids.isin(wanted).fillna(False).to_numpy(dtype=bool)
+        if name == "restrictions":
+            accounts = tables["accounts"]
+            borrowers = accounts.loc[accounts["account_id"].isin(wanted), "borrower_id"]
+            keep |= (ids.isna() & frame["borrower_id"].isin(borrowers)).to_numpy(dtype=bool)
+        out[name] = frame[keep]
+    return out
 
 
 def slice_tables(tables: Tables, first: int, last: int) -> dict[str, pd.DataFrame]:
@@ -98,6 +137,16 @@ class PartitionedBook:
                 parts[name] = conform(frame, table(name))
         return parts
 
+    def read_accounts(self, account_ids: np.ndarray) -> dict[str, pd.DataFrame]:
+        """Every table's rows for the accounts `account_ids` (a `borrower_partitions` partition)."""
+        ids = np.asarray(account_ids, dtype=np.int64)
+        parts = select_tables(self.whole, ids)
+        for name in TABLE_NAMES:
+            if name not in parts:
+                frame = pd.read_parquet(self.files[name], filters=[("account_id", "in", ids.tolist())])
+                parts[name] = conform(frame, table(name))
+        return parts
+
     def partitions(self, size: int) -> Iterator[dict[str, pd.DataFrame]]:
         for first, last in self.bounds(size):
             yield self.read(first, last)
@@ -142,11 +191,13 @@ def map_partitions(
     outputs: Sequence[Path],
     on_partition: Callable[[Sequence[pd.DataFrame]], None] | None = None,
     description: str = "partitions",
+    accounts: Sequence[np.ndarray] | None = None,
 ) -> int:
     """Run `compute` on every partition of at most `size` accounts, in account-id order, appending its
     frames to `outputs` (parquet); publish them all only once every partition has succeeded.
 
-    `on_partition` sees each partition's frames after they are written (for running totals).
+    `on_partition` sees each partition's frames after they are written (for running totals). `accounts`:
+    the partitions as arrays of account ids (e.g. `borrower_partitions`) instead of account-id ranges.
     Returns the number of partitions.
     """
     count = 0
@@ -154,9 +205,12 @@ def map_partitions(
         appenders = [ParquetAppender(stack.enter_context(atomic_path(Path(path)))) for path in outputs]
         for appender in appenders:
             stack.callback(appender.close)  # runs before the atomic rename (LIFO)
-        bounds = book.bounds(size)
-        for first, last in progress.track(bounds, description, unit="partitions"):
-            frames = compute(book.read(first, last))
+        if accounts is None:
+            reads = [functools.partial(book.read, first, last) for first, last in book.bounds(size)]
+        else:
+            reads = [functools.partial(book.read_accounts, ids) for ids in accounts]
+        for read in progress.track(reads, description, unit="partitions"):
+            frames = compute(read())
             if len(frames) != len(appenders):
                 raise ValueError(f"the partition function returned {len(frames)} frames for {len(appenders)} outputs")
             for appender, frame in zip(appenders, frames, strict=True):

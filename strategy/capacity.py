@@ -68,6 +68,19 @@ def capacity_usage(windows: Windows, run_date: date, p: StrategyParams) -> Usage
     return Usage(pattern, amounts, capacity, names)
 
 
+def share_of(params: StrategyParams, share: float) -> StrategyParams:
+    """The strategy params with `share` of the calls per hour and field visits per day (what a partition's
+    plan may use, and what the verifier holds it to)."""
+    if share == 1.0:
+        return params
+    return params.model_copy(
+        update={
+            "calls_per_hour": params.calls_per_hour * share,
+            "field_visits_per_day": params.field_visits_per_day * share,
+        }
+    )
+
+
 def with_contact_budget(usage: Usage, budget: float) -> Usage:
     """`usage` plus one more resource, the run date's contacts: every contact candidate uses one, at most
     `budget` in all (the lender's contact volume, e.g. the same as business as usual's)."""

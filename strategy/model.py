@@ -24,7 +24,9 @@ from models.uplift.arms import Arm, arms
 from models.uplift.harm import HarmRates, harm_rates
 from models.uplift.learners import UpliftModel
 from models.uplift.reminders import log_facts
+from models.uplift.rows import decision_rows
 from models.uplift.store import load as load_uplift
+from models.uplift.store import load_facts
 from strategy.outlook import Outlook, fit_outlook
 
 META = "strategy.json"
@@ -97,6 +99,19 @@ def fit_context(
     lift = {str(k): float(v) for k, v in dict(facts["reminder_lift"]).items()}
     share = facts["logged_contact_share"]
     return Context(harm_rates(tables), outlook, lift, None if share is None else float(share))
+
+
+def fit_model(tables: dict[str, pd.DataFrame], params: Params, uplift_dir: Path) -> StrategyModel:
+    """The uplift model in `uplift_dir` with the context the strategy fits from the whole book's `tables`
+    (harm rates, the outlook per bucket; the reminders' lift and the log's contact share as the uplift stage
+    measured them)."""
+    facts = load_facts(uplift_dir)  # measured on the decision log by the uplift stage
+    logged = not tables.get("decisions", pd.DataFrame()).empty
+    rows = decision_rows(tables, params) if facts is None and logged else None  # a model saved without its facts
+    context = fit_context(tables, params, rows, facts)
+    uplift, costs, uplift_params = load_uplift(uplift_dir)
+    merged = params.model_copy(update={"uplift": uplift_params.uplift})
+    return StrategyModel(uplift, costs, merged, context)
 
 
 def save_context(context: Context, params: Params, folder: Path) -> None:

@@ -25,7 +25,7 @@ from models.uplift.rows import state_features
 from strategy.actions import CONTACT_ACTIONS
 from strategy.allocation import Allocation, allocate
 from strategy.allowed import ActionTable, action_table
-from strategy.capacity import capacity_usage, with_contact_budget
+from strategy.capacity import capacity_usage, share_of, with_contact_budget
 from strategy.model import StrategyModel
 from strategy.output import recommendations
 from strategy.values import Valuation, candidate_arms, candidate_values, reminder_values
@@ -88,8 +88,12 @@ def plan(
     horizon_weight: float | None = None,
     harm_scale: float | None = None,
     roll_forward: np.ndarray | None = None,
+    capacity_share: float = 1.0,
 ) -> Plan:
-    """Value, allocate: the plan for `states` (one row per account) on `run_date`."""
+    """Value, allocate: the plan for `states` (one row per account) on `run_date`.
+
+    `capacity_share`: the share of the calls per hour and field visits per day this plan may use (a partition
+    of the book gets its share of the accounts, so that the partitions' plans add up within capacity)."""
     sp, up = model.params.strategy, model.params.uplift
     table = action_table(states, run_date, sp.windows, model.rules)
     n_w = len(table.windows.names)
@@ -123,7 +127,7 @@ def plan(
         model.arms,
     )
     valuation = Valuation(np.where(pre[:, None], reminders, valuation.value), valuation.cash, valuation.horizon)
-    usage = capacity_usage(table.windows, run_date, sp)
+    usage = capacity_usage(table.windows, run_date, share_of(sp, capacity_share))
     share = model.contact_budget_share()
     if share is not None:
         usage = with_contact_budget(usage, np.floor(share * len(states)))
@@ -154,6 +158,7 @@ def recommend(
     scores: dict[str, np.ndarray] | None = None,
     model_versions: dict[str, str] | None = None,
     reasons: str = "shap",
+    capacity_share: float = 1.0,
 ) -> tuple[pd.DataFrame, Plan]:
     """The recommendation table (strategy/output.py) of `states` on `run_date`, with its plan.
 
@@ -161,9 +166,10 @@ def recommend(
     horizon term's roll rate (the roll-rate model's per-account score in place of the bucket's). Reason codes
     in plain words follow the allocation's reason: the SHAP contributions (`reasons`: "shap", or "path" for
     the faster path attribution, models/uplift/reasons.py) of the chosen arm's effect over no contact.
+    `capacity_share`: as in `plan`.
     """
     scores = scores or {}
-    p = plan(states, run_date, model, roll_forward=scores.get("score_roll_forward"))
+    p = plan(states, run_date, model, roll_forward=scores.get("score_roll_forward"), capacity_share=capacity_share)
     recs = recommendations(
         states, run_date, p.table, p.valuation.value, p.allocation, model.rules, scores, model_versions
     )

@@ -10,15 +10,19 @@ import numpy as np
 import pandas as pd
 import pytest
 from features_data import random_book
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from core.io import write_tables
 from core.params import parse_params
-from core.partitions import partition_bounds, slice_tables
+from core.partitions import PartitionedBook, borrower_partitions, partition_bounds, select_tables, slice_tables
 from core.paths import PROJECT_ROOT
 from features import build_contact_labels, build_features, build_labels
+from features.build import build_latest
 from features.labels import observation_end
 from pipeline.cli import EXIT_DATA_ERROR
 from pipeline.stages import features as stage
+from strategy.scores import latest_rows
 
 
 @pytest.fixture(scope="module")
@@ -128,3 +132,49 @@ def test_failed_run_keeps_previous_outputs(book, tmp_path, monkeypatch):
         stage.run(params, tmp_path / "validated", tmp_path / "processed", tmp_path / "m.json")
     assert (tmp_path / "processed" / "features.parquet").read_bytes() == before
     assert not [p for p in (tmp_path / "processed").iterdir() if p.name.endswith(".tmp")]
+
+
+@given(
+    borrowers=st.lists(st.integers(1, 4), min_size=0, max_size=40),
+    size=st.integers(1, 9),
+    seed=st.integers(0, 2**16),
+)
+@settings(max_examples=200, deadline=None)
+def test_borrower_partitions_keep_borrowers_whole_and_cover_every_account_once(borrowers, size, seed):
+    """Any book (a borrower's accounts anywhere among the ids): every account once, no borrower split, no
+    partition above `size` accounts unless one borrower alone holds more."""
+    owner = np.repeat(np.arange(len(borrowers)), borrowers)
+    ids = np.random.default_rng(seed).permutation(len(owner)) * 3 + 1
+    accounts = pd.DataFrame({"account_id": ids, "borrower_id": owner})
+    parts = borrower_partitions(accounts, size)
+    together = np.concatenate(parts) if parts else np.zeros(0, np.int64)
+    assert sorted(together) == sorted(ids) and len(together) == len(ids)
+    of = dict(zip(ids, owner, strict=True))
+    for part in parts:
+        assert (np.diff(part) > 0).all()
+        mine = {of[i] for i in part}
+        assert len(part) <= size or len(mine) == 1
+        assert all(sum(o == b for o in owner) == sum(of[i] == b for i in part) for b in mine)
+
+
+def test_reading_a_partition_of_accounts_gives_their_rows_of_every_table(book, tmp_path):
+    write_tables(book, tmp_path)
+    paged = PartitionedBook(tmp_path)
+    for ids in borrower_partitions(book["accounts"], 7):
+        part = paged.read_accounts(ids)
+        expected = select_tables(book, ids)
+        for name, frame in expected.items():
+            got = part[name].sort_values(list(part[name].columns[:1]), ignore_index=True)
+            pd.testing.assert_frame_equal(got, frame.sort_values(list(frame.columns[:1]), ignore_index=True))
+        assert set(part["accounts"]["account_id"]) == set(ids)
+
+
+@pytest.mark.parametrize("run_date", ["2024-04-02", "2024-09-01"])
+def test_latest_rows_alone_equal_the_latest_of_the_whole_training_table(book, run_date):
+    whole = latest_rows(build_features(book).copy(), run_date).reset_index()
+    alone = build_latest(book, run_date)
+    assert len(alone) and alone["account_id"].is_unique
+    key = ["account_id"]
+    pd.testing.assert_frame_equal(
+        alone.sort_values(key, ignore_index=True), whole[alone.columns].sort_values(key, ignore_index=True)
+    )

@@ -14,6 +14,7 @@ import pytest
 
 from core.params import parse_params
 from pipeline.stages import features, promote, propensity, recommend, roll_rate, score, simulate, uplift, validate
+from strategy import model as strategy_model
 from strategy.output import SCORES
 
 FAST = {"num_leaves": 7, "min_child_samples": 40, "n_estimators": 40, "early_stopping_rounds": 10, "num_threads": 1}
@@ -103,12 +104,18 @@ def test_a_run_killed_mid_write_leaves_the_previous_output_and_the_next_run_reco
     score.run(params, day, root / "raw", out)
     good = {p.name: p.read_bytes() for p in out.iterdir()}
 
-    def killed(*args, **kwargs):
-        raise KeyboardInterrupt("killed while writing")
+    copied = []
+    real_copy = score.copyfile
 
-    monkeypatch.setattr(recommend, "write_json", killed)  # after the parquet and CSV are staged
+    def killed(source, target):  # publishing: the first file is copied beside its target, then the kill
+        if copied:
+            raise KeyboardInterrupt("killed while writing")
+        copied.append(real_copy(source, target))
+
+    monkeypatch.setattr(score, "copyfile", killed)
     with pytest.raises(KeyboardInterrupt):
         score.run(params, day, root / "raw", out)
+    assert len(copied) == 1, "killed after one output file was written beside its target"
     assert {p.name: p.read_bytes() for p in out.iterdir()} == good, "no partial file, the previous output whole"
     monkeypatch.undo()
     _use(registry, monkeypatch)
@@ -233,3 +240,62 @@ def test_a_drift_alarm_configured_to_block_exits_8_and_writes_nothing(trained, s
     latest = _latest_run()
     assert latest["tags.drift.alarm"] == "blocked" and "balance" in latest["tags.drift.act"].split(",")
     assert latest["metrics.psi.balance"] == pytest.approx(drift.loc["balance", "psi"])
+
+
+def _with(params, scoring=None, strategy=None):
+    update = {}
+    if scoring:
+        update["scoring"] = params.scoring.model_copy(update=scoring)
+    if strategy:
+        update["strategy"] = params.strategy.model_copy(update=strategy)
+    return params.model_copy(update=update)
+
+
+def test_partitions_of_whole_borrowers_plan_as_the_whole_book_when_capacity_is_ample(trained, tmp_path, monkeypatch):
+    params, root, registry, day = trained
+    _use(registry, monkeypatch)
+    ample = {"contact_budget": None, "calls_per_hour": 1e9, "field_visits_per_day": 1e9}
+    whole = score.run(_with(params, {"partition_accounts": 10**6}, ample), day, root / "raw", tmp_path / "whole")
+    parts = score.run(_with(params, {"partition_accounts": 100}, ample), day, root / "raw", tmp_path / "parts")
+    a = pd.read_parquet(tmp_path / "whole" / f"{day}.parquet").sort_values("account_id", ignore_index=True)
+    b = pd.read_parquet(tmp_path / "parts" / f"{day}.parquet").sort_values("account_id", ignore_index=True)
+    assert whole["recommend"]["contacts"] > 0 and len(a) > 20  # spread over 12 partitions of 100 accounts
+    pd.testing.assert_frame_equal(a, b)  # the same rows, actions, scores, reasons and book-wide priority ranks
+    ranks = b["priority_rank"].dropna().sort_values().to_numpy()
+    assert (ranks == range(1, len(ranks) + 1)).all(), "one ranking across the partitions"
+    assert parts["recommend"] == whole["recommend"]
+
+
+def test_each_partition_gets_its_share_of_capacity_so_the_book_stays_within_it(trained, tmp_path, monkeypatch):
+    from core.compliance.rules import Rulebook
+    from core.io import read_tables
+    from features.state_frame import state_frame
+    from strategy.verify import verify
+
+    params, root, registry, day = trained
+    _use(registry, monkeypatch)
+    # two partitions; unconstrained, the plan calls accounts of both at overlapping UTC hours (a 4-hour window
+    # uses 0.25 of a call in each of its hours): the book may place one of them, a partition none at its share
+    tight = _with(params, {"partition_accounts": 600}, {"contact_budget": None, "calls_per_hour": 0.4})
+    score.run(tight, day, root / "raw", tmp_path)
+    recs = pd.read_parquet(tmp_path / f"{day}.parquet")
+    states = state_frame(read_tables(root / "validated"), day, tight)
+    found = verify(recs, states, day, Rulebook.from_params(tight.compliance), tight.strategy)
+    assert found.empty, found  # calls per UTC hour and field visits: the whole book's, not a partition's
+
+
+def test_the_uplift_champion_carries_the_logs_facts_so_the_night_never_rebuilds_decision_rows(
+    trained, tmp_path, monkeypatch
+):
+    from models.uplift.store import load_facts
+
+    params, root, registry, day = trained
+    _use(registry, monkeypatch)
+    facts = load_facts(score.champion_uplift(params, tmp_path / "champion"))
+    assert facts is not None and set(facts) == {"reminder_lift", "logged_contact_share"}
+
+    def rebuilt(*args, **kwargs):
+        raise AssertionError("the nightly job rebuilt the decision rows")
+
+    monkeypatch.setattr(strategy_model, "decision_rows", rebuilt)
+    assert score.run(params, day, root / "raw", tmp_path / "out")["recommend"]["accounts"] > 0

@@ -54,6 +54,8 @@ class UpliftFamily:
 
     result: UpliftResult
     run_params: Params
+    #: The decision log's facts the strategy reads (models/uplift/reminders.log_facts), saved with the model.
+    facts: dict[str, object] | None = None
 
     family = "uplift"
     score_name = "neg_mean_qini"
@@ -140,7 +142,8 @@ class UpliftFamily:
         }
 
     def log_model(self):
-        return log_pyfunc(self.result.model, self.result.costs, self.run_params, self.result.test.head(5))
+        result = self.result
+        return log_pyfunc(result.model, result.costs, self.run_params, result.test.head(5), facts=self.facts)
 
     def score(self, model: PyFuncModel) -> float:
         """Negative mean Qini of the loaded model on this run's test rows and weights."""

@@ -36,12 +36,21 @@ def predict_frame(model: UpliftModel, costs: np.ndarray, params: Params, frame: 
     return pd.DataFrame(out, index=frame.index)
 
 
-def log_pyfunc(model: UpliftModel, costs: np.ndarray, params: Params, example: pd.DataFrame, name: str = "model"):
-    """Log the model as files, with signature and input example (the first rows of `example`)."""
+def log_pyfunc(
+    model: UpliftModel,
+    costs: np.ndarray,
+    params: Params,
+    example: pd.DataFrame,
+    name: str = "model",
+    facts: dict[str, object] | None = None,
+):
+    """Log the model as files, with signature and input example (the first rows of `example`); `facts`: the
+    decision log's facts the strategy reads with the model (models/uplift/store.save), so that the nightly
+    job, which has the registered model only, need not measure them on the log again."""
     example_input = example[list(FEATURES)].astype(np.float64).reset_index(drop=True)
     output = predict_frame(model, costs, params, example_input)
     dtypes = dict.fromkeys(FEATURES, "float64")
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / MODEL
-        save(model, costs, params, folder)
+        save(model, costs, params, folder, facts)
         return log_code_model(CODE, {MODEL: folder}, {}, example_input, output, dtypes, name)

@@ -22,11 +22,9 @@ from core.io import atomic_path, write_json
 from core.params import Params, load_params
 from core.partitions import PartitionedBook, map_partitions
 from core.paths import METRICS_DIR, PARAMS_FILE, PROCESSED_DIR, VALIDATED_DIR
-from core.schema import TABLES
 from features import build_all, catalogue_markdown
-from features.build import not_computable
+from features.build import book_inputs, not_computable
 from features.labels import observation_end
-from features.spec import Inputs
 
 METRICS_FILE = METRICS_DIR / "features.json"
 OUTPUTS = ("features", "labels", "contact_labels")
@@ -84,22 +82,6 @@ def run(
     }
     write_json(metrics, metrics_file)
     return metrics
-
-
-def book_inputs(book: PartitionedBook) -> Inputs:
-    """What the validated book lacks: optional tables with no rows (a source without them), and optional
-    columns empty in every row of a table that has rows (a source that does not report them)."""
-    absent, empty = set(), set()
-    for name, spec in TABLES.items():
-        rows = len(book.column(name, spec.key[0]))
-        if rows == 0:
-            if spec.optional:
-                absent.add(name)
-            continue
-        for col in spec.columns:
-            if col.optional and book.column(name, col.name).isna().all():
-                empty.add(f"{name}.{col.name}")
-    return Inputs(frozenset(absent), frozenset(empty))
 
 
 def command(

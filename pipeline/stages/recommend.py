@@ -19,11 +19,9 @@ from __future__ import annotations
 import datetime as dt
 import json
 from contextlib import ExitStack
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import mlflow
-import numpy as np
 import pandas as pd
 import typer
 
@@ -34,13 +32,9 @@ from core.paths import METRICS_DIR, MODELS_DIR, PARAMS_FILE, PROCESSED_DIR, VALI
 from features.state_frame import state_frame
 from models.common.registry import CHAMPION
 from models.common.tracking import configure
-from models.propensity.scoring import probability_column
-from models.roll_rate.evaluation import roll_forward_score
-from models.uplift.rows import decision_rows
-from models.uplift.store import load as load_uplift
-from models.uplift.store import load_facts
-from strategy.model import StrategyModel, fit_context, save_context
+from strategy.model import StrategyModel, fit_model, save_context
 from strategy.recommend import recommend
+from strategy.scores import Champion, champion_scores, latest_rows
 from strategy.verify import verify
 from validation.publish import staged_dirs
 
@@ -51,69 +45,17 @@ STRATEGY_DIR = MODELS_DIR / "strategy"
 FEATURES_FILE = PROCESSED_DIR / "features.parquet"
 
 
-@dataclass
-class Scores:
-    """The champion models' scores per state row (strategy.output.SCORES names) and the versions used."""
-
-    values: dict[str, np.ndarray] = field(default_factory=dict)
-    versions: dict[str, str] = field(default_factory=dict)
-    notes: list[str] = field(default_factory=list)
-
-    def get(self, name: str) -> np.ndarray | None:
-        return self.values.get(name)
-
-
-def _champion(client, name: str):
-    """The registry's champion of `name` as (pyfunc model, version), or None when there is none."""
-    try:
-        version = client.get_model_version_by_alias(name, CHAMPION)
-    except mlflow.exceptions.MlflowException:
-        return None
-    return mlflow.pyfunc.load_model(f"models:/{name}@{CHAMPION}"), str(version.version)
-
-
-def latest_rows(features: pd.DataFrame, run_date: dt.date) -> pd.DataFrame:
-    """Each account's latest feature row as of the run date at the latest, indexed by account_id. A row as of
-    date D holds what was known before D, so the row as of the run date itself (the night after a statement)
-    is tonight's freshest, not a look ahead."""
-    before = features[pd.to_datetime(features["as_of_date"]) <= pd.Timestamp(run_date)]
-    return (
-        before.sort_values("as_of_date", kind="stable")
-        .drop_duplicates("account_id", keep="last")
-        .set_index("account_id")
-    )
-
-
-def champion_scores(states: pd.DataFrame, latest: pd.DataFrame | None, params: Params) -> Scores:
-    """Roll-forward and pay-7d/30d scores of each state row from its latest feature row (`latest_rows`).
-
-    Empty (NaN) where the registry has no champion, there is no feature table (`latest` None), or an account
-    has no row; the notes say which."""
-    out = Scores()
-    if latest is None:
-        out.notes.append("no feature table: scores left empty")
-        return out
-    ids = states["account_id"].to_numpy(np.int64)
-    have = np.isin(ids, latest.index.to_numpy())
-    frame = latest.loc[ids[have]].reset_index()
+def load_champions(params: Params) -> dict[str, Champion | None]:
+    """The registry's `champion` of the roll-rate and propensity models (None where there is none), loaded."""
     client = configure()
+    out: dict[str, Champion | None] = {}
     for name in (params.roll_rate.registered_model, params.propensity.registered_model):
-        found = _champion(client, name)
-        if found is None or frame.empty:
-            out.notes.append(f"{name}: no champion in the registry or no feature rows: its scores are empty")
+        try:
+            version = client.get_model_version_by_alias(name, CHAMPION)
+        except mlflow.exceptions.MlflowException:
+            out[name] = None
             continue
-        served, version = found
-        schema = served.metadata.get_input_schema()
-        predicted = served.predict(frame[schema.input_names()] if schema is not None else frame)
-        out.versions[name] = version
-        if name == params.roll_rate.registered_model:
-            values = {"score_roll_forward": roll_forward_score(predicted.to_numpy(), frame["bucket"].to_numpy())}
-        else:
-            values = {f"score_pay_{h}d": predicted[probability_column(h)].to_numpy() for h in (7, 30)}
-        for key, v in values.items():
-            full = np.full(len(states), np.nan)
-            full[have] = np.asarray(v, dtype=np.float64)
-            out.values[key] = full
+        out[name] = Champion(name, str(version.version), mlflow.pyfunc.load_model(f"models:/{name}@{CHAMPION}"))
     return out
 
 
@@ -150,18 +92,14 @@ def run(
     `latest`: the accounts' latest feature rows (`latest_rows`) when the caller has them, else read from
     `features_file`."""
     tables = read_tables(Path(in_dir))
-    facts = load_facts(Path(uplift_dir))  # measured on the decision log by the uplift stage
-    logged = not tables.get("decisions", pd.DataFrame()).empty
-    rows = decision_rows(tables, params) if facts is None and logged else None  # an uplift model saved without
-    context = fit_context(tables, params, rows, facts)
-    uplift, costs, uplift_params = load_uplift(Path(uplift_dir))
-    merged = params.model_copy(update={"uplift": uplift_params.uplift})
-    model = StrategyModel(uplift, costs, merged, context)
+    model = fit_model(tables, params, Path(uplift_dir))
+    context = model.context
     run_date = run_date_of(tables, params)
     states = state_frame(tables, run_date, params)
     if scores and latest is None and features_file is not None and Path(features_file).exists():
         latest = latest_rows(pd.read_parquet(features_file), run_date)
-    score = champion_scores(states, latest if scores else None, params)
+    champions = load_champions(params) if scores and latest is not None else {}
+    score = champion_scores(states, latest if scores else None, champions, params)
     recs, _ = recommend(states, run_date, model, score.values, score.versions)
     rules = model.rules
     violations = verify(recs, states, run_date, rules, params.strategy)

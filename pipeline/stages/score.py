@@ -25,11 +25,11 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
+from shutil import copyfile
 
 import mlflow
 import numpy as np
@@ -38,14 +38,17 @@ import typer
 from mlflow.exceptions import MlflowException
 
 from core.errors import DataError
-from core.io import atomic_path
+from core.io import atomic_path, write_json
 from core.params import Params, load_params
+from core.partitions import PartitionedBook
 from core.paths import PARAMS_FILE, PROJECT_ROOT, RAW_DIR
+from features.build import build_latest
 from models.common.drift import DRIFT_COLUMNS, REFERENCE_FILE, drift_table, psi_from_profile, read_reference
 from models.common.registry import CHAMPION
 from models.common.tracking import configure, experiment_id, run_name, run_tags
 from models.propensity.rows import in_arrears
-from pipeline.stages import features, recommend, validate
+from pipeline import nightly
+from pipeline.stages import recommend, validate
 from strategy.output import SCORES
 
 OUTPUT_DIR = Path("data/scoring")
@@ -188,26 +191,24 @@ def run(
         with date_lock(output_dir, run_date):
             uplift_dir = champion_uplift(params, tmp / "uplift")
             references = champion_references(params, tmp / "references")
-            features.run(params, tmp / "validated", tmp / "processed", tmp / "features.json")
-            table = pd.read_parquet(tmp / "processed" / "features.parquet")
-            latest = recommend.latest_rows(table, run_date)
+            night = nightly.prepare(params, tmp / "validated", uplift_dir, run_date, recommend.load_champions(params))
             staged = tmp / "outputs"  # published into output_dir only once the drift check lets it
+            staged.mkdir()
+            size = params.scoring.partition_accounts
             try:
-                metrics, recs = recommend.run(
-                    params,
-                    in_dir=tmp / "validated",
-                    features_file=tmp / "processed" / "features.parquet",
-                    uplift_dir=uplift_dir,
-                    strategy_dir=tmp / "strategy",
-                    out_dir=staged,
-                    metrics_file=staged / f"{run_date.isoformat()}.json",
-                    latest=latest,
-                )
+                nightly.plan_book(night, tmp / "validated", tmp / "draft.parquet", tmp / "latest.parquet", size)
             except DataError as err:
                 if err.rule == "verifier":
                     raise ScoreError(str(err), EXIT_VERIFIER) from None
                 raise
-            drift = drift_report(params, table, latest, recs, references, run_date)
+            nightly.finish(tmp / "draft.parquet", staged, run_date)
+            recs = nightly.summary_frame(staged / f"{run_date.isoformat()}.parquet")
+            metrics = recommend.summary(recs, run_date, night.model, night.versions())
+            write_json(metrics, staged / f"{run_date.isoformat()}.json")
+            latest = pd.read_parquet(tmp / "latest.parquet").set_index("account_id")
+            profiled = all(r.document is not None for r in references.values())
+            older = None if profiled else older_rows(night, tmp / "validated", size)
+            drift = drift_report(params, older, latest, recs, references, run_date)
             acting = drift.loc[drift["level"] == "act", "column"].tolist()
             blocked = bool(params.scoring.block_on_drift and acting)
             if not blocked:
@@ -229,18 +230,31 @@ def run(
     }
 
 
+def older_rows(night: nightly.Night, validated_dir: Path, size: int) -> pd.DataFrame:
+    """The drift check's fallback reference, for a champion that logged no training profile: each account's
+    latest feature row at least REFERENCE_DAYS before the run date (what the champions learnt from,
+    approximately), one partition at a time."""
+    day = night.run_date - dt.timedelta(days=REFERENCE_DAYS)
+    book = PartitionedBook(Path(validated_dir))
+    parts = [
+        build_latest(book.read_accounts(ids), day, night.params, inputs=night.inputs)
+        for ids in nightly.partitions(validated_dir, size)
+    ]
+    return pd.concat(parts, ignore_index=True)
+
+
 def publish(staged: Path, output_dir: Path, run_date: dt.date) -> None:
     """Copy the staged `<date>.parquet`, `.csv` and `.json` into `output_dir`, each written beside its target
     and renamed into place only when all three are copied (a run killed meanwhile leaves the previous ones)."""
     with ExitStack() as stack:
         for suffix in (".parquet", ".csv", ".json"):
             name = f"{run_date.isoformat()}{suffix}"
-            shutil.copyfile(Path(staged) / name, stack.enter_context(atomic_path(Path(output_dir) / name)))
+            copyfile(Path(staged) / name, stack.enter_context(atomic_path(Path(output_dir) / name)))
 
 
 def drift_report(
     params: Params,
-    features: pd.DataFrame,
+    older: pd.DataFrame | None,
     latest: pd.DataFrame,
     recs: pd.DataFrame,
     references: dict[str, Reference],
@@ -253,9 +267,9 @@ def drift_report(
     profile describes (`population`: the accounts in arrears, as training profiled its test window, so
     closed, charged-off and pre-delinquent accounts do not read as drift). A feature
     is compared once, with the first family's profile that holds it (FAMILIES order). Without a profile (an
-    older champion), the feature columns no profile covers are compared with the extract's rows at least
-    REFERENCE_DAYS older, as before profiles existed, and that champion's scores are not compared (the
-    extract holds none).
+    older champion), the feature columns no profile covers are compared with `older` (`older_rows`: each
+    account's latest row at least REFERENCE_DAYS before the run date), and that champion's scores are not
+    compared (the extract holds none).
 
     Returns the drift table (models/common/drift.py) with `kind` ('feature' or 'score') and `reference`
     (where the expected side came from), worst first; thresholds from params `scoring:`.
@@ -277,10 +291,8 @@ def drift_report(
             scored = recs.loc[rows, [name]].dropna() if name in recs.columns else pd.DataFrame({name: []})
             parts.append(_compare(scores_profile, scored, [name], "score", source, watch, act))
     if any(ref.document is None for ref in references.values()) or not references:
-        old = features[
-            pd.to_datetime(features["as_of_date"]) < pd.Timestamp(run_date) - pd.Timedelta(days=REFERENCE_DAYS)
-        ]
-        columns = [c for c in features.columns if c not in ("account_id", "as_of_date") and c not in covered]
+        old = older if older is not None else latest.iloc[:0]
+        columns = [c for c in latest.columns if c not in ("account_id", "as_of_date") and c not in covered]
         if old.empty or latest.empty:
             table = _missing(columns)
         else:

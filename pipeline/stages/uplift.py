@@ -56,7 +56,7 @@ def run(
     summary: dict[str, object] = {"metrics": metrics(result), "result": result}
     if track:
         inputs = {name: Path(in_dir) / f"{name}.parquet" for name in ("decisions", "payments", "contacts")}
-        summary["registration"] = track_and_register(UpliftFamily(result, params), inputs)
+        summary["registration"] = track_and_register(UpliftFamily(result, params, facts), inputs)
     record = asdict(summary["registration"]) if track else {"tracked": False}
     for folder in (Path(plots_dir), Path(model_dir)):
         folder.parent.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,128 @@
+"""The nightly plan of a whole book, one partition of borrowers at a time, and its outputs.
+
+`prepare` reads what every partition shares once (the strategy's context fitted on the whole book, what the
+book lacks, the champions); `plan_book` maps strategy.nightly.plan_partition over the book's borrower
+partitions (core.partitions.borrower_partitions: memory holds one partition's histories), appending each
+partition's recommendations and latest feature rows to draft files; `finish` gives the rows their book-wide
+priority rank and writes `<date>.parquet` and `<date>.csv`. Only the draft's partition loop depends on the
+engine: the Spark engine (pipeline/spark) runs the same partition function on executors and the same
+`finish` on its draft.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from contextlib import ExitStack
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from core.io import atomic_path, read_tables
+from core.params import Params
+from core.partitions import PartitionedBook, borrower_partitions, map_partitions
+from features.build import book_inputs
+from strategy.model import fit_model
+from strategy.nightly import Night, plan_partition, priority_ranks
+from strategy.output import NO_CONTACT, SCORES
+from strategy.scores import Champion
+
+#: Columns of the recommendations the run's summary and monitoring read back (strategy.output columns).
+SUMMARY_COLUMNS = ("account_id", "region", "action", "expected_net_value")
+
+
+def prepare(
+    params: Params,
+    validated_dir: Path,
+    uplift_dir: Path,
+    run_date: dt.date,
+    champions: Mapping[str, Champion | None],
+) -> Night:
+    """What every partition of the night shares, from the whole validated book."""
+    tables = read_tables(Path(validated_dir))
+    model = fit_model(tables, params, Path(uplift_dir))
+    total = int(tables["accounts"]["account_id"].nunique())
+    del tables
+    inputs = book_inputs(PartitionedBook(Path(validated_dir)))
+    return Night(run_date, params, model, champions, inputs, total)
+
+
+def partitions(validated_dir: Path, size: int) -> list[np.ndarray]:
+    """The book's borrower partitions of about `size` accounts (one empty partition for an empty book, so that
+    the outputs still get every column)."""
+    accounts = PartitionedBook(Path(validated_dir)).whole["accounts"]
+    return borrower_partitions(accounts, size) or [np.zeros(0, dtype=np.int64)]
+
+
+def plan_book(night: Night, validated_dir: Path, draft: Path, latest_file: Path, size: int) -> int:
+    """Run `plan_partition` on every borrower partition; append its recommendations to `draft` and its latest
+    feature rows to `latest_file` (both published only once every partition succeeded). Returns the number
+    of partitions."""
+    book = PartitionedBook(Path(validated_dir))
+    parts = partitions(validated_dir, size)
+
+    def compute(tables: dict[str, pd.DataFrame]) -> tuple[pd.DataFrame, pd.DataFrame]:
+        recs, latest = plan_partition(tables, night)
+        return typed(recs), latest
+
+    return map_partitions(book, size, compute, [draft, latest_file], description="score", accounts=parts)
+
+
+def typed(recs: pd.DataFrame) -> pd.DataFrame:
+    """`recs` with the text columns that hold no value in this partition (a window where nothing is contacted)
+    typed as text, so that every partition's rows share one parquet schema."""
+    empty = [c for c in recs.columns if recs[c].dtype == object and recs[c].isna().all()]
+    return recs.astype(dict.fromkeys(empty, "str")) if empty else recs
+
+
+def finish(draft: Path | Sequence[Path], staged: Path, run_date: dt.date) -> None:
+    """`<date>.parquet` and `<date>.csv` in `staged` from the draft's partitions (row groups or files, in
+    order), each row's `priority_rank` the book-wide one (strategy.nightly.priority_ranks)."""
+    pieces = _pieces(draft)
+    values = [_contact_values(table) for table in _each(pieces, ["action", "expected_net_value"])]
+    ranks = priority_ranks(values)
+    name = run_date.isoformat()
+    with ExitStack() as stack:
+        parquet = stack.enter_context(atomic_path(Path(staged) / f"{name}.parquet"))
+        csv = stack.enter_context(atomic_path(Path(staged) / f"{name}.csv"))
+        writer: pq.ParquetWriter | None = None
+        with open(csv, "w", encoding="utf-8", newline="") as text:
+            for i, (table, rank) in enumerate(zip(_each(pieces, None), ranks, strict=True)):
+                ranked = table.set_column(
+                    table.schema.get_field_index("priority_rank"), "priority_rank", pa.array(rank, type=pa.int64())
+                )
+                ranked.to_pandas().to_csv(text, index=False, header=i == 0)
+                if writer is None:
+                    writer = pq.ParquetWriter(parquet, ranked.schema)
+                writer.write_table(ranked.cast(writer.schema))
+        if writer is not None:
+            writer.close()
+
+
+def _contact_values(table: pa.Table) -> np.ndarray:
+    action = np.asarray(table.column("action").to_pylist(), dtype=object)
+    value = table.column("expected_net_value").to_numpy(zero_copy_only=False).astype(np.float64)
+    return np.where(action != NO_CONTACT, value, np.nan)
+
+
+def _pieces(draft: Path | Sequence[Path]) -> list[tuple[Path, int | None]]:
+    """(file, row group) per partition: a single draft file's row groups, or a list of files (Spark's)."""
+    if isinstance(draft, (str, Path)):
+        return [(Path(draft), g) for g in range(pq.ParquetFile(draft).num_row_groups)]
+    return [(Path(f), None) for f in draft]
+
+
+def _each(pieces: list[tuple[Path, int | None]], columns: list[str] | None):
+    for path, group in pieces:
+        f = pq.ParquetFile(path)
+        yield f.read_row_group(group, columns=columns) if group is not None else f.read(columns=columns)
+
+
+def summary_frame(recs_file: Path) -> pd.DataFrame:
+    """The recommendations' columns the run's summary and monitoring read (SUMMARY_COLUMNS and the scores)."""
+    names = pq.ParquetFile(recs_file).schema_arrow.names
+    wanted = [c for c in (*SUMMARY_COLUMNS, *SCORES) if c in names]
+    return pd.read_parquet(recs_file, columns=wanted)
