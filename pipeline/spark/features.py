@@ -2,7 +2,7 @@
 
 What the pandas stage computes once for the whole book is computed here the same way, on the driver,
 from single columns (`BookColumns`): the end of observation (`features.labels.observation_end`) and
-what the source lacks (`pipeline.stages.features.book_inputs`). Every range then runs
+what the source lacks (`book_inputs`, which `pipeline.stages.features` uses). Every range then runs
 `features.build_all` with them, on the executors (`pipeline.spark.engine`). The metrics are the pandas
 stage's, added up from each range's summary.
 """
@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 
 class BookColumns:
     """Whole columns of a book's tables in the schema's types, read one column at a time (what
-    `pipeline.stages.features.book_inputs` asks of a book), without holding any table whole."""
+    `book_inputs` asks of a book), without holding any table whole."""
 
     def __init__(self, directory: Path) -> None:
         self.files = {name: find_table_file(Path(directory), name) for name in TABLE_NAMES}
