@@ -28,7 +28,6 @@ from pipeline.stages import (  # noqa: E402
     propensity,
     recommend,
     roll_rate,
-    score,
     simulate,
     uplift,
     validate,
@@ -57,7 +56,7 @@ app.command("propensity")(propensity.command)  # PTP
 app.command("uplift")(uplift.command)  # UPLIFT
 app.command("promote")(promote.command)  # champion/challenger, rollback
 app.command("recommend")(recommend.command)
-app.command("score")(score.command)
+app.command("score")(engines.score_command)  # SPARK: --engine pandas|spark (pandas: the stage's command)
 app.command("show")(show.command)  # tonight's plan in a terminal (not a stage)
 app.command("adapt_uci")(adapt_uci.command)
 

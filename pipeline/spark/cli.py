@@ -7,14 +7,15 @@ for a pandas run).
 
 from __future__ import annotations
 
+import datetime as dt
 from enum import StrEnum
 from pathlib import Path
 
 import typer
 
 from core.params import load_params
-from core.paths import PARAMS_FILE, PROCESSED_DIR, VALIDATED_DIR
-from pipeline.stages import features
+from core.paths import PARAMS_FILE, PROCESSED_DIR, RAW_DIR, VALIDATED_DIR
+from pipeline.stages import features, score
 
 
 class Engine(StrEnum):
@@ -58,3 +59,37 @@ def features_command(
         f"{metrics['accounts']:,} accounts in {metrics['partitions']} partition(s); "
         f"{metrics['contacts']:,} contacts labelled; outputs (parquet folders) in {out_dir}"
     )
+
+
+def score_command(
+    run_date: str = typer.Option(
+        ..., "--run-date", help="The date to plan (YYYY-MM-DD), in the borrowers' local time."
+    ),
+    input_dir: Path = typer.Option(RAW_DIR, "--input", help="The night's extract: the tables (parquet or CSV)."),
+    output_dir: Path = typer.Option(score.OUTPUT_DIR, "--output", help="Where <date>.parquet, .csv and .json go."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Validate and report; write nothing."),
+    params_file: Path = typer.Option(PARAMS_FILE, help="Parameters file."),
+    engine: Engine = typer.Option(Engine.pandas, help=ENGINE_HELP),
+    spark_read: SparkRead = typer.Option(SparkRead.shuffle, help=READ_HELP),
+) -> None:
+    """Score tonight's extract with the champion models and write the run date's recommendations."""
+    if engine is Engine.pandas:
+        score.command(run_date, input_dir, output_dir, dry_run, params_file)
+        return
+    from functools import partial
+
+    from pipeline.spark import score as spark_score
+
+    try:
+        day = dt.date.fromisoformat(run_date)
+    except ValueError:
+        typer.echo(f"--run-date {run_date!r} is not a date (YYYY-MM-DD)", err=True)
+        raise typer.Exit(3) from None
+    params = load_params(params_file)
+    planner = partial(spark_score.plan_book, read=spark_read.value)
+    try:
+        out = score.run(params, day, input_dir, output_dir, dry_run, plan_book=planner)
+    except score.ScoreError as err:
+        typer.echo(f"score {day}: {err}", err=True)
+        raise typer.Exit(err.code) from None
+    score.echo_result(day, params, out, output_dir, dry_run)

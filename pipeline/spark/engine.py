@@ -142,7 +142,9 @@ def _map_partitions(
         Ranges.of(partition_bounds(ids, size)) if accounts is None else Members.of(accounts)
     )
     with staged_dirs(outputs) as staged:
-        if not partitioning.count:  # an empty book: one empty partition, so that every output still has its columns
+        if not partitioning.count or not len(
+            ids
+        ):  # an empty book: one empty partition, so every output has its columns
             empty = {name: _empty(name) for name in TABLE_NAMES}
             summaries = [_write(0, compute(empty), staged, summarize)]
         else:

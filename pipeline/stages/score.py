@@ -167,8 +167,12 @@ def run(
     output_dir: Path = OUTPUT_DIR,
     dry_run: bool = False,
     gx_root: Path = PROJECT_ROOT,
+    plan_book=None,  # SPARK: the engine mapping plan_partition over the partitions (default nightly.plan_book)
 ) -> dict[str, object]:
-    """Validate, build features, score and recommend for `run_date`; write `output_dir/<date>.*` unless `dry_run`."""
+    """Validate, build features, score and recommend for `run_date`; write `output_dir/<date>.*` unless `dry_run`.
+
+    `plan_book`: what maps the nightly plan over the book's partitions, with `nightly.plan_book`'s signature
+    and outputs (pipeline/spark/score.py runs it on Spark)."""
     params = params.model_copy(
         update={"strategy": params.strategy.model_copy(update={"run_date": run_date}), "run_date": run_date}
     )
@@ -196,7 +200,8 @@ def run(
             staged.mkdir()
             size = params.scoring.partition_accounts
             try:
-                nightly.plan_book(night, tmp / "validated", tmp / "draft.parquet", tmp / "latest.parquet", size)
+                planner = plan_book or nightly.plan_book  # SPARK: the engine's
+                planner(night, tmp / "validated", tmp / "draft.parquet", tmp / "latest.parquet", size)
             except DataError as err:
                 if err.rule == "verifier":
                     raise ScoreError(str(err), EXIT_VERIFIER) from None
@@ -435,6 +440,11 @@ def command(
     except ScoreError as err:
         typer.echo(f"score {day}: {err}", err=True)
         raise typer.Exit(err.code) from None
+    echo_result(day, params, out, output_dir, dry_run)
+
+
+def echo_result(day: dt.date, params: Params, out: dict, output_dir: Path, dry_run: bool) -> None:
+    """The run's lines for the nightly log (SPARK: shared with the Spark engine's command)."""
     checked = out["validation"]
     typer.echo(f"score {day}: validated, {checked.get('rows_quarantined', 0)} rows quarantined")
     if not dry_run:
