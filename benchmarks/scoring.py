@@ -19,7 +19,14 @@ Target (issue 16): 1,000,000 accounts in under 5 minutes and 4 GiB on 2 cores.
 --quick (the test suite's tiny run) trains with few small trees and short validation windows: it checks
 the script, its figures mean nothing.
 
-Last line: JSON with accounts, seconds, peak_mib, seconds_per_100k (and cpu_seconds, the phases, ...).
+--engine spark (SPARK, issue 18) scores the same extract twice, each in its own process: first with the pandas
+engine (the reference: `seconds_pandas`, `peak_mib_pandas`), then with the plan on Spark in local mode
+(`local[2]`, the session started before the clock: `seconds_spark_session`), whose figures are `seconds` and
+`peak_mib` (the driver's; the JVM and the Python workers are other processes); `rows_equal_to_pandas` is true
+when both wrote the same recommendations. --spark-read picks how the partitions' rows reach the executors.
+
+Last line: JSON with accounts, seconds, peak_mib, seconds_per_100k, engine (and cpu_seconds, the phases, ...;
+with --engine spark also rows_equal_to_pandas, seconds_pandas).
 """
 
 from __future__ import annotations
@@ -123,7 +130,7 @@ class Phases:
         ]
 
 
-def _score_child(raw: Path, out: Path, quick: bool) -> None:
+def _score_child(raw: Path, out: Path, quick: bool, engine: str = "pandas", read: str = "shuffle") -> None:
     """The measured process: score.run on the extract, phases timed; one JSON line."""
     from core import partitions
     from pipeline import nightly
@@ -152,9 +159,20 @@ def _score_child(raw: Path, out: Path, quick: bool) -> None:
         phases.wrap(strategy_nightly, name)
     gx_root = out / "gx"
     gx_root.mkdir()
+    plan_book, session_seconds = None, 0.0  # SPARK: --engine spark plans on a local session started off the clock
+    if engine == "spark":
+        from pipeline.spark import score as spark_score
+        from pipeline.spark.session import get_session
+
+        began = time.perf_counter()
+        spark = get_session("local[2]", shuffle_partitions=2)
+        session_seconds = time.perf_counter() - began
+        phases.wrap(spark_score, "plan_book", "plan_book (spark)")
+        phases.wrap(spark_score, "_join", "join partition files")
+        plan_book = functools.partial(spark_score.plan_book, spark=spark, read=read)
     before = _harness.peak_mib()
     started, cpu = time.perf_counter(), time.process_time()
-    result = score.run(params, run_date, raw, out / "recommendations", gx_root=gx_root)
+    result = score.run(params, run_date, raw, out / "recommendations", gx_root=gx_root, plan_book=plan_book)
     seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu
     m = result["recommend"]
     _harness.emit(
@@ -169,6 +187,7 @@ def _score_child(raw: Path, out: Path, quick: bool) -> None:
             "contacts": m["contacts"],
             "validate_timings": {k: round(v, 2) for k, v in validate_timings.items()},
             "phases": phases.table(),
+            "session_seconds": round(session_seconds, 1),
         }
     )
 
@@ -184,7 +203,7 @@ def _child(args: list[str], env: dict[str, str]) -> dict[str, object]:
 
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "--score-child":
-        return _score_child(Path(sys.argv[2]), Path(sys.argv[3]), sys.argv[4] == "quick")
+        return _score_child(Path(sys.argv[2]), Path(sys.argv[3]), sys.argv[4] == "quick", *sys.argv[5:7])
     if len(sys.argv) > 1 and sys.argv[1] == "--train-child":
         _harness.emit({"seconds": train_champions(Path(sys.argv[2]), Path(sys.argv[3]), sys.argv[4] == "quick")})
         return None
@@ -198,6 +217,10 @@ def main() -> None:
         "LightGBM on a 3,000-account book)",
     )
     parser.add_argument("--quick", action="store_true", help="tiny models and windows (for the test suite)")
+    parser.add_argument(  # SPARK (issue 18)
+        "--engine", choices=("pandas", "spark"), default="pandas", help="plan on pandas (default) or Spark local[2]"
+    )
+    parser.add_argument("--spark-read", choices=("shuffle", "direct"), default="shuffle", help="with --engine spark")
     parser.add_argument(
         "--models-dir",
         type=Path,
@@ -224,7 +247,22 @@ def main() -> None:
             trained.write_text(f"{_harness.book_source(train_raw)}, {quick} models\n")
         print(f"extract: {_harness.book_source(raw)} ({raw})", flush=True)
         (work / "score").mkdir()
-        figures = _child(["--score-child", str(raw), str(work / "score"), quick], env)
+        reference = None
+        if args.engine == "spark":  # SPARK: the pandas engine's run first, the reference
+            (work / "score-pandas").mkdir()
+            reference = _child(["--score-child", str(raw), str(work / "score-pandas"), quick], env)
+            print(f"pandas engine: {reference['seconds']:.1f}s wall, peak {reference['peak_mib']:,} MiB", flush=True)
+        figures = _child(["--score-child", str(raw), str(work / "score"), quick, args.engine, args.spark_read], env)
+        if reference is not None:
+            name = f"{figures['run_date']}.parquet"
+            got = pd.read_parquet(work / "score" / "recommendations" / name)
+            expected = pd.read_parquet(work / "score-pandas" / "recommendations" / name)
+            try:
+                pd.testing.assert_frame_equal(got, expected, check_exact=False, rtol=1e-12)
+                equal = True
+            except AssertionError as exc:
+                equal = False
+                print(f"spark recommendations differ from the pandas engine's: {str(exc).splitlines()[0]}")
     print(
         f"score.run for {figures['run_date']}: {figures['rows_in']:,} rows in, {figures['recommendations']:,} "
         f"accounts recommended, {figures['contacts']:,} contacts"
@@ -245,6 +283,12 @@ def main() -> None:
         else f"not measured at this size (linear in accounts: {per_100k * 10:.0f}s)"
     )
     print(f"target {TARGET_ACCOUNTS:,} accounts in {TARGET_SECONDS}s and {TARGET_MIB:,} MiB on 2 cores: {verdict}")
+    if reference is not None:  # SPARK
+        print(
+            f"spark (local[2], read={args.spark_read}): {seconds:.1f}s vs pandas {reference['seconds']:.1f}s "
+            f"({seconds / reference['seconds']:.2f}x; session start {figures['session_seconds']:.1f}s not counted); "
+            f"recommendations equal to the pandas engine's: {equal}"
+        )
     _harness.emit(
         {
             "accounts": args.accounts,
@@ -258,6 +302,18 @@ def main() -> None:
             "recommendations": figures["recommendations"],
             "contacts": figures["contacts"],
             "phases": {name: seconds for depth, name, seconds, _ in figures["phases"] if depth == 0},
+            "engine": args.engine,
+            **(
+                {
+                    "rows_equal_to_pandas": equal,
+                    "seconds_pandas": reference["seconds"],
+                    "peak_mib_pandas": reference["peak_mib"],
+                    "seconds_spark_session": figures["session_seconds"],
+                    "spark_read": args.spark_read,
+                }
+                if reference is not None
+                else {}
+            ),
         }
     )
 
