@@ -21,10 +21,12 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from core.io import atomic_path, read_tables
+from core.io import atomic_path, read_table
 from core.params import Params
 from core.partitions import PartitionedBook, borrower_partitions, map_partitions
+from core.schema import TABLE_NAMES
 from features.build import book_inputs
+from models.uplift.store import load_facts
 from strategy.model import fit_model
 from strategy.nightly import Night, plan_partition, priority_ranks
 from strategy.output import NO_CONTACT, SCORES
@@ -41,8 +43,11 @@ def prepare(
     run_date: dt.date,
     champions: Mapping[str, Champion | None],
 ) -> Night:
-    """What every partition of the night shares, from the whole validated book."""
-    tables = read_tables(Path(validated_dir))
+    """What every partition of the night shares, from the whole validated book (the decision log only when the
+    uplift model came without the log's facts: the context needs it for nothing else)."""
+    facts = load_facts(Path(uplift_dir))
+    names = [name for name in TABLE_NAMES if name != "decisions" or facts is None]
+    tables = {name: read_table(Path(validated_dir), name) for name in names}
     model = fit_model(tables, params, Path(uplift_dir))
     total = int(tables["accounts"]["account_id"].nunique())
     del tables
