@@ -9,12 +9,17 @@ from functools import partial
 
 import pandas as pd
 import pytest
+from features_data import random_book
 from spark_fixtures import spark  # noqa: F401
 
 from core.errors import DataError
+from core.io import write_tables
+from core.params import parse_params
+from features.spec import Inputs
 from pipeline.notebooks import small_params, small_pipeline, tracking_store
 from pipeline.spark import score as spark_score
 from pipeline.stages import score
+from strategy.nightly import Night
 
 
 @pytest.fixture(scope="module")
@@ -45,17 +50,18 @@ def test_spark_scoring_equals_the_pandas_job(spark, trained, tmp_path):
     pd.testing.assert_frame_equal(got["drift"], expected["drift"])
 
 
-def test_a_violation_on_an_executor_is_the_pandas_jobs_data_error(spark, trained, tmp_path, monkeypatch):
+def test_a_violation_on_an_executor_is_the_pandas_jobs_data_error(spark, tmp_path, monkeypatch):
     """The verifier's DataError raised on an executor reaches the driver as the same DataError (its rule kept),
-    so the command exits with the verifier's code."""
-    pipe, params, day = trained
+    so `score.run` exits with the verifier's code, as with the pandas engine."""
+    write_tables(random_book(40, 6, seed=3), tmp_path / "validated")
+    night = Night(dt.date(2024, 6, 1), parse_params({}), None, {}, Inputs(), 40)  # plan_partition is replaced
 
     def refuses(tables, night):
         raise DataError("recommendations", "verifier", "1 recommendation(s) break a rule", column="action")
 
     monkeypatch.setattr(spark_score, "plan_partition", refuses)
-    with tracking_store(pipe.tracking_uri), pytest.raises(score.ScoreError) as err:
-        score.run(params, day, pipe.raw, tmp_path / "out", plan_book=partial(spark_score.plan_book, spark=spark))
-    assert err.value.code == score.EXIT_VERIFIER
+    with pytest.raises(DataError) as err:
+        spark_score.plan_book(night, tmp_path / "validated", tmp_path / "d.parquet", tmp_path / "l.parquet", 20, spark)
+    assert (err.value.rule, err.value.table, err.value.column) == ("verifier", "recommendations", "action")
     assert "break a rule" in str(err.value)
-    assert not (tmp_path / "out").exists() or not list((tmp_path / "out").glob(f"{day}.*"))
+    assert not (tmp_path / "d.parquet").exists() and not (tmp_path / "l.parquet").exists()
