@@ -173,3 +173,16 @@ def test_clean_simulated_data_pass_with_nothing_quarantined(project: Project):
     metrics = project.run()
     assert metrics["rows_quarantined"] == 0, metrics["tables"]
     assert metrics["rows_valid"] == metrics["rows_in"] > 0
+
+
+@pytest.mark.parametrize("torn", ["", "null", '{"name": "accounts", "expect'])
+def test_a_suite_file_torn_by_another_run_is_regenerated_not_fatal(project: Project, torn: str):
+    """Two validations sharing one gx/ folder (two nightly runs, two test workers): one may read a suite file
+    while the other writes it. The reader regenerates the suite from the schema instead of failing."""
+    write_raw(clean_tables(), project.raw)
+    root = project.root / "torn-root"
+    Project(project.root, root).run()
+    suite = root / "gx" / "uncommitted" / "expectations" / "accounts.json"
+    suite.write_text(torn)
+    Project(project.root, root).run()
+    assert json.loads(suite.read_text())["name"] == "accounts"

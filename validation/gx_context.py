@@ -130,11 +130,16 @@ def _suite(context, spec: Table):
     meta lets an unchanged schema skip that, and any schema change still replaces it.
     """
     from great_expectations.exceptions import GreatExpectationsError
+    from marshmallow.exceptions import MarshmallowError  # GX's (de)serialiser
 
     fresh = build_suite(spec)
     try:
         stored = context.suites.get(spec.name)
-    except GreatExpectationsError:  # not stored yet (or unreadable): store the fresh one
+    # not stored yet, or unreadable: GX reads a file another run is writing (two validations sharing a gx/
+    # folder) as None (TypeError, or marshmallow's error) or half a JSON document (ValueError); store the fresh one
+    except (GreatExpectationsError, MarshmallowError, TypeError, ValueError):
+        # GX cannot delete or replace a suite it cannot read: drop the file (CONFIG_YML's expectations store)
+        (Path(context.root_directory) / "uncommitted" / "expectations" / f"{spec.name}.json").unlink(missing_ok=True)
         return context.suites.add_or_update(fresh)
     if stored.meta.get("fingerprint") == fresh.meta["fingerprint"]:
         return stored
