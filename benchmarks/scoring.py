@@ -155,7 +155,7 @@ def _score_child(raw: Path, out: Path, quick: bool, engine: str = "pandas", read
     phases.wrap(nightly, "book_inputs", "what the book lacks")
     phases.wrap(nightly, "map_partitions", "partitions")
     phases.wrap(partitions.PartitionedBook, "read_accounts", "read partition")
-    for name in ("state_frame", "build_latest", "champion_scores", "recommend", "verify"):
+    for name in ("state_frame", "build_latest", "champion_scores", "recommend", "require_none"):
         phases.wrap(strategy_nightly, name)
     gx_root = out / "gx"
     gx_root.mkdir()

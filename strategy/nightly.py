@@ -18,7 +18,6 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from core.errors import DataError
 from core.params import Params
 from features.build import build_latest
 from features.spec import Inputs
@@ -27,7 +26,7 @@ from strategy.capacity import share_of
 from strategy.model import StrategyModel
 from strategy.recommend import recommend
 from strategy.scores import Champion, champion_scores
-from strategy.verify import verify
+from strategy.verify import require_none
 
 
 @dataclass(frozen=True)
@@ -62,15 +61,7 @@ def plan_partition(tables: dict[str, pd.DataFrame], night: Night) -> tuple[pd.Da
     scores = champion_scores(states, latest.set_index("account_id"), night.champions, params)
     share = night.share(int(tables["accounts"]["account_id"].nunique()))
     recs, _ = recommend(states, run_date, night.model, scores.values, night.versions(), capacity_share=share)
-    violations = verify(recs, states, run_date, night.model.rules, share_of(params.strategy, share))
-    if len(violations):
-        raise DataError(
-            "recommendations",
-            "verifier",
-            f"{len(violations)} recommendation(s) break a rule; nothing was written",
-            column="action",
-            rows=violations,
-        )
+    require_none(recs, states, run_date, night.model.rules, share_of(params.strategy, share))
     return recs, latest
 
 

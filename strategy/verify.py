@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from core import compliance as rulebook
+from core.errors import DataError
 from core.params import StrategyParams
 from core.schema import CHANNELS, CONSENT_CHANNELS, NO_CONTACT, RESTRICTION_KINDS
 
@@ -188,3 +189,23 @@ def _capacity(r: pd.DataFrame, start: pd.Series, end: pd.Series, channel: np.nda
     visits = channel == CHANNELS.index("field_visit")
     if visits.sum() > params.field_visits_per_day + 1e-6:
         at(visits, "capacity_field_visits_per_day", f"{int(visits.sum())} field visits > {params.field_visits_per_day}")
+
+
+def require_none(
+    recs: pd.DataFrame,
+    states: pd.DataFrame,
+    run_date: date,
+    rules: rulebook.Rulebook,
+    params: StrategyParams | None = None,
+) -> None:
+    """`verify`, raising DataError (rule `verifier`, naming the rows and rules) on any violation: the caller
+    then writes nothing."""
+    violations = verify(recs, states, run_date, rules, params)
+    if len(violations):
+        raise DataError(
+            "recommendations",
+            "verifier",
+            f"{len(violations)} recommendation(s) break a rule; nothing was written",
+            column="action",
+            rows=violations,
+        )

@@ -21,6 +21,8 @@ from models.uplift.rows import decision_rows
 from models.uplift.store import load_facts
 from pipeline.stages import recommend, simulate, uplift
 from simulator.engine import Simulation
+from strategy import model as strategy_model
+from strategy import verify as verifier
 from strategy.actions import CONTACT_ACTIONS
 from strategy.model import load_model
 from strategy.outlook import fit_outlook
@@ -97,7 +99,7 @@ def test_stage_fails_on_a_verifier_violation_and_writes_nothing(trained, tmp_pat
     def one_violation(recs, *args, **kwargs):
         return pd.DataFrame({"row": [0], "account_id": [recs["account_id"].iloc[0]], "rule": ["x"], "detail": ["y"]})
 
-    monkeypatch.setattr(recommend, "verify", one_violation)
+    monkeypatch.setattr(verifier, "verify", one_violation)
     target = {
         **out,
         "out_dir": tmp_path / "recs",
@@ -124,7 +126,7 @@ def test_the_log_facts_come_with_the_uplift_model_and_equal_the_ones_measured_on
     def no_rebuild(*args, **kwargs):
         raise AssertionError("the stage rebuilt the decision rows although the uplift model holds the facts")
 
-    monkeypatch.setattr(recommend, "decision_rows", no_rebuild)
+    monkeypatch.setattr(strategy_model, "decision_rows", no_rebuild)
     again, recs_again = recommend.run(
         params,
         **{**out, "out_dir": tmp_path / "r", "strategy_dir": tmp_path / "s", "metrics_file": tmp_path / "m"},

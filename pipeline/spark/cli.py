@@ -7,7 +7,6 @@ for a pandas run).
 
 from __future__ import annotations
 
-import datetime as dt
 from enum import StrEnum
 from pathlib import Path
 
@@ -80,16 +79,5 @@ def score_command(
 
     from pipeline.spark import score as spark_score
 
-    try:
-        day = dt.date.fromisoformat(run_date)
-    except ValueError:
-        typer.echo(f"--run-date {run_date!r} is not a date (YYYY-MM-DD)", err=True)
-        raise typer.Exit(3) from None
-    params = load_params(params_file)
     planner = partial(spark_score.plan_book, read=spark_read.value)
-    try:
-        out = score.run(params, day, input_dir, output_dir, dry_run, plan_book=planner)
-    except score.ScoreError as err:
-        typer.echo(f"score {day}: {err}", err=True)
-        raise typer.Exit(err.code) from None
-    score.echo_result(day, params, out, output_dir, dry_run)
+    score.execute(run_date, input_dir, output_dir, dry_run, params_file, plan_book=planner)

@@ -35,7 +35,7 @@ from models.common.tracking import configure
 from strategy.model import StrategyModel, fit_model, save_context
 from strategy.recommend import recommend
 from strategy.scores import Champion, champion_scores, latest_rows
-from strategy.verify import verify
+from strategy.verify import require_none
 from validation.publish import staged_dirs
 
 OUT_DIR = Path("data/recommendations")
@@ -101,16 +101,7 @@ def run(
     champions = load_champions(params) if scores and latest is not None else {}
     score = champion_scores(states, latest if scores else None, champions, params)
     recs, _ = recommend(states, run_date, model, score.values, score.versions)
-    rules = model.rules
-    violations = verify(recs, states, run_date, rules, params.strategy)
-    if len(violations):
-        raise DataError(
-            "recommendations",
-            "verifier",
-            f"{len(violations)} recommendation(s) break a rule; nothing was written",
-            column="action",
-            rows=violations,
-        )
+    require_none(recs, states, run_date, model.rules, params.strategy)
     metrics = summary(recs, run_date, model, score.versions)
     name = run_date.isoformat()
     Path(out_dir).mkdir(parents=True, exist_ok=True)

@@ -429,6 +429,12 @@ def command(
     params_file: Path = typer.Option(PARAMS_FILE, help="Parameters file."),
 ) -> None:
     """Score tonight's extract with the champion models and write the run date's recommendations."""
+    execute(run_date, input_dir, output_dir, dry_run, params_file)
+
+
+def execute(run_date: str, input_dir: Path, output_dir: Path, dry_run: bool, params_file: Path, plan_book=None) -> None:
+    """The command's work, with the engine's `plan_book` (run's; None: this process's partitions): parse the
+    date (exit 3), run, print the result or exit with the run's code."""
     try:
         day = dt.date.fromisoformat(run_date)
     except ValueError:
@@ -436,7 +442,7 @@ def command(
         raise typer.Exit(3) from None
     params = load_params(params_file)
     try:
-        out = run(params, day, input_dir, output_dir, dry_run)
+        out = run(params, day, input_dir, output_dir, dry_run, plan_book=plan_book)
     except ScoreError as err:
         typer.echo(f"score {day}: {err}", err=True)
         raise typer.Exit(err.code) from None
