@@ -55,11 +55,10 @@ def prepare(
     return Night(run_date, params, model, champions, inputs, total)
 
 
-def partitions(validated_dir: Path, size: int) -> list[np.ndarray]:
+def partitions(book: PartitionedBook, size: int) -> list[np.ndarray]:
     """The book's borrower partitions of about `size` accounts (one empty partition for an empty book, so that
     the outputs still get every column)."""
-    accounts = PartitionedBook(Path(validated_dir)).whole["accounts"]
-    return borrower_partitions(accounts, size) or [np.zeros(0, dtype=np.int64)]
+    return borrower_partitions(book.whole["accounts"], size) or [np.zeros(0, dtype=np.int64)]
 
 
 def plan_book(night: Night, validated_dir: Path, draft: Path, latest_file: Path, size: int) -> int:
@@ -67,12 +66,12 @@ def plan_book(night: Night, validated_dir: Path, draft: Path, latest_file: Path,
     feature rows to `latest_file` (both published only once every partition succeeded). Returns the number
     of partitions."""
     book = PartitionedBook(Path(validated_dir))
-    parts = partitions(validated_dir, size)
 
     def compute(tables: dict[str, pd.DataFrame]) -> tuple[pd.DataFrame, pd.DataFrame]:
         recs, latest = plan_partition(tables, night)
         return typed(recs), latest
 
+    parts = partitions(book, size)
     return map_partitions(book, size, compute, [draft, latest_file], description="score", accounts=parts)
 
 

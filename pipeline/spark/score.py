@@ -31,6 +31,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from core.errors import DataError
+from core.partitions import PartitionedBook
 from models.common.tracking import registry_uri, tracking_uri
 from pipeline import nightly
 from pipeline.spark.engine import map_partitions_spark, part_name
@@ -58,7 +59,7 @@ def plan_book(
     from pipeline.spark.session import get_session
 
     spark = spark or get_session()
-    parts = nightly.partitions(Path(validated_dir), size)
+    parts = nightly.partitions(PartitionedBook(Path(validated_dir)), size)
     versions = {key: (c.name, c.version) if c is not None else None for key, c in night.champions.items()}
     light = dataclasses.replace(night, champions={})
     shared = spark.sparkContext.broadcast((light, versions, tracking_uri(), registry_uri()))

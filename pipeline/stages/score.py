@@ -243,7 +243,7 @@ def older_rows(night: nightly.Night, validated_dir: Path, size: int) -> pd.DataF
     book = PartitionedBook(Path(validated_dir))
     parts = [
         build_latest(book.read_accounts(ids), day, night.params, inputs=night.inputs)
-        for ids in nightly.partitions(validated_dir, size)
+        for ids in nightly.partitions(book, size)
     ]
     return pd.concat(parts, ignore_index=True)
 
