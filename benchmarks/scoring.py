@@ -134,7 +134,7 @@ def _score_child(raw: Path, out: Path, quick: bool, engine: str = "pandas", read
     """The measured process: score.run on the extract, phases timed; one JSON line."""
     from core import partitions
     from pipeline import nightly
-    from pipeline.stages import recommend, score, validate
+    from pipeline.stages import recommend, score
     from strategy import nightly as strategy_nightly
 
     params = _params(quick)
@@ -143,15 +143,14 @@ def _score_child(raw: Path, out: Path, quick: bool, engine: str = "pandas", read
     del statements
     phases = Phases()
     validate_timings: dict[str, float] = {}
-    inner_validate = validate.run
-    validate.run = functools.partial(inner_validate, timings=validate_timings)
-    phases.wrap(validate, "run", "validate")
+    score.validate_book = functools.partial(score.validate_book, timings=validate_timings)
+    phases.wrap(score, "validate_book", "validate (partitions)")
     for name in ("require_champions", "champion_uplift", "drift_report", "log_scoring_run"):
         phases.wrap(score, name)
     phases.wrap(recommend, "load_champions", "load champion models")
     for name in ("prepare", "plan_book", "finish"):
         phases.wrap(nightly, name)
-    phases.wrap(nightly, "fit_model", "fit strategy context")
+    phases.wrap(nightly, "fit_context_over", "fit strategy context (partitions)")
     phases.wrap(nightly, "book_inputs", "what the book lacks")
     phases.wrap(nightly, "map_partitions", "partitions")
     phases.wrap(partitions.PartitionedBook, "read_accounts", "read partition")

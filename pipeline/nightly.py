@@ -27,7 +27,7 @@ from core.partitions import PartitionedBook, borrower_partitions, map_partitions
 from core.schema import TABLE_NAMES
 from features.build import book_inputs
 from models.uplift.store import load_facts
-from strategy.model import fit_model
+from strategy.model import fit_context_over, fit_model, strategy_model
 from strategy.nightly import Night, plan_partition, priority_ranks
 from strategy.output import NO_CONTACT, SCORES
 from strategy.scores import Champion
@@ -43,16 +43,29 @@ def prepare(
     run_date: dt.date,
     champions: Mapping[str, Champion | None],
 ) -> Night:
-    """What every partition of the night shares, from the whole validated book (the decision log only when the
-    uplift model came without the log's facts: the context needs it for nothing else)."""
+    """What every partition of the night shares: the strategy's context fitted on the whole book one borrower
+    partition at a time (strategy.model.fit_context_over), what the book lacks, the champions. An uplift model
+    saved without the decision log's facts (an older one) needs the log's decision rows, built from the whole
+    validated book at once."""
+    book = PartitionedBook(Path(validated_dir))
     facts = load_facts(Path(uplift_dir))
-    names = [name for name in TABLE_NAMES if name != "decisions" or facts is None]
-    tables = {name: read_table(Path(validated_dir), name) for name in names}
-    model = fit_model(tables, params, Path(uplift_dir))
-    total = int(tables["accounts"]["account_id"].nunique())
-    del tables
-    inputs = book_inputs(PartitionedBook(Path(validated_dir)))
-    return Night(run_date, params, model, champions, inputs, total)
+    if facts is None:
+        tables = {name: read_table(Path(validated_dir), name) for name in TABLE_NAMES}
+        model = fit_model(tables, params, Path(uplift_dir))
+        del tables
+    else:
+        parts = partitions(book, params.scoring.partition_accounts)
+        context = fit_context_over((book.read_accounts(ids) for ids in parts), params, facts, _last_cycle(book))
+        model = strategy_model(Path(uplift_dir), params, context)
+    total = int(book.whole["accounts"]["account_id"].nunique())
+    return Night(run_date, params, model, champions, book_inputs(book), total)
+
+
+def _last_cycle(book: PartitionedBook) -> pd.Timestamp | None:
+    """The book's latest statement with days past due (the outlook's censoring edge)."""
+    cycles = book.column("statements", "cycle_date")
+    known = cycles[book.column("statements", "days_past_due").notna().to_numpy()]
+    return known.max() if len(known) else None
 
 
 def partitions(book: PartitionedBook, size: int) -> list[np.ndarray]:

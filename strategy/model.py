@@ -11,6 +11,7 @@ nothing else (no pickle: JSON and LightGBM text files).
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +21,7 @@ import pandas as pd
 from core import compliance as rulebook
 from core.io import json_text
 from core.params import Params
+from core.schema import CHANNELS
 from models.uplift.arms import Arm, arms
 from models.uplift.harm import HarmRates, harm_rates
 from models.uplift.learners import UpliftModel
@@ -27,7 +29,7 @@ from models.uplift.reminders import log_facts
 from models.uplift.rows import decision_rows
 from models.uplift.store import load as load_uplift
 from models.uplift.store import load_facts
-from strategy.outlook import Outlook, fit_outlook
+from strategy.outlook import Outlook, OutlookCounts, outlook_counts
 
 META = "strategy.json"
 #: The params sections saved with the bundle (what the strategy applies).
@@ -86,19 +88,57 @@ def fit_context(
     """Harm rates and outlook from the validated tables; the reminder lift and the log's contact share from
     `facts` (models/uplift/reminders.log_facts, saved with the uplift model), else measured on `rows` (the
     decision rows, models/uplift/rows.decision_rows); neither: the source has no decision log."""
-    outlook = fit_outlook(
+    if facts is None and rows is not None:
+        facts = log_facts(rows, tables["statements"])
+    return _context(harm_rates(tables), _outlook_counts(tables, params), params, facts)
+
+
+def fit_context_over(
+    partitions: Iterable[dict[str, pd.DataFrame]], params: Params, facts: dict[str, object] | None, last_cycle
+) -> Context:
+    """`fit_context` one partition of whole borrowers at a time (memory holds one partition), from the log's
+    `facts` saved with the uplift model. The outlook's and the harm rates' counts add up over partitions;
+    `last_cycle` is the whole book's latest statement with days past due (strategy.outlook.outlook_counts).
+    Equal to `fit_context` on the whole book up to the order of floating-point sums."""
+    harms, counts = [], None
+    for tables in partitions:
+        harms.append(harm_rates(tables))
+        part = _outlook_counts(tables, params, last_cycle)
+        counts = part if counts is None else counts + part
+    if counts is None:
+        raise ValueError("fit_context_over needs at least one partition")
+    return _context(added_harm(harms), counts, params, facts)
+
+
+def added_harm(parts: list[HarmRates]) -> HarmRates:
+    """The harm rates of partitions of whole borrowers, combined: each rate is attributed restrictions over
+    contacts, so the partitions' attributed counts (rate x contacts, integers) and contacts add up."""
+    contacts = {c: sum(p.contacts.get(c, 0) for p in parts) for c in CHANNELS}
+
+    def rate(kind: str, channel: str) -> float:
+        attributed = sum(round(getattr(p, kind).get(channel, 0.0) * p.contacts.get(channel, 0)) for p in parts)
+        return attributed / contacts[channel] if contacts[channel] else 0.0
+
+    return HarmRates({c: rate("cease", c) for c in CHANNELS}, {c: rate("opt_out", c) for c in CHANNELS}, contacts)
+
+
+def _outlook_counts(tables: dict[str, pd.DataFrame], params: Params, last_cycle=None) -> OutlookCounts:
+    return outlook_counts(
         tables["statements"],
         tables.get("payments", pd.DataFrame(columns=["account_id", "paid_at", "amount"])),
         params.buckets.as_buckets(),
         params.strategy.horizon_days,
         params.features.max_cycle_days,
+        last_cycle,
     )
-    if facts is None and rows is not None:
-        facts = log_facts(rows, tables["statements"])
+
+
+def _context(harm: HarmRates, counts: OutlookCounts, params: Params, facts: dict[str, object] | None) -> Context:
+    outlook = counts.outlook(params.buckets.as_buckets(), params.strategy.horizon_days)
     facts = facts or {"reminder_lift": {}, "logged_contact_share": None}
     lift = {str(k): float(v) for k, v in dict(facts["reminder_lift"]).items()}
     share = facts["logged_contact_share"]
-    return Context(harm_rates(tables), outlook, lift, None if share is None else float(share))
+    return Context(harm, outlook, lift, None if share is None else float(share))
 
 
 def fit_model(tables: dict[str, pd.DataFrame], params: Params, uplift_dir: Path) -> StrategyModel:
@@ -108,7 +148,11 @@ def fit_model(tables: dict[str, pd.DataFrame], params: Params, uplift_dir: Path)
     facts = load_facts(uplift_dir)  # measured on the decision log by the uplift stage
     logged = not tables.get("decisions", pd.DataFrame()).empty
     rows = decision_rows(tables, params) if facts is None and logged else None  # a model saved without its facts
-    context = fit_context(tables, params, rows, facts)
+    return strategy_model(uplift_dir, params, fit_context(tables, params, rows, facts))
+
+
+def strategy_model(uplift_dir: Path, params: Params, context: Context) -> StrategyModel:
+    """The uplift model in `uplift_dir` with a fitted `context` (the uplift model's own params win for `uplift:`)."""
     uplift, costs, uplift_params = load_uplift(uplift_dir)
     merged = params.model_copy(update={"uplift": uplift_params.uplift})
     return StrategyModel(uplift, costs, merged, context)

@@ -91,10 +91,48 @@ def _paid_within(statements: pd.DataFrame, payments: pd.DataFrame, days: int) ->
     return before(s_acc, end) - before(s_acc, start)
 
 
+@dataclass(frozen=True)
+class OutlookCounts:
+    """What the outlook is estimated from, as sums over statements, so that partitions of the accounts add up
+    to the whole book's (the nightly job fits its context one partition at a time)."""
+
+    transitions: np.ndarray  # (k, k): statements in bucket i whose next statement is in bucket j
+    paid_share: np.ndarray  # (k,): per bucket, the sum of the shares of the balance paid within the horizon
+    statements: np.ndarray  # (k,): per bucket, the statements followed that long, with a balance
+
+    def __add__(self, other: OutlookCounts) -> OutlookCounts:
+        return OutlookCounts(
+            self.transitions + other.transitions, self.paid_share + other.paid_share, self.statements + other.statements
+        )
+
+    def outlook(self, buckets: Buckets, horizon_days: int) -> Outlook:
+        k = len(buckets.names)
+        rows = self.transitions.sum(axis=1)
+        later = np.array([self.transitions[b, b + 1 :].sum() for b in range(k)])
+        roll = np.where(rows > 0, later / np.maximum(rows, 1), 0.0)
+        roll[buckets.charge_off] = 0.0
+        n = self.statements
+        collected = np.where(n > 0, self.paid_share / np.maximum(n, 1), 0.0)
+        return Outlook(roll, collected, n.astype(np.int64), horizon_days)
+
+
 def fit_outlook(
     statements: pd.DataFrame, payments: pd.DataFrame, buckets: Buckets, horizon_days: int, max_cycle_days: int
 ) -> Outlook:
     """Roll rates and value per bucket from the statements and payments (no statement after a gap is a transition)."""
+    return outlook_counts(statements, payments, buckets, horizon_days, max_cycle_days).outlook(buckets, horizon_days)
+
+
+def outlook_counts(
+    statements: pd.DataFrame,
+    payments: pd.DataFrame,
+    buckets: Buckets,
+    horizon_days: int,
+    max_cycle_days: int,
+    last_cycle: pd.Timestamp | None = None,
+) -> OutlookCounts:
+    """The outlook's sums over these statements. `last_cycle`: the book's latest statement with days past due
+    (a window ending after it is censored, left out); None: these statements' latest (the whole book's)."""
     s = statements.sort_values(["account_id", "cycle_date"], kind="stable").reset_index(drop=True)
     s = s[s["days_past_due"].notna()].reset_index(drop=True)
     k = len(buckets.names)
@@ -104,17 +142,13 @@ def fit_outlook(
     has_next = np.concatenate([same & gap, [False]])
     nxt = np.concatenate([code[1:], [0]])
     counts = transition_counts(code[has_next], nxt[has_next], k)
-    rows = counts.sum(axis=1)
-    later = np.array([counts[b, b + 1 :].sum() for b in range(k)])
-    roll = np.where(rows > 0, later / np.maximum(rows, 1), 0.0)
-    roll[buckets.charge_off] = 0.0
     balance = s["balance"].to_numpy(np.float64)
     cycle = pd.to_datetime(s["cycle_date"])
-    followed = (cycle + pd.Timedelta(days=horizon_days) <= cycle.max()).to_numpy()  # censored windows left out
+    last = cycle.max() if last_cycle is None else pd.Timestamp(last_cycle)
+    followed = (cycle + pd.Timedelta(days=horizon_days) <= last).to_numpy()  # censored windows left out
     ok = np.isfinite(balance) & (balance > 0) & followed
     paid = _paid_within(s[ok], payments, horizon_days)
     share = np.clip(paid / balance[ok], 0.0, 1.0)
     total = np.bincount(code[ok], weights=share, minlength=k)
     n = np.bincount(code[ok], minlength=k)
-    collected = np.where(n > 0, total / np.maximum(n, 1), 0.0)
-    return Outlook(roll, collected, n.astype(np.int64), horizon_days)
+    return OutlookCounts(counts, total, n.astype(np.int64))

@@ -63,6 +63,8 @@ class TableCheck:
     clean: pd.DataFrame | None = None
     validated: pd.DataFrame | None = None
     quarantined: pd.DataFrame | None = None
+    #: Each row's number in the input file when the frame is a part of it (a partition); None: the whole file.
+    row_numbers: np.ndarray | None = None
 
     @property
     def failing(self) -> np.ndarray:
@@ -74,6 +76,22 @@ class TableCheck:
 
     def add(self, findings: list[Finding]) -> None:
         self.findings.extend(findings)
+
+
+@dataclass(frozen=True)
+class BookPart:
+    """What validating one part of a book (validation.partitioned) takes from the whole book.
+
+    The part's rules decide as the whole book's would, because a part holds whole borrowers, except for
+    what only the whole can say, which the caller supplies or decides: each row's number in the input
+    file, per table (`row_numbers`, what quarantined rows and error messages name); findings made over the
+    whole book in this part's row positions (`known`: a key duplicated across parts), merged with the
+    part's own; that a table has rows at all, and the quarantine-share threshold, both counted over the
+    book by the caller.
+    """
+
+    row_numbers: Mapping[str, np.ndarray]
+    known: Mapping[str, list[Finding]] = field(default_factory=dict)
 
 
 @dataclass
@@ -94,32 +112,44 @@ class ValidationOutcome:
 
 
 def validate_tables(
-    frames: Mapping[str, pd.DataFrame], params: ValidateParams, gx_root: Path, run_date: date | None = None
+    frames: Mapping[str, pd.DataFrame],
+    params: ValidateParams,
+    gx_root: Path,
+    run_date: date | None = None,
+    *,
+    part: BookPart | None = None,
+    context: Any = None,
 ) -> ValidationOutcome:
     """Check the input tables; raise DataError on a fatal problem, else split good from quarantined.
 
     `frames` are the tables as read (any dtypes); `gx_root` is the directory holding `gx/`;
     records dated after `run_date` (params `run_date`; None: the day after the latest
     statement) are quarantined by `not_after_as_of`.
+
+    `part`: the frames are one part of a book (validation.partitioned, a partition of whole borrowers), and
+    what the whole says (BookPart); `context`: an open Great Expectations context to reuse.
     """
     clock = _Clock()
     from validation.gx_context import open_context, run_suite
 
-    context = open_context(gx_root)
+    context = context if context is not None else open_context(gx_root)
     clock.lap("gx_import_and_context")
     checks: dict[str, TableCheck] = {}
     for name, spec in progress.track(TABLES.items(), "validate: structure and parsing", unit="tables"):
         if name not in frames and not spec.optional:
             raise DataError(name, "file_present", "the table was not supplied")
         frame = frames[name] if name in frames else absent_table(spec)  # an optional table the source lacks
-        raw, dropped = check_structure(frame, spec, params)
+        raw, dropped = check_structure(frame, spec, params, part_of_book=part is not None)
         parsed, findings = parse_table(raw, spec, params.date_format)
-        checks[name] = TableCheck(spec, raw, parsed, dropped, findings)
+        numbers = None if part is None else np.asarray(part.row_numbers[name], np.int64)
+        checks[name] = TableCheck(spec, raw, parsed, dropped, findings, row_numbers=numbers)
 
     clock.lap("structure_and_parsing")
     for check in progress.track(checks.values(), "validate: Great Expectations", unit="tables"):
         suite = run_suite(context, check.spec, check.parsed)
         check.add(_without_unreadable(suite.findings, check.findings))
+        if part is not None:
+            check.add(_not_yet_found(part.known.get(check.spec.name, []), check.findings))
         check.expectations = suite.expectations
     clock.lap("great_expectations")
     for check in checks.values():
@@ -167,9 +197,9 @@ def validate_tables(
 
     for check in checks.values():
         why = reasons(check.findings)
-        if len(why) > params.max_quarantine_share * len(check.raw):
+        if part is None and len(why) > params.max_quarantine_share * len(check.raw):
             raise share_error(check.spec, check.raw, why, check.findings, params.max_quarantine_share)
-        check.quarantined = quarantine_frame(check.raw, why)
+        check.quarantined = quarantine_frame(check.raw, why, check.row_numbers)
         good = kept[check.spec.name]
         check.validated = conform(check.parsed if good.all() else check.parsed[good], check.spec)
         check.parsed = check.clean = None  # the largest intermediates; the outcome needs neither
@@ -190,6 +220,17 @@ def _without_unreadable(suite_findings: list[Finding], parse_findings: list[Find
                 continue
             f = Finding(f.table, f.rule, f.column, rows)
         out.append(f)
+    return out
+
+
+def _not_yet_found(found_elsewhere: list[Finding], findings: list[Finding]) -> list[Finding]:
+    """The rows of `found_elsewhere` (book-wide findings) not already in a finding of the same rule and column."""
+    out = []
+    for f in found_elsewhere:
+        seen = [g.rows for g in findings if g.rule == f.rule and g.column == f.column]
+        rows = np.setdiff1d(f.rows, np.concatenate(seen)) if seen else f.rows
+        if rows.size:
+            out.append(Finding(f.table, f.rule, f.column, rows))
     return out
 
 
@@ -230,7 +271,7 @@ def _raise_fatal(checks: Mapping[str, TableCheck], params: ValidateParams, rules
     for check in checks.values():
         for f in check.findings:
             if f.rule in rules and getattr(params.severity, f.rule) == "fatal":
-                raise fatal_error(f, check.raw, check.spec)
+                raise fatal_error(f, check.raw, check.spec, numbers=check.row_numbers)
 
 
 class _Clock:

@@ -87,15 +87,28 @@ def open_context(project_root: Path):
     return gx.get_context(mode="file", project_root_dir=str(project_root))
 
 
+#: Tries of a suite another run keeps storing again (two validations sharing one gx/ folder).
+FRESHNESS_ATTEMPTS = 5
+
+
 def run_suite(context, spec: Table, frame: pd.DataFrame) -> SuiteRun:
     """Validate `frame` (index = input row numbers) against the schema-generated suite of `spec`."""
     import great_expectations as gx
+    from great_expectations.exceptions.resource_freshness import ResourceFreshnessAggregateError
 
-    suite = _suite(context, spec)
-    definition = context.validation_definitions.add_or_update(
-        gx.ValidationDefinition(name=spec.name, data=_batch_definition(context, spec.name), suite=suite)
-    )
-    result = definition.run(batch_parameters={"dataframe": _for_gx(frame, spec)}, result_format=RESULT_FORMAT)
+    for attempt in range(FRESHNESS_ATTEMPTS):
+        suite = _suite(context, spec)
+        definition = context.validation_definitions.add_or_update(
+            gx.ValidationDefinition(name=spec.name, data=_batch_definition(context, spec.name), suite=suite)
+        )
+        try:
+            result = definition.run(batch_parameters={"dataframe": _for_gx(frame, spec)}, result_format=RESULT_FORMAT)
+            break
+        # another run sharing this gx/ folder stored the suite again between our reading and running it (GX
+        # then refuses a suite "changed since it was last saved"): read it again and retry
+        except ResourceFreshnessAggregateError:
+            if attempt == FRESHNESS_ATTEMPTS - 1:
+                raise
     run = SuiteRun()
     for item in result.results:
         config = item.expectation_config

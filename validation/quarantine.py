@@ -33,8 +33,10 @@ def reasons(findings: Sequence[Finding]) -> pd.Series:
     return pairs.groupby("row", sort=True)[REASON].agg("; ".join).astype("str")
 
 
-def quarantine_frame(raw: pd.DataFrame, why: pd.Series) -> pd.DataFrame:
-    """The input rows at the positions of `why`, as they were read, with row_number and reason."""
+def quarantine_frame(raw: pd.DataFrame, why: pd.Series, numbers: np.ndarray | None = None) -> pd.DataFrame:
+    """The input rows at the positions of `why`, as they were read, with row_number and reason.
+
+    `numbers`: each position's row number in the input file, when `raw` is a part of it (a partition)."""
     rows = raw.iloc[why.index.to_numpy()]
     out = pd.DataFrame(
         {
@@ -42,23 +44,34 @@ def quarantine_frame(raw: pd.DataFrame, why: pd.Series) -> pd.DataFrame:
             for name in raw.columns
         }
     )
-    out.insert(0, ROW_NUMBER, why.index.to_numpy(dtype="int64"))
+    out.insert(0, ROW_NUMBER, _numbered(why.index.to_numpy(dtype="int64"), numbers))
     out[REASON] = why.to_numpy()
     return out.reset_index(drop=True)
 
 
-def examples(raw: pd.DataFrame, spec: Table, rows: Iterable[int], columns: Sequence[str]) -> pd.DataFrame:
-    """Up to MAX_EXAMPLE_ROWS input rows for a message: key columns and the columns at fault."""
+def examples(
+    raw: pd.DataFrame, spec: Table, rows: Iterable[int], columns: Sequence[str], numbers: np.ndarray | None = None
+) -> pd.DataFrame:
+    """Up to MAX_EXAMPLE_ROWS input rows for a message: key columns and the columns at fault, indexed by their
+    row numbers in the input file (`numbers`: those of `raw`'s positions, when `raw` is a part of the file)."""
     context = [c for c in ("account_id",) if c in raw.columns]  # what people search their systems by
     shown = list(dict.fromkeys([*spec.key, *context, *[c for c in columns if c in raw.columns]]))
     picked = np.fromiter(rows, dtype=np.int64)[:MAX_EXAMPLE_ROWS]
     out = raw.iloc[picked][shown].copy()
-    out.index = pd.Index(picked, name=ROW_NUMBER)
+    out.index = pd.Index(_numbered(picked, numbers), name=ROW_NUMBER)
     return out
 
 
-def fatal_error(finding: Finding, raw: pd.DataFrame, spec: Table, severity_hint: bool = True) -> DataError:
-    """The DataError for a rule configured as fatal: table, column, rule and example rows."""
+def _numbered(positions: np.ndarray, numbers: np.ndarray | None) -> np.ndarray:
+    """Input-file row numbers of `positions` in a frame whose rows have `numbers` (None: the whole file)."""
+    return positions if numbers is None else np.asarray(numbers, dtype=np.int64)[positions]
+
+
+def fatal_error(
+    finding: Finding, raw: pd.DataFrame, spec: Table, severity_hint: bool = True, numbers: np.ndarray | None = None
+) -> DataError:
+    """The DataError for a rule configured as fatal: table, column, rule and example rows (`numbers` as in
+    `examples`)."""
     text = f"{finding.count} row(s) fail it"
     if severity_hint:
         text += f" (fatal by validate.severity.{finding.rule}; set it to quarantine to move such rows aside)"
@@ -67,22 +80,32 @@ def fatal_error(finding: Finding, raw: pd.DataFrame, spec: Table, severity_hint:
         finding.rule,
         text,
         column=finding.column,
-        rows=examples(raw, spec, finding.rows, finding.column.split("+")),
+        rows=examples(raw, spec, finding.rows, finding.column.split("+"), numbers),
     )
 
 
 def share_error(spec: Table, raw: pd.DataFrame, why: pd.Series, findings: Sequence[Finding], limit: float) -> DataError:
     """Too much of a table quarantined: stop, naming the rule that quarantined most rows."""
     top = max(findings, key=lambda f: f.count)
-    share = len(why) / max(len(raw), 1)
-    counts = ", ".join(f"{f.reason} {f.count}" for f in sorted(findings, key=lambda f: -f.count)[:5])
     rows = examples(raw, spec, top.rows, top.column.split("+"))
     rows[REASON] = why.reindex(rows.index).to_numpy()
+    by_reason = {f.reason: f.count for f in findings}
+    return book_share_error(spec, len(raw), len(why), by_reason, limit, rows)
+
+
+def book_share_error(
+    spec: Table, rows_in: int, quarantined: int, by_reason: dict[str, int], limit: float, rows: pd.DataFrame
+) -> DataError:
+    """Too much of a table quarantined (`quarantined` of `rows_in`), from the rows quarantined per reason
+    (`rule:column`), with example `rows`: stop, naming the rule that quarantined most rows."""
+    ranked = sorted(by_reason.items(), key=lambda item: -item[1])
+    top_rule, top_column = ranked[0][0].split(":", 1)
+    counts = ", ".join(f"{reason} {count}" for reason, count in ranked[:5])
     return DataError(
         spec.name,
         "max_quarantine_share",
-        f"{len(why)} of {len(raw)} rows ({share:.1%}) would be quarantined, more than "
-        f"validate.max_quarantine_share = {limit:.1%}; most by rule '{top.rule}' ({counts})",
-        column=top.column,
+        f"{quarantined} of {rows_in} rows ({quarantined / max(rows_in, 1):.1%}) would be quarantined, more than "
+        f"validate.max_quarantine_share = {limit:.1%}; most by rule '{top_rule}' ({counts})",
+        column=top_column,
         rows=rows,
     )

@@ -57,11 +57,14 @@ def absent_table(spec: Table) -> pd.DataFrame:
     return pd.DataFrame({name: pd.Series([], dtype="str") for name in spec.column_names})
 
 
-def check_structure(frame: pd.DataFrame, spec: Table, params: ValidateParams) -> tuple[pd.DataFrame, list[str]]:
+def check_structure(
+    frame: pd.DataFrame, spec: Table, params: ValidateParams, part_of_book: bool = False
+) -> tuple[pd.DataFrame, list[str]]:
     """The schema's columns of `frame` in schema order with a 0..n-1 index, and the extra columns dropped.
 
     The index becomes the row number every finding and every quarantined row refers to. An optional
-    column the frame lacks is added, empty.
+    column the frame lacks is added, empty. `part_of_book`: `frame` is one partition of the table, which
+    may have no rows (the caller checks that the whole table has some).
     """
     columns = [str(c) for c in frame.columns]
     missing = [c for c in spec.required_columns if c not in columns]
@@ -75,7 +78,7 @@ def check_structure(frame: pd.DataFrame, spec: Table, params: ValidateParams) ->
             f"column(s) {extra} are not in the schema; rename them, remove them, or set validate.extra_columns: drop",
             column=extra[0],
         )
-    if len(frame) == 0 and not spec.optional:
+    if len(frame) == 0 and not spec.optional and not part_of_book:
         optional = [name for name, t in TABLES.items() if t.optional]
         raise DataError(
             spec.name,

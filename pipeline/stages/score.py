@@ -48,8 +48,9 @@ from models.common.registry import CHAMPION
 from models.common.tracking import configure, experiment_id, run_name, run_tags
 from models.propensity.rows import in_arrears
 from pipeline import nightly
-from pipeline.stages import recommend, validate
+from pipeline.stages import recommend
 from strategy.output import SCORES
+from validation.partitioned import validate_book
 
 OUTPUT_DIR = Path("data/scoring")
 EXIT_LOCKED = 5
@@ -181,14 +182,14 @@ def run(
         tmp = Path(tmp_name)
         if not dry_run:
             require_champions(params)
-        checked = validate.run(
-            params,
-            raw_dir=Path(input_dir),
+        checked = validate_book(
+            Path(input_dir),
+            params.validate_,
+            gx_root,
+            run_date,
+            params.scoring.partition_accounts,
             validated_dir=tmp / "validated",
             quarantine_dir=tmp / "quarantine",
-            metrics_file=tmp / "validation.json",
-            report_dir=tmp / "report",
-            gx_root=gx_root,
         )
         if dry_run:
             return {"run_date": run_date.isoformat(), "dry_run": True, "validation": checked}
