@@ -93,6 +93,48 @@ def cached_book(accounts: int, cycles: int, data_dir: Path | None = None) -> Pat
     return data / "raw"
 
 
+#: Added to every id of the k-th copy of a replicated book, times k (ids of a simulated book stay below it).
+COPY_ID_OFFSET = 1_000_000_000
+
+
+def replicated_book(accounts: int, cycles: int, copies: int, data_dir: Path | None = None) -> Path:
+    """The raw tables of `copies` copies of the simulated book of `accounts // copies` accounts, each copy's ids
+    (every `id` column of the schema: accounts, borrowers, payments, contacts, restrictions, decisions and
+    their references) shifted by k x COPY_ID_OFFSET, written once into DATA_DIR/raw and cached.
+
+    A book of a million accounts takes the simulator minutes and more memory than the scoring it feeds (the
+    decision log alone is tens of millions of rows), so throughput benchmarks tile a smaller one: the copies are
+    independent books of the same size, with distinct borrowers. What they cannot show: a population more
+    varied than the simulated one (each copy has the same borrowers' histories)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from core.schema import TABLES
+
+    source = cached_book(accounts // copies, cycles)
+    data = data_dir or book_dir(accounts, cycles).with_name(book_dir(accounts, cycles).name + f"-x{copies}")
+    raw = data / "raw"
+    if _complete(raw):
+        return raw
+    raw.mkdir(parents=True, exist_ok=True)
+    for name, spec in TABLES.items():
+        path = source / f"{name}.parquet"
+        if not path.exists():
+            continue
+        table = pq.read_table(path)
+        ids = [c.name for c in spec.columns if c.type in ("id", "nullable_id") and c.name in table.column_names]
+        with pq.ParquetWriter(raw / f"{name}.parquet.part", table.schema) as writer:
+            for k in range(copies):
+                copy = table
+                for column in ids:
+                    shifted = pa.compute.add(table[column], pa.scalar(k * COPY_ID_OFFSET, table[column].type))
+                    copy = copy.set_column(copy.schema.get_field_index(column), column, shifted)
+                writer.write_table(copy)
+        (raw / f"{name}.parquet.part").rename(raw / f"{name}.parquet")
+    (data / SOURCE_FILE).write_text(f"{copies} copies of {book_source(source)} (ids shifted per copy)\n")
+    return raw
+
+
 def book_source(raw: Path) -> str:
     """What made the book in `raw` (for the readable lines)."""
     source = raw.parent / SOURCE_FILE

@@ -1,7 +1,7 @@
 """Nightly scoring end to end: the `score` job's wall time and peak memory on a simulated extract.
 
     python benchmarks/scoring.py [--accounts 100000] [--train-accounts 10000] [--cycles 24] [--models-dir DIR]
-                                  [--quick]
+                                  [--replicate K] [--quick]
 
 Champions of the three model families (roll-rate, propensity, uplift) are trained once on a small
 simulated book (--train-accounts), through the pipeline's stages as library calls (validate, features,
@@ -18,6 +18,10 @@ Target (issue 16): 1,000,000 accounts in under 5 minutes and 4 GiB on 2 cores.
 
 --quick (the test suite's tiny run) trains with few small trees and short validation windows: it checks
 the script, its figures mean nothing.
+
+--replicate K tiles K copies of a simulated book of accounts/K accounts (ids shifted per copy; _harness.
+replicated_book): simulating a million accounts with their decision log takes longer and more memory than scoring
+them.
 
 --engine spark (SPARK, issue 18) scores the same extract twice, each in its own process: first with the pandas
 engine (the reference: `seconds_pandas`, `peak_mib_pandas`), then with the plan on Spark in local mode
@@ -216,6 +220,14 @@ def main() -> None:
         "LightGBM on a 3,000-account book)",
     )
     parser.add_argument("--quick", action="store_true", help="tiny models and windows (for the test suite)")
+    parser.add_argument(
+        "--replicate",
+        type=int,
+        default=1,
+        metavar="K",
+        help="score K copies of a simulated book of accounts/K accounts, ids shifted per copy (default 1: one "
+        "simulated book; a million accounts: --accounts 1000000 --replicate 10)",
+    )
     parser.add_argument(  # SPARK (issue 18)
         "--engine", choices=("pandas", "spark"), default="pandas", help="plan on pandas (default) or Spark local[2]"
     )
@@ -230,7 +242,10 @@ def main() -> None:
     args = parser.parse_args()
     quick = "quick" if args.quick else "full"
     train_raw = _harness.cached_book(args.train_accounts, args.cycles)
-    raw = _harness.cached_book(args.accounts, args.cycles, args.data_dir)
+    if args.replicate > 1:
+        raw = _harness.replicated_book(args.accounts, args.cycles, args.replicate, args.data_dir)
+    else:
+        raw = _harness.cached_book(args.accounts, args.cycles, args.data_dir)
     with tempfile.TemporaryDirectory(prefix="dunning-bench-scoring-") as tmp:
         work = Path(tmp)
         models = args.models_dir or work / "models"

@@ -45,7 +45,9 @@ def trained(tmp_path_factory):
     with pytest.MonkeyPatch.context() as mp:
         _use(registry, mp)
         simulate.run(params, root / "raw", metrics_file=None)
-        validate.run(params, root / "raw", root / "validated", root / "quarantine", root / "v.json", root / "report")
+        validate.run(
+            params, root / "raw", root / "validated", root / "quarantine", root / "v.json", root / "report", root
+        )
         features.run(params, root / "validated", root / "processed", root / "f.json")
         m = {"metrics_file": root / "m.json", "plots_dir": root / "plots"}
         roll_rate.run(params, root / "processed", registration_file=root / "rr.json", **m)
@@ -61,16 +63,16 @@ def test_the_same_date_twice_gives_the_same_bytes_and_a_dry_run_writes_nothing(t
     params, root, registry, day = trained
     _use(registry, monkeypatch)
     out = tmp_path / "out"
-    first = score.run(params, day, root / "raw", out)
+    first = score.run(params, day, root / "raw", out, gx_root=root)
     names = sorted(p.name for p in out.iterdir())
     assert names == [f"{day}.csv", f"{day}.json", f"{day}.parquet"]
     recs = pd.read_parquet(out / f"{day}.parquet")
     assert len(recs) == first["recommend"]["accounts"] > 0 and (recs["run_date"].dt.date == day).all()
     before = {n: (out / n).read_bytes() for n in names}
-    score.run(params, day, root / "raw", out)
+    score.run(params, day, root / "raw", out, gx_root=root)
     assert {n: (out / n).read_bytes() for n in names} == before
     dry = tmp_path / "dry"
-    assert score.run(params, day, root / "raw", dry, dry_run=True)["dry_run"]
+    assert score.run(params, day, root / "raw", dry, dry_run=True, gx_root=root)["dry_run"]
     assert not dry.exists() or not any(dry.iterdir())
 
 
@@ -78,7 +80,7 @@ def test_a_second_run_for_the_date_is_refused_while_the_first_holds_the_lock(tra
     params, root, registry, day = trained
     _use(registry, monkeypatch)
     with score.date_lock(tmp_path, day), pytest.raises(score.ScoreError, match="another scoring run") as err:
-        score.run(params, day, root / "raw", tmp_path)
+        score.run(params, day, root / "raw", tmp_path, gx_root=root)
     assert err.value.code == score.EXIT_LOCKED
     assert not list(tmp_path.glob(f"{day}.*")) and not list(tmp_path.glob(".*.lock"))
 
@@ -86,7 +88,7 @@ def test_a_second_run_for_the_date_is_refused_while_the_first_holds_the_lock(tra
 def test_no_champion_is_a_clear_error_with_its_exit_code(trained, tmp_path):
     params, root, _, day = trained  # the autouse fixture's empty registry
     with pytest.raises(score.ScoreError, match="no `champion`") as err:
-        score.run(params, day, root / "raw", tmp_path / "out")
+        score.run(params, day, root / "raw", tmp_path / "out", gx_root=root)
     assert err.value.code == score.EXIT_NO_CHAMPION
     cli = subprocess.run(
         [sys.executable, "-m", "pipeline", "score", "--run-date", str(day), "--input", str(root / "raw")]
@@ -101,7 +103,7 @@ def test_a_run_killed_mid_write_leaves_the_previous_output_and_the_next_run_reco
     params, root, registry, day = trained
     _use(registry, monkeypatch)
     out = tmp_path / "out"
-    score.run(params, day, root / "raw", out)
+    score.run(params, day, root / "raw", out, gx_root=root)
     good = {p.name: p.read_bytes() for p in out.iterdir()}
 
     copied = []
@@ -114,12 +116,12 @@ def test_a_run_killed_mid_write_leaves_the_previous_output_and_the_next_run_reco
 
     monkeypatch.setattr(score, "copyfile", killed)
     with pytest.raises(KeyboardInterrupt):
-        score.run(params, day, root / "raw", out)
+        score.run(params, day, root / "raw", out, gx_root=root)
     assert len(copied) == 1, "killed after one output file was written beside its target"
     assert {p.name: p.read_bytes() for p in out.iterdir()} == good, "no partial file, the previous output whole"
     monkeypatch.undo()
     _use(registry, monkeypatch)
-    score.run(params, day, root / "raw", out)
+    score.run(params, day, root / "raw", out, gx_root=root)
     assert {p.name: p.read_bytes() for p in out.iterdir()} == good
 
 
@@ -140,7 +142,7 @@ def test_each_run_is_an_mlflow_run_with_the_drift_of_every_score_and_feature_aga
 
     params, root, registry, day = trained
     _use(registry, monkeypatch)
-    out = score.run(params, day, root / "raw", tmp_path / "out")
+    out = score.run(params, day, root / "raw", tmp_path / "out", gx_root=root)
     drift = out["drift"]
     assert {"column", "psi", "level", "kind", "reference"} <= set(drift.columns) and drift["psi"].notna().any()
     assert set(drift["level"]) <= {"stable", "watch", "act", "missing"}
@@ -186,7 +188,7 @@ def test_a_champion_without_a_stored_profile_falls_back_to_the_extract_and_says_
     params, root, registry, day = trained
     _use(registry, monkeypatch)
     monkeypatch.setattr(score, "REFERENCE_FILE", "no_such_profile.json")  # as an older champion's run
-    out = score.run(params, day, root / "raw", tmp_path / "out")
+    out = score.run(params, day, root / "raw", tmp_path / "out", gx_root=root)
     drift = out["drift"]
     assert set(drift["reference"]) == {"extract"} and set(drift["kind"]) == {"feature"}
     assert "logged no no_such_profile.json" in out["references"]["roll_rate"]
@@ -217,24 +219,24 @@ def test_a_drift_alarm_configured_to_block_exits_8_and_writes_nothing(trained, s
     _use(registry, monkeypatch)
     # not blocking: the shifted night writes its recommendations and flags the balances at `act`
     flagged = tmp_path / "flagged"
-    loose = score.run(params, day, shifted, flagged)
+    loose = score.run(params, day, shifted, flagged, gx_root=root)
     assert sorted(p.name for p in flagged.iterdir()) == [f"{day}.csv", f"{day}.json", f"{day}.parquet"]
     drift = loose["drift"].set_index("column")
     assert drift.loc["balance", "level"] == "act" and "balance" in _latest_run()["tags.drift.act"].split(",")
     assert _latest_run()["tags.drift.alarm"] == "act"
     # tonight's usual drift (the unshifted extract): the small book ages between its test window and tonight
     # (cycles_on_book and the like drift on their own), but its balances sit far below the shift's
-    usual = score.run(params, day, root / "raw", tmp_path / "usual")["drift"].set_index("column")["psi"]
+    usual = score.run(params, day, root / "raw", tmp_path / "usual", gx_root=root)["drift"].set_index("column")["psi"]
     assert drift.loc["balance", "psi"] > usual["balance"]
     calm = _scoring(params, block_on_drift=True, psi_act=usual.max() + 1.0, psi_watch=0.1)
-    assert score.run(calm, day, root / "raw", tmp_path / "calm")["drift"]["level"].ne("act").all()
+    assert score.run(calm, day, root / "raw", tmp_path / "calm", gx_root=root)["drift"]["level"].ne("act").all()
     assert (tmp_path / "calm" / f"{day}.parquet").exists(), "blocking on, no column at act: written"
     threshold = (usual["balance"] + drift.loc["balance", "psi"]) / 2
     strict = _scoring(params, block_on_drift=True, psi_act=threshold, psi_watch=min(0.1, threshold))
     # blocking: exit code 8, nothing written (no output, no lock), the MLflow run logged with the alarm
     out = tmp_path / "blocked"
     with pytest.raises(score.ScoreError, match="drift alarm.*balance") as err:
-        score.run(strict, day, shifted, out)
+        score.run(strict, day, shifted, out, gx_root=root)
     assert err.value.code == score.EXIT_DRIFT == 8
     assert not out.exists() or not any(out.iterdir())
     latest = _latest_run()
@@ -255,8 +257,12 @@ def test_partitions_of_whole_borrowers_plan_as_the_whole_book_when_capacity_is_a
     params, root, registry, day = trained
     _use(registry, monkeypatch)
     ample = {"contact_budget": None, "calls_per_hour": 1e9, "field_visits_per_day": 1e9}
-    whole = score.run(_with(params, {"partition_accounts": 10**6}, ample), day, root / "raw", tmp_path / "whole")
-    parts = score.run(_with(params, {"partition_accounts": 100}, ample), day, root / "raw", tmp_path / "parts")
+    whole = score.run(
+        _with(params, {"partition_accounts": 10**6}, ample), day, root / "raw", tmp_path / "whole", gx_root=root
+    )
+    parts = score.run(
+        _with(params, {"partition_accounts": 100}, ample), day, root / "raw", tmp_path / "parts", gx_root=root
+    )
     a = pd.read_parquet(tmp_path / "whole" / f"{day}.parquet").sort_values("account_id", ignore_index=True)
     b = pd.read_parquet(tmp_path / "parts" / f"{day}.parquet").sort_values("account_id", ignore_index=True)
     assert whole["recommend"]["contacts"] > 0 and len(a) > 20  # spread over 12 partitions of 100 accounts
@@ -277,7 +283,7 @@ def test_each_partition_gets_its_share_of_capacity_so_the_book_stays_within_it(t
     # two partitions; unconstrained, the plan calls accounts of both at overlapping UTC hours (a 4-hour window
     # uses 0.25 of a call in each of its hours): the book may place one of them, a partition none at its share
     tight = _with(params, {"partition_accounts": 600}, {"contact_budget": None, "calls_per_hour": 0.4})
-    score.run(tight, day, root / "raw", tmp_path)
+    score.run(tight, day, root / "raw", tmp_path, gx_root=root)
     recs = pd.read_parquet(tmp_path / f"{day}.parquet")
     states = state_frame(read_tables(root / "validated"), day, tight)
     found = verify(recs, states, day, Rulebook.from_params(tight.compliance), tight.strategy)
@@ -298,4 +304,4 @@ def test_the_uplift_champion_carries_the_logs_facts_so_the_night_never_rebuilds_
         raise AssertionError("the nightly job rebuilt the decision rows")
 
     monkeypatch.setattr(strategy_model, "decision_rows", rebuilt)
-    assert score.run(params, day, root / "raw", tmp_path / "out")["recommend"]["accounts"] > 0
+    assert score.run(params, day, root / "raw", tmp_path / "out", gx_root=root)["recommend"]["accounts"] > 0

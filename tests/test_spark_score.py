@@ -36,9 +36,14 @@ def trained(tmp_path_factory):
 def test_spark_scoring_equals_the_pandas_job(spark, trained, tmp_path):
     pipe, params, day = trained
     with tracking_store(pipe.tracking_uri):
-        expected = score.run(params, day, pipe.raw, tmp_path / "pandas")
+        expected = score.run(params, day, pipe.raw, tmp_path / "pandas", gx_root=tmp_path)
         got = score.run(
-            params, day, pipe.raw, tmp_path / "spark", plan_book=partial(spark_score.plan_book, spark=spark)
+            params,
+            day,
+            pipe.raw,
+            tmp_path / "spark",
+            gx_root=tmp_path,
+            plan_book=partial(spark_score.plan_book, spark=spark),
         )
     name = day.isoformat()
     pandas_recs = pd.read_parquet(tmp_path / "pandas" / f"{name}.parquet")

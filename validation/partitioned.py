@@ -195,7 +195,7 @@ def validate_book(
             for name in TABLES
             if name not in whole
         }
-        duplicated = _duplicated_keys(whole, spilled, params.date_format)
+        duplicated = {**_duplicated_keys(whole, params.date_format), **{n: t.duplicated for n, t in spilled.items()}}
         laps["cut_into_partitions"] = perf_counter() - clock
         context = open_context(gx_root)
         clock = perf_counter()
@@ -240,7 +240,7 @@ class Spilled:
     """A table cut into one parquet file per partition (rows as read, plus ROW), and its key column."""
 
     files: list[Path]
-    key: pd.Series  # the table key's values as the schema's type (missing where unreadable), by row number
+    duplicated: np.ndarray  # row numbers of a key (not the account's) another row also has (`_duplicated`)
 
     def read(self, part: int) -> tuple[pd.DataFrame, np.ndarray]:
         frame = pd.read_parquet(self.files[part])
@@ -304,24 +304,26 @@ def _cut(source: pq.ParquetFile, spec: Table, dispatch: Dispatch, root: Path, pa
                 writers[p].write_table(numbered.slice(bounds[p], bounds[p + 1] - bounds[p]).cast(schema))
             offset += len(table)
     key = pd.concat(keys, ignore_index=True) if keys else pd.Series([], dtype="Int64")
-    return Spilled(files, key)
+    return Spilled(files, _duplicated(key))
 
 
 def _batches(source: pq.ParquetFile) -> Iterator[pa.RecordBatch]:
     yield from source.iter_batches(batch_size=BATCH_ROWS)
 
 
-def _duplicated_keys(
-    whole: dict[str, pd.DataFrame], spilled: dict[str, Spilled], date_format: str | None
-) -> dict[str, np.ndarray]:
-    """Per table whose key is not the account's: the row numbers whose key value another row also has."""
-    out = {}
-    for name, spec in TABLES.items():
-        if spec.key[0] == "account_id":
-            continue  # a key holding the account: its duplicates share a partition, where they are found
-        key = spilled[name].key if name in spilled else _parsed(whole[name], spec, spec.key[0], date_format)
-        out[name] = np.flatnonzero((key.notna() & key.duplicated(keep=False)).to_numpy(dtype=bool))
-    return out
+def _duplicated_keys(whole: dict[str, pd.DataFrame], date_format: str | None) -> dict[str, np.ndarray]:
+    """`_duplicated` of each table read whole whose key is not the account's."""
+    return {
+        name: _duplicated(_parsed(frame, TABLES[name], TABLES[name].key[0], date_format))
+        for name, frame in whole.items()
+        if TABLES[name].key[0] != "account_id"
+    }
+
+
+def _duplicated(key: pd.Series) -> np.ndarray:
+    """The row numbers whose key value another row also has (a key holding the account is not checked here:
+    its duplicates share a partition, where they are found)."""
+    return np.flatnonzero((key.notna() & key.duplicated(keep=False)).to_numpy(dtype=bool))
 
 
 def _found(name: str, numbers: np.ndarray, duplicated: np.ndarray) -> list[Finding]:
