@@ -1,12 +1,13 @@
 """Benchmark of the `validate` stage: N accounts x 24 cycles, read + check + write, time and peak memory.
 
-    python benchmarks/validate_book.py [--accounts 200000] [--cycles 24] [--data-dir DIR]
+    python benchmarks/validate_book.py [--accounts 200000] [--cycles 24] [--data-dir DIR] [--gx-root DIR]
 
 The input book is simulated once per size and code version (core.fingerprint) into a cache
 outside the project (benchmarks/_harness.py, in a child process so that generating it does not
 count towards the measured peak memory). The measured run is the real stage
 (`pipeline.stages.validate.run`), Great Expectations import included, writing to a scratch
-directory. Last line: JSON with `accounts`, `seconds`, `peak_mib`.
+directory; the Great Expectations context is the project's `gx/` (--gx-root: another folder's, e.g. one
+that no other run validates into at the same time). Last line: JSON with `accounts`, `seconds`, `peak_mib`.
 """
 
 from __future__ import annotations
@@ -22,6 +23,9 @@ import _harness
 def main() -> None:
     parser = _harness.parser(__doc__)
     _harness.add_book_arguments(parser)
+    parser.add_argument(
+        "--gx-root", type=Path, default=None, help="folder holding the GX context gx/ (default: the project)"
+    )
     args = parser.parse_args()
     raw = _harness.cached_book(args.accounts, args.cycles, args.data_dir)
     print(f"input: {raw} ({_harness.book_source(raw)})")
@@ -41,7 +45,7 @@ def main() -> None:
             out / "quarantine",
             out / "validation.json",
             out / "report",
-            PROJECT_ROOT,
+            args.gx_root or PROJECT_ROOT,
             timings=timings,
         )
         seconds = time.perf_counter() - start

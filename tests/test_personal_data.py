@@ -25,7 +25,6 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
-import time
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -36,7 +35,6 @@ import pytest
 import yaml
 
 from core.params import parse_params
-from core.paths import PROJECT_ROOT
 from core.schema import TABLES
 from models.common import tracking
 from pipeline.stages import features, promote, propensity, roll_rate, score, simulate, uplift, validate
@@ -250,18 +248,23 @@ def test_a_data_error_on_a_marked_extract_names_its_rows_without_personal_data(e
     pd.concat([payments, payments.iloc[[7]]], ignore_index=True).to_parquet(copy / "payments.parquet", index=False)
     params_file = tmp_path / "params.yaml"
     params_file.write_text(yaml.safe_dump({"validate": {"extra_columns": "drop"}}))
-    started = time.time() - 1
+    # the command's project root is this test's (DUNNING_ROOT, core/paths.py): its Great Expectations context
+    # gx/ is this test's own, never the project's that other pytest-xdist workers validate into at the same time
+    root = tmp_path / "root"
+    root.mkdir()
     cli = subprocess.run(
         [sys.executable, "-m", "pipeline", "score", "--run-date", str(day), "--input", str(copy)]
         + ["--output", str(tmp_path / "out"), "--dry-run", "--params-file", str(params_file)],
         capture_output=True,
         text=True,
         cwd=tmp_path,
+        env={**os.environ, "DUNNING_ROOT": str(root)},
     )
     assert cli.returncode == 2, cli.stderr
     assert "'payments'" in cli.stderr and "unique_key" in cli.stderr and str(payments["payment_id"][7]) in cli.stderr
     assert MARK not in cli.stdout + cli.stderr
     assert set(_leaks(tmp_path)) == {f"extract{os.sep}{name}.parquet" for name in TABLES}, "only the extract"
-    # the command line keeps Great Expectations' results of each run in the project's gx/uncommitted/
-    results = [p for p in (PROJECT_ROOT / "gx" / "uncommitted").rglob("*.json") if p.stat().st_mtime >= started]
+    # the command line keeps Great Expectations' results of each run in the project's gx/uncommitted/ (searched
+    # above with the rest of tmp_path, and here as text)
+    results = list((root / "gx" / "uncommitted").rglob("*.json"))
     assert results and not [p for p in results if MARK in p.read_text(encoding="utf-8")]
