@@ -8,7 +8,10 @@ then the recommended policy as the harm prices vary (`strategy.harm_scale`: net 
 then the recommendation speed for --accounts accounts (a state frame of the run date, replicated) with the
 independent verifier over every row (US and CN profiles).
 
-    python benchmarks/policy.py [--accounts 100000] [--eval-accounts N] [--seeds 3]
+    python benchmarks/policy.py [--accounts 100000] [--eval-accounts N] [--seeds 3] [--quick]
+
+--quick (the test suite's tiny run) sweeps two harm scales, 0 and 100, instead of four: it checks the script,
+its figures mean nothing.
 """
 
 from __future__ import annotations
@@ -36,6 +39,8 @@ from strategy.policy import STRATEGY_DIR_ENV, UPLIFT_DIR_ENV
 from strategy.recommend import recommend
 from strategy.verify import verify
 
+#: The harm scales of the sweep (--quick: the first and the last).
+HARM_SCALES = (0.0, 1.0, 10.0, 100.0)
 RECOMMENDED = "recommended=strategy.policy:build"
 MYOPIC = 'myopic=strategy.policy:build {"horizon_weight": 0}'
 REFERENCES = ("business_as_usual", "no_contact", "contact_everyone", "random_budget", "simple_rule", "oracle")
@@ -101,6 +106,7 @@ def main() -> None:
         help="instead of the pipeline's models: simulate a book of N accounts and train on it (--book-cycles)",
     )
     parser.add_argument("--book-cycles", type=int, default=None, help="cycles of that book (default simulate.cycles)")
+    parser.add_argument("--quick", action="store_true", help="a harm sweep of two scales (for the test suite)")
     args = parser.parse_args()
     params = load_params()
     with tempfile.TemporaryDirectory() as tmp:
@@ -138,7 +144,7 @@ def run(params, args, book: Path, uplift_dir: Path, strategy_dir: Path) -> None:
     print(f"evaluated in {report.seconds:.0f} s", flush=True)
 
     sweep = []
-    for scale in (0.0, 1.0, 10.0, 100.0):
+    for scale in (HARM_SCALES[0], HARM_SCALES[-1]) if args.quick else HARM_SCALES:
         spec = f'harm_{scale:g}=strategy.policy:build {{"harm_scale": {scale}}}'
         r = evaluate(params, [spec], seeds=seeds, accounts=args.sweep_accounts, cycles=args.cycles)
         name = spec.partition("=")[0]

@@ -1,6 +1,6 @@
 """Uplift benchmark (issue 14): propensity to pay vs its baseline, Qini per action, off-policy values vs the truth.
 
-    python benchmarks/uplift.py [--accounts N] [--cycles N] [--eval-accounts N] [--seeds K]
+    python benchmarks/uplift.py [--accounts N] [--cycles N] [--eval-accounts N] [--seeds K] [--quick]
 
 Simulates a book (seeds.world), trains the propensity family and the uplift learners on it, scores the
 Qini per action on the out-of-time test window, estimates the net value of business as usual,
@@ -8,6 +8,9 @@ contact-everyone and the uplift model's greedy policy from the log (IPS, SNIPS, 
 window's decisions; docs/uplift.md says how a per-decision value becomes a net value per account-day),
 then replays the three policies on held-out evaluation worlds (evaluate.seeds) with the evaluation
 harness and reports each estimator's relative error against that truth. Last line: JSON.
+
+--quick (the test suite's tiny run) draws 20 bootstrap resamples for the intervals and replays 3 cycles on the
+evaluation worlds: it checks the script, its figures mean nothing.
 """
 
 from __future__ import annotations
@@ -101,8 +104,11 @@ def main() -> None:
     parser.add_argument("--eval-accounts", type=int, default=None, help="accounts per evaluation world (default: same)")
     parser.add_argument("--cycles", type=int, default=None, help="statement cycles (default: params.yaml)")
     parser.add_argument("--seeds", type=int, default=None, help="evaluation worlds (default: evaluate.seeds)")
+    parser.add_argument("--quick", action="store_true", help="few resamples, short evaluation (for the test suite)")
     args = parser.parse_args()
     params = load_params()
+    if args.quick:
+        params = params.model_copy(update={"uplift": params.uplift.model_copy(update={"bootstrap": 20})})
     if args.cycles:
         params = params.model_copy(update={"simulate": params.simulate.model_copy(update={"cycles": args.cycles})})
     with tempfile.TemporaryDirectory() as tmp:
@@ -317,7 +323,10 @@ def main() -> None:
         save(result.model, costs, params, model_dir)
         os.environ[MODEL_DIR_ENV] = str(model_dir)
         seeds = tuple(params.evaluate.seeds[: args.seeds]) if args.seeds else None
-        report = evaluate(params, list(POLICIES), seeds=seeds, accounts=args.eval_accounts or args.accounts)
+        cycles = 3 if args.quick else None  # the evaluation stage's shortest horizon
+        report = evaluate(
+            params, list(POLICIES), seeds=seeds, accounts=args.eval_accounts or args.accounts, cycles=cycles
+        )
     truth = {}
     scale = report.accounts * report.cycles * DAYS_PER_CYCLE
     for name in POLICIES:

@@ -15,6 +15,9 @@ from pipeline.notebooks import FRESH_ENV, execute, last_line, run_notebooks, tra
 
 NOTEBOOKS = sorted((PROJECT_ROOT / "notebooks").glob("*.ipynb"))
 KERNEL = {"kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"}}
+#: Notebook 04's own knobs for its replays: smaller held-out worlds and a harm sweep of two scales beside the
+#: recommended policy's (every cell and plot still runs; the harness's figures have their own tests).
+SMALL_WORLDS = {"NOTEBOOK_EVAL_ACCOUNTS": "300", "NOTEBOOK_EVAL_CYCLES": "3", "NOTEBOOK_HARM_SCALES": "0,1000"}
 
 
 def test_notebooks_are_numbered_and_stored_without_outputs():
@@ -44,6 +47,8 @@ def test_notebook_executes(path: Path, monkeypatch):
     project's data/models are ignored (NOTEBOOK_FRESH), so notebooks 03 and 04 train their small pipeline."""
     monkeypatch.setenv("PYTHONPATH", f"{PROJECT_ROOT}{os.pathsep}{os.environ.get('PYTHONPATH', '')}")
     monkeypatch.setenv(FRESH_ENV, "1")
+    for name, value in SMALL_WORLDS.items():
+        monkeypatch.setenv(name, value)
     error = execute(path, timeout=300)
     assert error is None, error
 
