@@ -1,12 +1,12 @@
 """A local Spark session for the Spark engine's tests: two cores, two shuffle partitions, no UI, Spark's
-scratch folders in a temporary directory; one per test module, stopped at its end."""
+scratch folders in a temporary directory; one per test process (starting one costs seconds), stopped at its end."""
 
 from __future__ import annotations
 
 import pytest
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def spark():
     from pipeline.spark.session import get_session
 

@@ -28,7 +28,7 @@ CASES = {
         {"cases", "tracebacks", "rows_lost", "values_altered", "seconds"},
     ),
     "evaluate": (  # EVAL (issue 13)
-        ["--accounts", "300", "--cycles", "3", "--seeds", "2", "--exploit-scale", "0"],
+        ["--accounts", "300", "--cycles", "3", "--seeds", "1", "--exploit-scale", "0"],
         {"policies", "oracle_gain_vs_bau", "rule_gain_vs_bau", "min_logged_propensity", "exploits_blocked", "seconds"},
     ),
     "uplift": (  # UPLIFT (issue 14)
