@@ -157,12 +157,13 @@ def follow_tour_step(root: Path, line: str) -> None:
 
     if line == "make repro":  # ran above, as `dvc repro` (make only adds the environment's set-up)
         assert (root / "dvc.lock").exists()
-    elif line == "make mlflow":  # the Makefile's recipe, on a free port
+    elif line == "make mlflow":  # the Makefile's recipe, on a free port, with one worker process (its default
+        # of four each import MLflow's server: seconds of both cores, for a UI that answers one request here)
         assert "--host 127.0.0.1" in (PROJECT_ROOT / "Makefile").read_text()
         port = _free_port()
         ui = subprocess.Popen(
             [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", env["MLFLOW_TRACKING_URI"]]
-            + ["--host", "127.0.0.1", "--port", str(port)],
+            + ["--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
             cwd=root,
             env=env,
             stdout=subprocess.DEVNULL,
