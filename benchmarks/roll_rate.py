@@ -1,6 +1,6 @@
 """Roll-rate model vs Markov baseline on the simulated default book, out of time.
 
-    python benchmarks/roll_rate.py [--accounts N] [--seed N] [--processed DIR] [--latent-ceiling]
+    python benchmarks/roll_rate.py [--accounts N] [--seed N] [--processed DIR] [--latent-ceiling] [--quick]
 
 Simulates the default book (params.yaml; 40,000 accounts x 24 cycles unless --accounts), builds the
 pipeline's features and labels in memory (or reads DIR/features.parquet and DIR/labels.parquet),
@@ -13,6 +13,9 @@ and the training time (target: under 2 minutes on 2 cores).
 (segment, latent ability and willingness; `Simulation.latent_traits()`) joined as features: no
 lender has them, so its log-loss reduction bounds what any model of the observable history can
 reach on this book (reported as latent_ceiling_logloss_reduction; diagnostics, never a model).
+
+--quick (the test suite's tiny run) trains the notebooks' small, fast model (pipeline.notebooks.fast_models):
+it checks the script, its figures mean nothing.
 
 Last line: JSON with model_logloss, baseline_logloss, logloss_reduction (1 - model/baseline),
 roll_forward_auc (the model's, all source buckets pooled), plain_lgbm_logloss (the plain LightGBM
@@ -53,10 +56,15 @@ def main() -> None:
         action="store_true",
         help="also train with the simulator's hidden borrower traits (an upper bound)",
     )
+    parser.add_argument("--quick", action="store_true", help="a small, fast model (for the test suite)")
     args = parser.parse_args()
     if args.latent_ceiling and args.processed is not None:
         parser.error("--latent-ceiling needs the book simulated here (drop --processed)")
     params = load_params()
+    if args.quick:
+        from pipeline.notebooks import fast_models
+
+        params = fast_models(params)
     if args.seed is not None:
         params = params.model_copy(update={"seeds": Seeds(world=args.seed, training=args.seed)})
     started = time.perf_counter()

@@ -86,7 +86,7 @@ CASES = {
         {"accounts", "seconds_pandas", "seconds_spark", "rows_equal_to_pandas"},
     ),
     "roll_rate": (
-        ["--accounts", "1500"],
+        ["--accounts", "1500", "--quick"],
         {"model_logloss", "baseline_logloss", "logloss_reduction", "roll_forward_auc", "plain_lgbm_logloss"},
     ),
     "real_data": (
