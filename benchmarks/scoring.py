@@ -156,6 +156,7 @@ def _score_child(raw: Path, out: Path, quick: bool, engine: str = "pandas", read
         phases.wrap(nightly, name)
     phases.wrap(nightly, "fit_context_over", "fit strategy context (partitions)")
     phases.wrap(nightly, "book_inputs", "what the book lacks")
+    phases.wrap(score, "tonight_rows", "drift rows")
     phases.wrap(nightly, "map_partitions", "partitions")
     phases.wrap(partitions.PartitionedBook, "read_accounts", "read partition")
     for name in ("state_frame", "build_latest", "champion_scores", "recommend", "require_none"):
@@ -202,6 +203,12 @@ def _child(args: list[str], env: dict[str, str]) -> dict[str, object]:
     if done.returncode != 0:
         raise SystemExit(f"{args[0]} failed:\n{done.stdout[-2000:]}\n{done.stderr[-3000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _print_phases(figures: dict) -> None:
+    for depth, name, seconds, peak in figures["phases"]:
+        print(f"  {'  ' * depth}{name:<{28 - 2 * depth}} {seconds:8.1f}s   peak so far {peak:7,.0f} MiB")
+    print(f"  validate's own phases: {figures['validate_timings']}", flush=True)
 
 
 def main() -> None:
@@ -266,6 +273,7 @@ def main() -> None:
             (work / "score-pandas").mkdir()
             reference = _child(["--score-child", str(raw), str(work / "score-pandas"), quick], env)
             print(f"pandas engine: {reference['seconds']:.1f}s wall, peak {reference['peak_mib']:,} MiB", flush=True)
+            _print_phases(reference)
         figures = _child(["--score-child", str(raw), str(work / "score"), quick, args.engine, args.spark_read], env)
         if reference is not None:
             name = f"{figures['run_date']}.parquet"
@@ -281,9 +289,7 @@ def main() -> None:
         f"score.run for {figures['run_date']}: {figures['rows_in']:,} rows in, {figures['recommendations']:,} "
         f"accounts recommended, {figures['contacts']:,} contacts"
     )
-    for depth, name, seconds, peak in figures["phases"]:
-        print(f"  {'  ' * depth}{name:<{28 - 2 * depth}} {seconds:8.1f}s   peak so far {peak:7,.0f} MiB")
-    print(f"  validate's own phases: {figures['validate_timings']}")
+    _print_phases(figures)
     seconds, peak = figures["seconds"], figures["peak_mib"]
     per_100k = seconds * 100_000 / args.accounts
     print(

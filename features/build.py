@@ -11,6 +11,7 @@ from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 
 from core.buckets import Buckets
 from core.params import BucketParams, FeaturesParams, Params
@@ -57,18 +58,53 @@ def source_inputs(tables: Tables) -> Inputs:
 
 def book_inputs(book: PartitionedBook) -> Inputs:
     """What the validated book lacks: optional tables with no rows (a source without them), and optional
-    columns empty in every row of a table that has rows (a source that does not report them)."""
+    columns empty in every row of a table that has rows (a source that does not report them).
+
+    A parquet table is judged from its file's statistics where they settle it (row counts; a value in a row
+    group, or every row missing), so that a book of a million accounts is not read column by column (its
+    decision log's text columns alone would take gigabytes); a column the statistics leave open is read."""
     absent, empty = set(), set()
     for name, spec in TABLES.items():
-        rows = len(book.column(name, spec.key[0]))
+        rows = _row_count(book, name, spec.key[0])
         if rows == 0:
             if spec.optional:
                 absent.add(name)
             continue
         for col in spec.columns:
-            if col.optional and book.column(name, col.name).isna().all():
+            if col.optional and _all_missing(book, name, col.name):
                 empty.add(f"{name}.{col.name}")
     return Inputs(frozenset(absent), frozenset(empty))
+
+
+def _metadata(book: PartitionedBook, name: str):
+    """The parquet metadata of a table the book reads from a parquet file, else None."""
+    if name in book.whole or book.files[name].suffix != ".parquet":
+        return None
+    return pq.ParquetFile(book.files[name]).metadata
+
+
+def _row_count(book: PartitionedBook, name: str, key: str) -> int:
+    meta = _metadata(book, name)
+    return meta.num_rows if meta is not None else len(book.column(name, key))
+
+
+def _all_missing(book: PartitionedBook, name: str, column: str) -> bool:
+    """Whether every value of the column is missing: from the row groups' statistics (min and max are of the
+    values present, NaN excluded) when every group has them and they decide, else by reading the column."""
+    meta = _metadata(book, name)
+    if meta is not None:
+        groups = [meta.row_group(g) for g in range(meta.num_row_groups)]
+        found = [
+            next((g.column(i) for i in range(g.num_columns) if g.column(i).path_in_schema == column), None)
+            for g in groups
+        ]
+        stats = [None if c is None else c.statistics for c in found]
+        if all(s is not None and s.has_null_count for s in stats):
+            if any(s.has_min_max for s in stats):
+                return False
+            if all(s.null_count == g.num_rows for s, g in zip(stats, groups, strict=True)):
+                return True
+    return bool(book.column(name, column).isna().all())
 
 
 def not_computable(params: FeaturesParams, inputs: Inputs) -> dict[str, str]:

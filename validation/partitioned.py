@@ -222,6 +222,8 @@ def validate_book(
                 for name, check in outcome.tables.items():
                     appenders[name].append(check.validated)
                 totals.add(outcome)
+                del outcome, check  # before the next partition is read: one partition's rows in memory at a time
+                pa.default_memory_pool().release_unused()  # Arrow's allocator keeps freed pages otherwise
             laps["validate_partitions"] = perf_counter() - clock
             clock = perf_counter()
             for name in (name for name, rows in duplicated.items() if rows.size):

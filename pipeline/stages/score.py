@@ -34,6 +34,7 @@ from shutil import copyfile
 import mlflow
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 import typer
 from mlflow.exceptions import MlflowException
 
@@ -211,8 +212,8 @@ def run(
             recs = nightly.summary_frame(staged / f"{run_date.isoformat()}.parquet")
             metrics = recommend.summary(recs, run_date, night.model, night.versions())
             write_json(metrics, staged / f"{run_date.isoformat()}.json")
-            latest = pd.read_parquet(tmp / "latest.parquet").set_index("account_id")
             profiled = all(r.document is not None for r in references.values())
+            latest = tonight_rows(tmp / "latest.parquet", references if profiled else None)
             older = None if profiled else older_rows(night, tmp / "validated", size)
             drift = drift_report(params, older, latest, recs, references, run_date)
             acting = drift.loc[drift["level"] == "act", "column"].tolist()
@@ -247,6 +248,29 @@ def older_rows(night: nightly.Night, validated_dir: Path, size: int) -> pd.DataF
         for ids in nightly.partitions(book, size)
     ]
     return pd.concat(parts, ignore_index=True)
+
+
+def tonight_rows(latest_file: Path, references: dict[str, Reference] | None) -> pd.DataFrame:
+    """Tonight's latest feature rows (by account) that the drift check compares: with every champion's profile
+    (`references`), only the rows in the profiles' populations (accounts in arrears, a tenth of a book or so),
+    read one partition's row group at a time, so memory never holds a feature row per account of the book;
+    else (None: the fallback compares every row) all of them."""
+    populations = (
+        []
+        if references is None
+        else [r.document[k]["population"] for r in references.values() for k in ("features", "scores")]
+    )
+    if not populations or any(p.get("rows") != "in_arrears" for p in populations):
+        return pd.read_parquet(latest_file).set_index("account_id")
+    source, kept = pq.ParquetFile(latest_file), []
+    for group in range(source.num_row_groups):
+        rows = source.read_row_group(group).to_pandas()
+        keep = np.zeros(len(rows), dtype=bool)
+        for population in populations:  # the union: drift_report takes each profile's own population from it
+            keep |= _in_population(rows, population)
+        kept.append(rows[keep])
+    frame = pd.concat(kept, ignore_index=True) if kept else pd.read_parquet(latest_file)
+    return frame.set_index("account_id")
 
 
 def publish(staged: Path, output_dir: Path, run_date: dt.date) -> None:
@@ -325,9 +349,13 @@ def _listed(names: list[str], sep: str, limit: int) -> str:
 def _population(latest: pd.DataFrame, population: dict) -> pd.DataFrame:
     """Tonight's rows (`latest`, by account) that match a profile's `population`: every row, or the rows
     in arrears (days past due in (0, charge_off_dpd), not written off) as the propensity models see them."""
-    if population.get("rows") == "in_arrears" and len(latest):
-        return latest[in_arrears(latest, int(population["charge_off_dpd"]))]
-    return latest
+    return latest[_in_population(latest, population)] if len(latest) else latest
+
+
+def _in_population(rows: pd.DataFrame, population: dict) -> np.ndarray:
+    if population.get("rows") == "in_arrears" and len(rows):
+        return in_arrears(rows, int(population["charge_off_dpd"]))
+    return np.ones(len(rows), dtype=bool)
 
 
 def _compare(
