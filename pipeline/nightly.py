@@ -11,6 +11,7 @@ engine: the Spark engine (pipeline/spark) runs the same partition function on ex
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from contextlib import ExitStack
@@ -21,10 +22,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from core.io import atomic_path, read_table
+from core.io import atomic_path, conform, read_table
 from core.params import Params
 from core.partitions import PartitionedBook, borrower_partitions, map_partitions
-from core.schema import TABLE_NAMES
+from core.schema import TABLE_NAMES, table
 from features.build import book_inputs
 from models.uplift.store import load_facts
 from strategy.model import fit_context_over, fit_model, strategy_model
@@ -32,6 +33,9 @@ from strategy.nightly import Night, plan_partition, priority_ranks
 from strategy.output import NO_CONTACT, SCORES
 from strategy.scores import Champion
 
+#: Tables the strategy's context does not read (strategy.model.fit_context_over): the decision log's facts come
+#: with the uplift champion.
+CONTEXT_SKIPS = ("decisions",)
 #: Columns of the recommendations the run's summary and monitoring read back (strategy.output columns).
 SUMMARY_COLUMNS = ("account_id", "region", "action", "expected_net_value")
 
@@ -55,10 +59,23 @@ def prepare(
         del tables
     else:
         parts = partitions(book, params.scoring.partition_accounts)
-        context = fit_context_over((book.read_accounts(ids) for ids in parts), params, facts, _last_cycle(book))
+        lean = _without(book, CONTEXT_SKIPS)
+        context = fit_context_over((lean.read_accounts(ids) for ids in parts), params, facts, _last_cycle(book))
         model = strategy_model(Path(uplift_dir), params, context)
     total = int(book.whole["accounts"]["account_id"].nunique())
     return Night(run_date, params, model, champions, book_inputs(book), total)
+
+
+def _without(book: PartitionedBook, names: tuple[str, ...]) -> PartitionedBook:
+    """A view of `book` whose tables `names` read as empty, so that a step that does not need them does not read
+    them (the decision log is most of a book's rows)."""
+    view = copy.copy(book)
+    schemas = {n: pq.ParquetFile(book.files[n]).schema_arrow for n in names if n not in book.whole}
+    view.whole = {
+        **book.whole,
+        **{n: conform(schema.empty_table().to_pandas(), table(n)) for n, schema in schemas.items()},
+    }
+    return view
 
 
 def _last_cycle(book: PartitionedBook) -> pd.Timestamp | None:

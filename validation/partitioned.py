@@ -287,7 +287,9 @@ def _spill(raw_dir: Path, name: str, dispatch: Dispatch, root: Path, params: Val
 def _cut(source: pq.ParquetFile, spec: Table, dispatch: Dispatch, root: Path, params: ValidateParams) -> Spilled:
     schema = source.schema_arrow.append(pa.field(ROW, pa.int64()))
     files = [root / f"{spec.name}-{part:05d}.parquet" for part in range(dispatch.count)]
-    keys, offset = [], 0
+    checked = spec.key[0] != "account_id"  # a key holding the account: its duplicates share a partition
+    rows = source.metadata.num_rows if checked else 0
+    values, present, offset = np.zeros(rows, dtype=np.int64), np.zeros(rows, dtype=bool), 0
     with ExitStack() as stack:
         writers = [stack.enter_context(pq.ParquetWriter(f, schema)) for f in files]
         for batch in _batches(source):
@@ -296,8 +298,9 @@ def _cut(source: pq.ParquetFile, spec: Table, dispatch: Dispatch, root: Path, pa
             ids = table.select([c for c in wanted if c in table.column_names])
             ids = ids.replace_schema_metadata(None).to_pandas()
             part = dispatch.rows(ids, spec, params.date_format)
-            if spec.key[0] != "account_id":
-                keys.append(_parsed(ids, spec, spec.key[0], params.date_format))
+            if checked:
+                key = _parsed(ids, spec, spec.key[0], params.date_format)
+                values[offset : offset + len(key)], present[offset : offset + len(key)] = _as_int64(key)
             numbered = table.append_column(ROW, pa.array(np.arange(offset, offset + len(table)), pa.int64()))
             order = np.argsort(part, kind="stable")
             numbered, part = numbered.take(pa.array(order)), part[order]
@@ -305,8 +308,7 @@ def _cut(source: pq.ParquetFile, spec: Table, dispatch: Dispatch, root: Path, pa
             for p in np.flatnonzero(np.diff(bounds)):
                 writers[p].write_table(numbered.slice(bounds[p], bounds[p + 1] - bounds[p]).cast(schema))
             offset += len(table)
-    key = pd.concat(keys, ignore_index=True) if keys else pd.Series([], dtype="Int64")
-    return Spilled(files, _duplicated(key))
+    return Spilled(files, _duplicated(values, present) if checked else np.zeros(0, dtype=np.int64))
 
 
 def _batches(source: pq.ParquetFile) -> Iterator[pa.RecordBatch]:
@@ -316,16 +318,28 @@ def _batches(source: pq.ParquetFile) -> Iterator[pa.RecordBatch]:
 def _duplicated_keys(whole: dict[str, pd.DataFrame], date_format: str | None) -> dict[str, np.ndarray]:
     """`_duplicated` of each table read whole whose key is not the account's."""
     return {
-        name: _duplicated(_parsed(frame, TABLES[name], TABLES[name].key[0], date_format))
+        name: _duplicated(*_as_int64(_parsed(frame, TABLES[name], TABLES[name].key[0], date_format)))
         for name, frame in whole.items()
         if TABLES[name].key[0] != "account_id"
     }
 
 
-def _duplicated(key: pd.Series) -> np.ndarray:
-    """The row numbers whose key value another row also has (a key holding the account is not checked here:
-    its duplicates share a partition, where they are found)."""
-    return np.flatnonzero((key.notna() & key.duplicated(keep=False)).to_numpy(dtype=bool))
+def _as_int64(key: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """An id column read as the schema's type (nullable integers) as int64 values and the mask of those read."""
+    return key.to_numpy(dtype="int64", na_value=0), key.notna().to_numpy(dtype=bool)
+
+
+def _duplicated(values: np.ndarray, present: np.ndarray) -> np.ndarray:
+    """The row numbers whose key value another (read) row also has (a key holding the account is not checked
+    here: its duplicates share a partition, where they are found). By sorting a copy of the values read, 8
+    bytes a row: a hash table of a million accounts' decision log (78 million ids) took gigabytes."""
+    ordered = values[present]
+    ordered.sort()
+    repeated = np.unique(ordered[1:][ordered[1:] == ordered[:-1]])
+    del ordered
+    if repeated.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    return np.flatnonzero(present & np.isin(values, repeated))
 
 
 def _found(name: str, numbers: np.ndarray, duplicated: np.ndarray) -> list[Finding]:
