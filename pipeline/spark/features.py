@@ -36,6 +36,8 @@ class BookColumns:
 
     def __init__(self, directory: Path) -> None:
         self.files = {name: find_table_file(Path(directory), name) for name in TABLE_NAMES}
+        #: No table is held whole: `book_inputs` reads parquet files' statistics (`files`), else `column`.
+        self.whole: dict[str, pd.DataFrame] = {}
 
     def column(self, name: str, column: str) -> pd.Series:
         path = self.files[name]
