@@ -58,6 +58,7 @@ from validation.engine import BookPart, ValidationOutcome, validate_tables
 from validation.publish import staged_dirs
 from validation.quarantine import ROW_NUMBER, book_share_error
 from validation.reading import check_structure, read_input
+from validation.report import book_figures, table_figures
 from validation.rules import Finding
 
 #: Tables read whole (one row per account, or few): they decide where every other row goes.
@@ -105,7 +106,6 @@ class BookTotals:
     rows_in: Counter = field(default_factory=Counter)
     rows_valid: Counter = field(default_factory=Counter)
     by_reason: dict[str, Counter] = field(default_factory=dict)
-    expectations: dict[str, int] = field(default_factory=dict)
     failed: dict[str, set[int]] = field(default_factory=dict)
     suites: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # each table's expectations
     quarantined: dict[str, list[pd.DataFrame]] = field(default_factory=dict)
@@ -119,7 +119,6 @@ class BookTotals:
             reasons = self.by_reason.setdefault(name, Counter())
             for f in check.findings:
                 reasons[f.reason] += f.count
-            self.expectations[name] = len(check.expectations)
             self.suites[name] = check.expectations
             failed = self.failed.setdefault(name, set())
             failed.update(i for i, e in enumerate(check.expectations) if not e["success"])
@@ -139,21 +138,18 @@ class BookTotals:
     def summary(self) -> dict[str, Any]:
         """validation.report.summary's figures for the whole book (an expectation failed if it failed in a
         partition)."""
-        tables: dict[str, Any] = {}
-        for name in TABLES:
-            rows_in, valid = self.rows_in[name], self.rows_valid[name]
-            tables[name] = {
-                "rows_in": rows_in,
-                "rows_valid": valid,
-                "rows_quarantined": rows_in - valid,
-                "quarantined_share": round((rows_in - valid) / rows_in, 6) if rows_in else 0.0,
-                "quarantined_by_rule": dict(sorted(self.by_reason.get(name, Counter()).items())),
-                "expectations_evaluated": self.expectations.get(name, 0),
-                "expectations_failed": len(self.failed.get(name, ())),
-            }
-        keys = ("rows_in", "rows_valid", "rows_quarantined", "expectations_evaluated", "expectations_failed")
-        totals = {key: sum(t[key] for t in tables.values()) for key in keys}
-        return {"as_of_date": self.as_of.isoformat(), **totals, "tables": tables}
+        tables = {
+            name: table_figures(
+                self.rows_in[name],
+                self.rows_valid[name],
+                self.rows_in[name] - self.rows_valid[name],
+                self.by_reason.get(name, Counter()),
+                len(self.suites.get(name, [])),
+                len(self.failed.get(name, ())),
+            )
+            for name in TABLES
+        }
+        return book_figures(self.as_of, tables)
 
     def check_share(self, limit: float) -> None:
         """The quarantine-share threshold over the whole book (validate.max_quarantine_share)."""

@@ -8,6 +8,7 @@ scripts and no external links, and also shows the business rules GX does not run
 from __future__ import annotations
 
 from collections import Counter
+from datetime import date
 from html import escape
 from typing import Any
 
@@ -24,22 +25,36 @@ def summary(outcome: ValidationOutcome) -> dict[str, Any]:
     """Rows in, kept and quarantined per table and per rule; flat numbers so `dvc metrics diff` compares runs."""
     tables: dict[str, Any] = {}
     for name, check in outcome.tables.items():
-        rows_in = len(check.raw)
         by_rule = Counter()
         for f in check.findings:
             by_rule[f.reason] += f.count
-        tables[name] = {
-            "rows_in": rows_in,
-            "rows_valid": len(check.validated),
-            "rows_quarantined": len(check.quarantined),
-            "quarantined_share": round(len(check.quarantined) / rows_in, 6) if rows_in else 0.0,
-            "quarantined_by_rule": dict(sorted(by_rule.items())),
-            "expectations_evaluated": len(check.expectations),
-            "expectations_failed": sum(not e["success"] for e in check.expectations),
-        }
+        failed = sum(not e["success"] for e in check.expectations)
+        tables[name] = table_figures(
+            len(check.raw), len(check.validated), len(check.quarantined), by_rule, len(check.expectations), failed
+        )
+    return book_figures(outcome.as_of_date, tables)
+
+
+def table_figures(
+    rows_in: int, rows_valid: int, rows_quarantined: int, by_rule: Counter, evaluated: int, failed: int
+) -> dict[str, Any]:
+    """One table's figures in validation.json (also what validation.partitioned adds up over partitions)."""
+    return {
+        "rows_in": rows_in,
+        "rows_valid": rows_valid,
+        "rows_quarantined": rows_quarantined,
+        "quarantined_share": round(rows_quarantined / rows_in, 6) if rows_in else 0.0,
+        "quarantined_by_rule": dict(sorted(by_rule.items())),
+        "expectations_evaluated": evaluated,
+        "expectations_failed": failed,
+    }
+
+
+def book_figures(as_of: date, tables: dict[str, Any]) -> dict[str, Any]:
+    """validation.json: the as-of date, the tables' figures (`table_figures`) and their totals."""
     total = lambda key: sum(t[key] for t in tables.values())  # noqa: E731
     return {
-        "as_of_date": outcome.as_of_date.isoformat(),
+        "as_of_date": as_of.isoformat(),
         "rows_in": total("rows_in"),
         "rows_valid": total("rows_valid"),
         "rows_quarantined": total("rows_quarantined"),
