@@ -543,6 +543,13 @@ class StrategyParams(Section):
     #: is the decision log's own contact share (the same volume as business as usual, as in Abe et al.'s "same
     #: resources"); a number sets it; null: no limit (only value and the other capacity decide).
     contact_budget: float | Literal["log"] | None = Field("log")
+    #: Days since the account's last contact before the strategy contacts it again (1: any day), reminders before
+    #: the due date included. The response models learn from every logged decision, whatever its gap since the last
+    #: contact (the logging policy contacts daily from 60 days past due), so this is the strategy's cadence, not
+    #: the model's support; the greedy policy of the uplift stage keeps `uplift.min_days_between_contacts`.
+    #: Chosen on tuning worlds (seeds 201 and 202) that the reported evaluation worlds never include
+    #: (docs/strategy.md, "Choosing the cadence").
+    rest_days: int = Field(2, ge=1)
     #: Run date of the `recommend` stage (YYYY-MM-DD); null: the day after the latest date in the tables.
     run_date: date | None = None
 

@@ -6,8 +6,8 @@ so the policy judged in the harness is the one that runs at night.
 
 Steps: the rulebook's verdict on every action in every window (strategy/allowed.py), narrowed where the
 state frame says a channel is not available (`can_<channel>`, when it has them) and to the rows the response
-model can speak for (`models.uplift.greedy.eligible`: not a reminder row, no contact in the last
-`uplift.min_days_between_contacts` days); the value of each candidate (strategy/values.py); one action per
+model can speak for (`models.uplift.greedy.eligible`: not a reminder row) and to the accounts rested
+`strategy.rest_days` days since their last contact; the value of each candidate (strategy/values.py); one action per
 borrower within capacity (strategy/allocation.py).
 """
 
@@ -94,7 +94,7 @@ def plan(
 
     `capacity_share`: the share of the calls per hour and field visits per day this plan may use (a partition
     of the book gets its share of the accounts, so that the partitions' plans add up within capacity)."""
-    sp, up = model.params.strategy, model.params.uplift
+    sp = model.params.strategy
     table = action_table(states, run_date, sp.windows, model.rules)
     n_w = len(table.windows.names)
     features = state_features(states, model.params)
@@ -103,7 +103,7 @@ def plan(
     arm_of = candidate_arms(model.arms, sp.windows)
     supported = np.where(arm_of >= 0, model.uplift.supported[np.maximum(arm_of, 0)], False)
     allowed = table.allowed & _world_gate(states, n_w) & supported[None, :]
-    rested = features["days_since_contact"].to_numpy() >= up.min_days_between_contacts
+    rested = features["days_since_contact"].to_numpy() >= sp.rest_days
     pre = features["pre_delinquent"].to_numpy(bool)
     harm = model.harm_per_channel(sp.harm_scale if harm_scale is None else harm_scale)
     valuation = candidate_values(
@@ -114,7 +114,7 @@ def plan(
         arm_of,
         horizon_per_paid(states, model, roll_forward),
         sp.horizon_weight if horizon_weight is None else horizon_weight,
-        allowed & eligible(features, up.min_days_between_contacts)[:, None],
+        allowed & eligible(features, sp.rest_days)[:, None],
         model.arms,
     )
     reminders = reminder_values(

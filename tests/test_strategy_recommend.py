@@ -326,3 +326,30 @@ def test_policy_keyword_arguments_override_the_saved_strategy_and_are_validated(
     assert none is None or none.empty
     with pytest.raises(ValueError, match="contact_budget"):
         build(str(out["uplift_dir"]), str(out["strategy_dir"]), contact_budget=2.0)
+
+
+def test_the_strategy_contacts_an_account_again_only_after_its_rest_days(trained, world_states):
+    from dataclasses import replace
+
+    _, out, _, _ = trained
+    model = load_model(out["uplift_dir"], out["strategy_dir"])
+    valued = {}
+    for rest in (1, 3):
+        section = model.params.strategy.model_copy(update={"rest_days": rest, "contact_budget": None})
+        rested = replace(model, params=model.params.model_copy(update={"strategy": section}))
+        recent, chosen_since = [], []
+        for day, shown in world_states:  # half the accounts touched one or two days ago
+            states = shown.assign(
+                days_since_contact=np.where(
+                    np.arange(len(shown)) % 2 == 0, 1 + np.arange(len(shown)) % 4 // 2, shown["days_since_contact"]
+                )
+            )
+            p = plan(states, day.date(), rested)
+            since = states["days_since_contact"].to_numpy()
+            recent.append(np.isfinite(p.valuation.value[since < 3]).any(axis=1))
+            chosen_since.append(since[p.allocation.choice >= 0])
+        valued[rest] = np.concatenate(recent)
+        if rest == 3:
+            assert np.concatenate(chosen_since).min() >= 3
+    assert valued[1].size and not valued[3].any()
+    assert valued[1].any()  # the shorter cadence values contacts to accounts touched one or two days ago
