@@ -30,6 +30,7 @@ from core.io import read_tables
 from core.params import load_params
 from evaluation.harness import evaluate
 from features.state_frame import state_frame
+from models.uplift.reminders import fit_reminders, log_facts
 from models.uplift.rows import decision_rows
 from models.uplift.store import save as save_uplift
 from models.uplift.train import train_uplift
@@ -125,7 +126,15 @@ def train_on_a_book(params, accounts: int, cycles: int | None, tmp: Path) -> tup
     tables = read_tables(tmp / "raw")
     rows = decision_rows(tables, params)
     result = train_uplift(rows, tables["contacts"], params)
-    save_uplift(result.model, result.costs, params, tmp / "uplift")
+    reminders = fit_reminders(rows, tables["statements"], params)
+    save_uplift(
+        result.model,
+        result.costs,
+        params,
+        tmp / "uplift",
+        log_facts(rows, tables["statements"], params.buckets.as_buckets()),
+        reminders,
+    )
     save_context(fit_context(tables, params, rows), params, tmp / "strategy")
     return tmp / "raw", tmp / "uplift", tmp / "strategy"
 

@@ -35,5 +35,11 @@ class Buckets:
         dpd = np.asarray(days_past_due)
         return (np.searchsorted(np.asarray(self.min_dpd), dpd, side="right") - 1).astype(np.int8)
 
+    def of_account(self, days_past_due: np.ndarray, charged_off: np.ndarray) -> np.ndarray:
+        """Bucket index (int64) of each account: its days past due's (missing: 0), and charge-off for an account
+        written off, whatever its days past due (a state frame's or a decision row's view of the account)."""
+        dpd = np.nan_to_num(np.asarray(days_past_due, dtype=np.float64)).astype(np.int64)
+        return np.where(np.asarray(charged_off, dtype=bool), self.charge_off, self.code(dpd).astype(np.int64))
+
     def label(self, days_past_due: np.ndarray | pd.Series) -> pd.Categorical:
         return pd.Categorical.from_codes(self.code(days_past_due), categories=list(self.names), ordered=True)

@@ -25,10 +25,10 @@ from core.schema import CHANNELS
 from models.uplift.arms import Arm, arms
 from models.uplift.harm import HarmRates, harm_rates
 from models.uplift.learners import UpliftModel
-from models.uplift.reminders import log_facts
+from models.uplift.reminders import ReminderModel, budget_bucket, log_facts
 from models.uplift.rows import decision_rows
 from models.uplift.store import load as load_uplift
-from models.uplift.store import load_facts
+from models.uplift.store import load_facts, load_reminders
 from strategy.outlook import Outlook, OutlookCounts, outlook_counts
 
 META = "strategy.json"
@@ -47,6 +47,9 @@ class Context:
     reminder_lift: dict[str, float]
     #: Share of the decision log's decisions that contacted (business as usual's volume); None without a log.
     logged_contact_share: float | None
+    #: The same per bucket (charge-off last; models/uplift/reminders.contact_share_by_bucket); empty: not measured
+    #: (a model saved before it), the overall share applies to every account.
+    logged_contact_share_by_bucket: tuple[float | None, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -57,6 +60,12 @@ class StrategyModel:
     arm_costs: np.ndarray
     params: Params  # `uplift:` from the uplift model's folder; SECTIONS from the strategy's
     context: Context
+    #: The per-borrower reminder model saved with the uplift model (None: the context's average lift applies).
+    reminders: ReminderModel | None = None
+
+    def reminder_lift(self, features: pd.DataFrame) -> dict[str, np.ndarray | float]:
+        """Per reminder channel, each row's lift (the per-borrower model), else the log's average lift."""
+        return self.reminders.lift(features) if self.reminders is not None else dict(self.context.reminder_lift)
 
     @property
     def arms(self) -> tuple[Arm, ...]:
@@ -66,10 +75,24 @@ class StrategyModel:
     def rules(self) -> rulebook.Rulebook:
         return rulebook.Rulebook.from_params(self.params.compliance)
 
-    def contact_budget_share(self) -> float | None:
-        """`strategy.contact_budget` as a share of the accounts shown ("log": the logged share; None: no limit)."""
+    def contact_budget(self, states: pd.DataFrame) -> float | None:
+        """The night's contacts at most for the accounts shown (`states`), from `strategy.contact_budget`: a share of
+        them; "log": what business as usual would spend on them, each account at the log's contact rate for its
+        bucket (so a policy that leaves more accounts in late buckets or charged off, where business as usual
+        contacts less, gets no more contacts for it); None: no limit."""
         budget = self.params.strategy.contact_budget
-        return self.context.logged_contact_share if budget == "log" else budget
+        if budget is None:
+            return None
+        if budget != "log":
+            return float(budget) * len(states)
+        overall = self.context.logged_contact_share
+        if overall is None:
+            return None
+        rates = np.array(
+            [overall if r is None else r for r in self.context.logged_contact_share_by_bucket] or [overall]
+        )
+        code = budget_bucket(states, self.params.buckets.as_buckets())
+        return float(rates[np.minimum(code, len(rates) - 1)].sum())
 
     def harm_per_channel(self, scale: float = 1.0) -> np.ndarray:
         """Expected harm cost of one contact per channel at the `contact:` prices (times `scale`)."""
@@ -89,7 +112,7 @@ def fit_context(
     `facts` (models/uplift/reminders.log_facts, saved with the uplift model), else measured on `rows` (the
     decision rows, models/uplift/rows.decision_rows); neither: the source has no decision log."""
     if facts is None and rows is not None:
-        facts = log_facts(rows, tables["statements"])
+        facts = log_facts(rows, tables["statements"], params.buckets.as_buckets())
     return _context(harm_rates(tables), _outlook_counts(tables, params), params, facts)
 
 
@@ -138,7 +161,8 @@ def _context(harm: HarmRates, counts: OutlookCounts, params: Params, facts: dict
     facts = facts or {"reminder_lift": {}, "logged_contact_share": None}
     lift = {str(k): float(v) for k, v in dict(facts["reminder_lift"]).items()}
     share = facts["logged_contact_share"]
-    return Context(harm, outlook, lift, None if share is None else float(share))
+    by_bucket = tuple(facts.get("logged_contact_share_by_bucket") or ())  # absent from a model saved before it
+    return Context(harm, outlook, lift, None if share is None else float(share), by_bucket)
 
 
 def fit_model(tables: dict[str, pd.DataFrame], params: Params, uplift_dir: Path) -> StrategyModel:
@@ -155,7 +179,7 @@ def strategy_model(uplift_dir: Path, params: Params, context: Context) -> Strate
     """The uplift model in `uplift_dir` with a fitted `context` (the uplift model's own params win for `uplift:`)."""
     uplift, costs, uplift_params = load_uplift(uplift_dir)
     merged = params.model_copy(update={"uplift": uplift_params.uplift})
-    return StrategyModel(uplift, costs, merged, context)
+    return StrategyModel(uplift, costs, merged, context, load_reminders(uplift_dir))
 
 
 def save_context(context: Context, params: Params, folder: Path) -> None:
@@ -166,6 +190,7 @@ def save_context(context: Context, params: Params, folder: Path) -> None:
         "outlook": context.outlook.as_dict(),
         "reminder_lift": context.reminder_lift,
         "logged_contact_share": context.logged_contact_share,
+        "logged_contact_share_by_bucket": list(context.logged_contact_share_by_bucket),
         "params": {k: getattr(params, k).model_dump(mode="json") for k in SECTIONS},
     }
     (folder / META).write_text(json_text(meta))
@@ -181,5 +206,6 @@ def load_model(uplift_dir: Path, strategy_dir: Path) -> StrategyModel:
         Outlook.from_dict(meta["outlook"]),
         {k: float(v) for k, v in meta["reminder_lift"].items()},
         meta.get("logged_contact_share"),
+        tuple(meta.get("logged_contact_share_by_bucket") or ()),
     )
-    return StrategyModel(model, costs, params, context)
+    return StrategyModel(model, costs, params, context, load_reminders(Path(uplift_dir)))

@@ -61,9 +61,7 @@ def horizon_per_paid(states: pd.DataFrame, model: StrategyModel, roll_forward: n
     """Per row, the horizon value of one unit of probability of paying (strategy/outlook.py); `roll_forward`
     per row (the roll-rate model's scores) replaces the bucket's Markov rate where given and finite."""
     buckets = model.params.buckets.as_buckets()
-    dpd = states["days_past_due"].to_numpy(np.float64)
-    b = buckets.code(np.nan_to_num(dpd).astype(np.int64)).astype(np.int64)
-    b = np.where(states["charged_off"].to_numpy(bool), buckets.charge_off, b)
+    b = buckets.of_account(states["days_past_due"].to_numpy(np.float64), states["charged_off"].to_numpy(bool))
     ones = np.ones(len(states))
     base = model.context.outlook.value(b, states["balance"].to_numpy(np.float64), ones)
     if roll_forward is None:
@@ -72,6 +70,18 @@ def horizon_per_paid(states: pd.DataFrame, model: StrategyModel, roll_forward: n
     r = np.asarray(roll_forward, dtype=np.float64)
     scale = np.where(np.isfinite(r) & (markov > 0), r / np.where(markov > 0, markov, 1.0), 1.0)
     return base * scale
+
+
+def _on_rows(lift: dict[str, np.ndarray | float], rows: np.ndarray) -> dict[str, np.ndarray | float]:
+    """Per-row lifts predicted for the `rows` (a mask) spread back over every row (0 elsewhere); figures kept."""
+    out: dict[str, np.ndarray | float] = {}
+    for channel, value in lift.items():
+        if np.ndim(value) == 0:
+            out[channel] = float(value)
+        else:
+            out[channel] = np.zeros(len(rows))
+            out[channel][rows] = value
+    return out
 
 
 def _value_of_current(states: pd.DataFrame, model: StrategyModel) -> np.ndarray:
@@ -118,7 +128,7 @@ def plan(
         model.arms,
     )
     reminders = reminder_values(
-        model.context.reminder_lift,
+        _on_rows(model.reminder_lift(features[pre]), pre),
         _value_of_current(states, model),
         model.arm_costs,
         harm,
@@ -128,9 +138,9 @@ def plan(
     )
     valuation = Valuation(np.where(pre[:, None], reminders, valuation.value), valuation.cash, valuation.horizon)
     usage = capacity_usage(table.windows, run_date, share_of(sp, capacity_share))
-    share = model.contact_budget_share()
-    if share is not None:
-        usage = with_contact_budget(usage, np.floor(share * len(states)))
+    budget = model.contact_budget(states)
+    if budget is not None:
+        usage = with_contact_budget(usage, np.floor(budget))
     group = pd.factorize(states["borrower_id"])[0]
     allocation = allocate(valuation.value, group, usage, sp.allocation)
     return Plan(table, valuation, allocation, arm_of, features)

@@ -79,7 +79,7 @@ def candidate_values(
 
 
 def reminder_values(
-    lift: dict[str, float],
+    lift: dict[str, np.ndarray | float],
     value_of_current: np.ndarray,
     arm_costs: np.ndarray,
     harm_per_channel: np.ndarray,
@@ -87,9 +87,9 @@ def reminder_values(
     allowed: np.ndarray,
     table: tuple[Arm, ...],
 ) -> np.ndarray:
-    """(n, K) value of a reminder before the due date (models/uplift/reminders.py): lift x the row's
-    `value_of_current` (balance x (value of the current bucket - of the first arrears bucket)) less cost and
-    harm, on the candidates of a channel with a measured lift; NaN elsewhere."""
+    """(n, K) value of a reminder before the due date (models/uplift/reminders.py): lift (per row, or one figure
+    per channel) x the row's `value_of_current` (balance x (value of the current bucket - of the first arrears
+    bucket)) less cost and harm, on the candidates of a channel with a measured lift; NaN elsewhere."""
     n, k = allowed.shape
     out = np.full((n, k), np.nan)
     for col, arm in enumerate(arm_of_candidate):

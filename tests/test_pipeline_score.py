@@ -298,7 +298,11 @@ def test_the_uplift_champion_carries_the_logs_facts_so_the_night_never_rebuilds_
     params, root, registry, day = trained
     _use(registry, monkeypatch)
     facts = load_facts(score.champion_uplift(params, tmp_path / "champion"))
-    assert facts is not None and set(facts) == {"reminder_lift", "logged_contact_share"}
+    assert facts is not None and set(facts) == {
+        "reminder_lift",
+        "logged_contact_share",
+        "logged_contact_share_by_bucket",
+    }
 
     def rebuilt(*args, **kwargs):
         raise AssertionError("the nightly job rebuilt the decision rows")

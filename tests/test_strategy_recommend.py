@@ -118,7 +118,9 @@ def test_the_log_facts_come_with_the_uplift_model_and_equal_the_ones_measured_on
     params, out, metrics, recs = trained
     facts = load_facts(out["uplift_dir"])
     tables = read_tables(out["in_dir"])
-    assert facts == json.loads(json.dumps(log_facts(decision_rows(tables, params), tables["statements"])))
+    assert facts == json.loads(
+        json.dumps(log_facts(decision_rows(tables, params), tables["statements"], params.buckets.as_buckets()))
+    )
     assert facts["logged_contact_share"] > 0 and metrics["reminder_lift"] == {
         k: round(v, 6) for k, v in facts["reminder_lift"].items()
     }
@@ -353,3 +355,123 @@ def test_the_strategy_contacts_an_account_again_only_after_its_rest_days(trained
             assert np.concatenate(chosen_since).min() >= 3
     assert valued[1].size and not valued[3].any()
     assert valued[1].any()  # the shorter cadence values contacts to accounts touched one or two days ago
+
+
+def _planted_reminder_log(n: int = 30_000, seed: int = 4) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Reminder rows where an sms cuts misses from 30% to 5% for new accounts (months_on_book 1) and does nothing
+    for the others (10% either way); e-mail is never logged; the logging policy favours sms on half the rows."""
+    from models.uplift.rows import FEATURES
+
+    rng = np.random.default_rng(seed)
+    new = rng.random(n) < 0.5
+    p_sms = np.where(rng.random(n) < 0.5, 0.7, 0.3)
+    took = rng.random(n) < p_sms
+    late = rng.random(n) < np.where(new, np.where(took, 0.05, 0.30), 0.10)
+    day = pd.Timestamp("2025-01-01")
+    rows = pd.DataFrame({c: np.zeros(n) for c in FEATURES})
+    rows = rows.assign(
+        months_on_book=np.where(new, 1.0, 30.0),
+        pre_delinquent=True,
+        account_id=np.arange(n),
+        local_date=day,
+        action=np.where(took, "sms", "none"),
+        offer="none",
+        propensity=np.where(took, p_sms, 1 - p_sms),
+    )
+    statements = pd.DataFrame(
+        {"account_id": np.arange(n), "cycle_date": day + pd.Timedelta(days=10), "days_past_due": np.where(late, 3, 0)}
+    )
+    return rows, statements
+
+
+def test_the_per_borrower_reminder_model_finds_who_a_reminder_helps_and_survives_a_save(tmp_path):
+    from models.uplift.reminders import fit_reminders
+    from models.uplift.store import load_reminders, save
+
+    rows, statements = _planted_reminder_log()
+    params = parse_params({})
+    model = fit_reminders(rows, statements, params)
+    assert model is not None and model.channels == ("sms",)  # e-mail was never logged: no model for it
+    lift = model.lift(rows)["sms"]
+    new = rows["months_on_book"].to_numpy() == 1.0
+    assert lift[new].mean() == pytest.approx(0.25, abs=0.04)
+    assert lift[~new].mean() == pytest.approx(0.0, abs=0.03)
+
+    trained_model = fit_reminders(rows, statements, params)  # the same log gives the same model
+    assert np.array_equal(trained_model.lift(rows)["sms"], lift)
+    from models.uplift.learners import UpliftModel
+
+    save(UpliftModel("t", 1), np.zeros(1), params, tmp_path, {"reminder_lift": {}}, model)
+    back = load_reminders(tmp_path)
+    assert back is not None and np.array_equal(back.lift(rows)["sms"], lift)
+    assert np.array_equal(back.lift(rows.head(0))["sms"], np.zeros(0))
+    save(UpliftModel("t", 1), np.zeros(1), params, tmp_path / "without")
+    assert load_reminders(tmp_path / "without") is None
+
+
+def test_too_few_logged_reminders_give_no_per_borrower_model():
+    from models.uplift.reminders import fit_reminders
+
+    rows, statements = _planted_reminder_log(n=1500)
+    assert fit_reminders(rows, statements, parse_params({})) is None  # fewer than MIN_ROWS on either side
+
+
+def test_the_strategy_reminds_the_rows_its_reminder_model_says_a_reminder_helps(trained, world_states):
+    """The plan's reminder values follow the per-borrower lift: a row with no lift is never reminded."""
+    from dataclasses import replace
+
+    from models.uplift.reminders import ReminderModel
+
+    _, out, _, _ = trained
+    model = load_model(out["uplift_dir"], out["strategy_dir"])
+
+    class HalfHelped(ReminderModel):
+        def lift(self, features):
+            helped = np.arange(len(features)) % 2 == 0
+            return {ch: np.where(helped, 0.5, 0.0) for ch in ("sms", "email")}
+
+    halved = replace(model, reminders=HalfHelped({}))
+    reminded = 0
+    for day, states in world_states:
+        p = plan(states, day.date(), halved)
+        pre = states["pre_delinquent"].to_numpy(bool)
+        helped = np.zeros(len(states), bool)
+        helped[np.flatnonzero(pre)[::2]] = True
+        chosen = p.allocation.choice >= 0
+        assert not (chosen & pre & ~helped).any()
+        reminded += int((chosen & helped).sum())
+    assert reminded > 0
+
+
+def test_the_log_budget_is_what_business_as_usual_would_spend_on_the_accounts_shown(trained, world_states):
+    """Each account counts at the log's contact rate for its bucket; a reminder row at the first bucket's."""
+    from dataclasses import replace
+
+    from models.uplift.reminders import budget_bucket
+
+    params, out, _, _ = trained
+    model = load_model(out["uplift_dir"], out["strategy_dir"])
+    buckets = params.buckets.as_buckets()
+    assert len(model.context.logged_contact_share_by_bucket) == len(buckets.names)
+    rates = tuple(0.05 * (b + 1) for b in range(len(buckets.names)))
+    priced = replace(
+        model, context=replace(model.context, logged_contact_share=0.5, logged_contact_share_by_bucket=rates)
+    )
+    _, states = world_states[-1]
+    code = budget_bucket(states, buckets)
+    pre = states["pre_delinquent"].to_numpy(bool)
+    assert (
+        pre.any()
+        and (code[pre] == 0).all()
+        and (code[states["charged_off"].to_numpy(bool) & ~pre] == buckets.charge_off).all()
+    )
+    assert priced.contact_budget(states) == pytest.approx(sum(0.05 * (c + 1) for c in code))
+    old = replace(model, context=replace(model.context, logged_contact_share=0.5, logged_contact_share_by_bucket=()))
+    assert old.contact_budget(states) == pytest.approx(0.5 * len(states))  # a model saved before the buckets
+    numbered = replace(
+        priced,
+        params=priced.params.model_copy(
+            update={"strategy": priced.params.strategy.model_copy(update={"contact_budget": 0.1})}
+        ),
+    )
+    assert numbered.contact_budget(states) == pytest.approx(0.1 * len(states))

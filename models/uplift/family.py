@@ -19,6 +19,7 @@ from models.common import plots  # selects the Agg backend before pyplot is impo
 from models.common.card import markdown_table, slice_table
 from models.common.registry import flatten
 from models.uplift.pyfunc import log_pyfunc
+from models.uplift.reminders import ReminderModel
 from models.uplift.rows import FEATURES, PRODUCTS
 from models.uplift.train import UpliftResult, mean_qini
 
@@ -56,6 +57,8 @@ class UpliftFamily:
     run_params: Params
     #: The decision log's facts the strategy reads (models/uplift/reminders.log_facts), saved with the model.
     facts: dict[str, object] | None = None
+    #: The per-borrower reminder model learnt on the same log (models/uplift/reminders.py), saved with the model.
+    reminders: ReminderModel | None = None
 
     family = "uplift"
     score_name = "neg_mean_qini"
@@ -143,7 +146,9 @@ class UpliftFamily:
 
     def log_model(self):
         result = self.result
-        return log_pyfunc(result.model, result.costs, self.run_params, result.test.head(5), facts=self.facts)
+        return log_pyfunc(
+            result.model, result.costs, self.run_params, result.test.head(5), facts=self.facts, reminders=self.reminders
+        )
 
     def score(self, model: PyFuncModel) -> float:
         """Negative mean Qini of the loaded model on this run's test rows and weights."""

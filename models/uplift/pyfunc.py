@@ -13,6 +13,7 @@ from core.params import Params
 from models.common.pyfunc import log_code_model
 from models.uplift.arms import arms
 from models.uplift.learners import UpliftModel
+from models.uplift.reminders import ReminderModel
 from models.uplift.rows import FEATURES
 from models.uplift.store import save
 
@@ -43,14 +44,16 @@ def log_pyfunc(
     example: pd.DataFrame,
     name: str = "model",
     facts: dict[str, object] | None = None,
+    reminders: ReminderModel | None = None,
 ):
     """Log the model as files, with signature and input example (the first rows of `example`); `facts`: the
     decision log's facts the strategy reads with the model (models/uplift/store.save), so that the nightly
-    job, which has the registered model only, need not measure them on the log again."""
+    job, which has the registered model only, need not measure them on the log again; `reminders`: the
+    per-borrower reminder model, saved beside (models/uplift/store.py)."""
     example_input = example[list(FEATURES)].astype(np.float64).reset_index(drop=True)
     output = predict_frame(model, costs, params, example_input)
     dtypes = dict.fromkeys(FEATURES, "float64")
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / MODEL
-        save(model, costs, params, folder, facts)
+        save(model, costs, params, folder, facts, reminders)
         return log_code_model(CODE, {MODEL: folder}, {}, example_input, output, dtypes, name)

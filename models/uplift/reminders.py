@@ -9,26 +9,48 @@ the same among the rows left alone. The logging policy reminds about half of the
 rest, so both sides are well explored. A channel with fewer than `MIN_ROWS` logged reminders gets no
 estimate (and is never proposed as a reminder).
 
+**Per borrower** (`fit_reminders`, `ReminderModel`): a reminder matters only to a borrower who was going
+to miss the bill, and only to one it reaches and moves, so its lift differs from row to row. A T-learner
+learns it on the same rows and label: per arm (no contact, and each reminder channel with at least
+`MIN_ROWS` logged reminders), a LightGBM classifier of the label on the uplift model's features, weighted
+by the inverse logged propensity (the logging policy's choice depends on the days to the due date, which
+the features do not hold; the weights balance it as the average lift's estimator does), early-stopped on
+a fifth of the accounts held out. The lift of a channel for a row is its prediction minus no contact's.
+The average lift above stays: the fallback for a model saved without the per-borrower one, and the
+figure reported.
+
 The strategy values a reminder as lift x balance x (value of the current bucket - value of the first
 arrears bucket) (strategy/outlook.py: the share of the balance each collects over the horizon) less
 its cost and harm prices.
 
-Both facts the strategy takes from the decision log, this lift and the log's contact share (its
-contact budget), are measured by the `uplift` stage, which builds the decision rows anyway, and saved
-with the uplift model (`log_facts`, models/uplift/store.py): the `recommend` stage and the nightly job
-read them from the model instead of rebuilding every decision row of the log (36 s per 100,000
-accounts of a 24-month extract).
+The facts the strategy takes from the decision log, this lift and the log's contact share per bucket
+(its contact budget: what business as usual would spend on the night's accounts), are measured by the
+`uplift` stage, which builds the decision rows anyway, and saved with the uplift model (`log_facts`,
+models/uplift/store.py): the `recommend` stage and the nightly job read them from the model instead of
+rebuilding every decision row of the log (36 s per 100,000 accounts of a 24-month extract).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+import lightgbm as lgb
 import numpy as np
 import pandas as pd
+
+from core.buckets import Buckets
+from core.params import Params
+from models.common.boosting import booster_params, fit_booster
+from models.uplift.rows import FEATURES
 
 #: Least logged reminders on a channel for its lift to be estimated.
 MIN_ROWS = 1000
 #: Channels a reminder before the due date may use (cheap messages; the log's reminders).
 REMINDER_CHANNELS = ("sms", "email")
+#: The per-borrower model's arm for no reminder.
+NO_REMINDER = "none"
+#: One account in this many is held out to early-stop the per-borrower model (by account: no account on both sides).
+HOLD_OUT_EVERY = 5
 
 
 def _label(rows: pd.DataFrame, statements: pd.DataFrame) -> np.ndarray:
@@ -53,35 +75,103 @@ def _label(rows: pd.DataFrame, statements: pd.DataFrame) -> np.ndarray:
     return np.where(np.isnan(dpd), np.nan, (dpd == 0).astype(np.float64))
 
 
-def reminder_lift(rows: pd.DataFrame, statements: pd.DataFrame, channels: tuple[str, ...]) -> dict[str, float]:
-    """Per channel: the change in P(not past due at the next statement) a reminder on the channel brings."""
+def _reminder_rows(rows: pd.DataFrame, statements: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
+    """The log's reminder rows whose label is known, and the label."""
     pre = rows[rows["pre_delinquent"].to_numpy(bool)]
     if pre.empty:
-        return {}
+        return pre, np.zeros(0)
     y = _label(pre, statements)
     known = ~np.isnan(y)
-    action = pre["action"].to_numpy(object)[known]
-    offer = pre["offer"].to_numpy(object)[known]
-    w = 1.0 / pre["propensity"].to_numpy(np.float64)[known]
-    y = y[known]
+    return pre[known], y[known]
+
+
+def _took(pre: pd.DataFrame, arm: str) -> np.ndarray:
+    return (pre["action"].to_numpy(object) == arm) & (pre["offer"].to_numpy(object) == "none")
+
+
+def reminder_lift(rows: pd.DataFrame, statements: pd.DataFrame, channels: tuple[str, ...]) -> dict[str, float]:
+    """Per channel: the change in P(not past due at the next statement) a reminder on the channel brings."""
+    pre, y = _reminder_rows(rows, statements)
+    if pre.empty:
+        return {}
+    w = 1.0 / pre["propensity"].to_numpy(np.float64)
 
     def mean(mask: np.ndarray) -> float:
         return float(np.sum(w[mask] * y[mask]) / np.sum(w[mask]))
 
-    none = action == "none"
+    none = _took(pre, NO_REMINDER)
     if none.sum() < MIN_ROWS:
         return {}
     base = mean(none)
-    out = {}
-    for ch in channels:
-        took = (action == ch) & (offer == "none")
-        if took.sum() >= MIN_ROWS:
-            out[ch] = mean(took) - base
-    return out
+    return {ch: mean(_took(pre, ch)) - base for ch in channels if _took(pre, ch).sum() >= MIN_ROWS}
 
 
-def log_facts(rows: pd.DataFrame, statements: pd.DataFrame) -> dict[str, object]:
-    """What the strategy takes from the decision log: each reminder channel's lift and the share of logged
-    decisions that contacted (business as usual's volume; None for an empty log)."""
+def budget_bucket(frame: pd.DataFrame, buckets: Buckets) -> np.ndarray:
+    """Per row of decision rows or of a state frame, the bucket its contact rate is counted in: the first for a
+    reminder row (the decision rows date its days past due from the last statement, the state frame says 0),
+    charge-off for a written-off account, else its days past due's."""
+    code = buckets.of_account(frame["days_past_due"].to_numpy(np.float64), frame["charged_off"].to_numpy(bool))
+    pre = frame["pre_delinquent"].to_numpy(bool) if "pre_delinquent" in frame else np.zeros(len(frame), bool)
+    return np.where(pre, 0, code)
+
+
+def contact_share_by_bucket(rows: pd.DataFrame, buckets: Buckets) -> list[float | None]:
+    """Per bucket (`budget_bucket`), the share of the log's decisions that contacted: business as usual's contact
+    rate for such an account (None: none logged)."""
+    contacted = (rows["action"].to_numpy(object) != "none").astype(np.float64)
+    code = budget_bucket(rows, buckets)
+    k = len(buckets.names)
+    n = np.bincount(code, minlength=k)
+    hits = np.bincount(code, weights=contacted, minlength=k)
+    return [float(hits[b] / n[b]) if n[b] else None for b in range(k)]
+
+
+def log_facts(rows: pd.DataFrame, statements: pd.DataFrame, buckets: Buckets) -> dict[str, object]:
+    """What the strategy takes from the decision log: each reminder channel's lift, the share of logged
+    decisions that contacted (business as usual's volume; None for an empty log) and the same per bucket."""
     share = None if rows.empty else float((rows["action"].to_numpy(object) != "none").mean())
-    return {"reminder_lift": reminder_lift(rows, statements, REMINDER_CHANNELS), "logged_contact_share": share}
+    return {
+        "reminder_lift": reminder_lift(rows, statements, REMINDER_CHANNELS),
+        "logged_contact_share": share,
+        "logged_contact_share_by_bucket": contact_share_by_bucket(rows, buckets),
+    }
+
+
+@dataclass(frozen=True)
+class ReminderModel:
+    """Per arm (NO_REMINDER and the reminder channels it learnt), a classifier of P(not past due at the next
+    statement) on the uplift model's features (models/uplift/rows.FEATURES)."""
+
+    boosters: dict[str, lgb.Booster]
+
+    @property
+    def channels(self) -> tuple[str, ...]:
+        return tuple(ch for ch in self.boosters if ch != NO_REMINDER)
+
+    def lift(self, features: pd.DataFrame) -> dict[str, np.ndarray]:
+        """Per channel, each row's change in P(not past due at the next statement) if reminded on it."""
+        X = features[list(FEATURES)].to_numpy(np.float64)
+        if not len(X):
+            return {ch: np.zeros(0) for ch in self.channels}
+        base = self.boosters[NO_REMINDER].predict(X)
+        return {ch: self.boosters[ch].predict(X) - base for ch in self.channels}
+
+
+def fit_reminders(rows: pd.DataFrame, statements: pd.DataFrame, params: Params) -> ReminderModel | None:
+    """The per-borrower reminder model (module docstring) from the log's reminder rows; None when no channel (or
+    no-reminder side) has `MIN_ROWS` logged rows."""
+    pre, y = _reminder_rows(rows, statements)
+    arms = [a for a in (NO_REMINDER, *REMINDER_CHANNELS) if _took(pre, a).sum() >= MIN_ROWS] if len(pre) else []
+    if NO_REMINDER not in arms or len(arms) < 2:
+        return None
+    lgbm = params.uplift.lightgbm
+    config = booster_params(lgbm, params.seeds.training, 2)
+    X = pre[list(FEATURES)].to_numpy(np.float64)
+    w = 1.0 / pre["propensity"].to_numpy(np.float64)
+    held = pre["account_id"].to_numpy(np.int64) % HOLD_OUT_EVERY == 0
+    boosters = {}
+    for arm in arms:
+        fit, valid = _took(pre, arm) & ~held, _took(pre, arm) & held
+        train = lgb.Dataset(X[fit], label=y[fit], weight=w[fit] / w[fit].mean(), free_raw_data=True)
+        boosters[arm] = fit_booster(config, lgbm, train, X[valid], y[valid])
+    return ReminderModel(boosters)

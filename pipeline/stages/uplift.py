@@ -25,7 +25,7 @@ from core.params import Params, load_params
 from core.paths import METRICS_DIR, MODELS_DIR, PARAMS_FILE, PLOTS_DIR, VALIDATED_DIR
 from models.common.registry import track as track_and_register
 from models.uplift.family import UpliftFamily, metrics, qini_table
-from models.uplift.reminders import log_facts
+from models.uplift.reminders import fit_reminders, log_facts
 from models.uplift.rows import decision_rows
 from models.uplift.store import save
 from models.uplift.train import train_uplift
@@ -52,11 +52,14 @@ def run(
         raise DataError("decisions", "not_empty", "the uplift stage needs a decision log (docs/schema.md)")
     rows = decision_rows(tables, params)
     result = train_uplift(rows, tables["contacts"], params)
-    facts = log_facts(rows, tables["statements"])  # the strategy's, measured once here (models/uplift/reminders.py)
+    facts = log_facts(
+        rows, tables["statements"], params.buckets.as_buckets()
+    )  # the strategy's, measured once here (models/uplift/reminders.py)
+    reminders = fit_reminders(rows, tables["statements"], params)  # per borrower, on the same reminder rows
     summary: dict[str, object] = {"metrics": metrics(result), "result": result}
     if track:
         inputs = {name: Path(in_dir) / f"{name}.parquet" for name in ("decisions", "payments", "contacts")}
-        summary["registration"] = track_and_register(UpliftFamily(result, params, facts), inputs)
+        summary["registration"] = track_and_register(UpliftFamily(result, params, facts, reminders), inputs)
     record = asdict(summary["registration"]) if track else {"tracked": False}
     for folder in (Path(plots_dir), Path(model_dir)):
         folder.parent.mkdir(parents=True, exist_ok=True)
@@ -67,7 +70,7 @@ def run(
             part[["targeted", "qini", "random"]].to_csv(
                 plots_stage / "qini" / f"{arm}.csv", index=False, float_format="%.6g"
             )
-        save(result.model, result.costs, params, model_stage, facts)
+        save(result.model, result.costs, params, model_stage, facts, reminders)
         for payload, target in ((record, registration_file), (summary["metrics"], metrics_file)):
             Path(target).parent.mkdir(parents=True, exist_ok=True)
             stack.enter_context(atomic_path(Path(target))).write_text(json_text(payload))
