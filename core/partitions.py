@@ -141,9 +141,12 @@ class PartitionedBook:
         """Every table's rows for the accounts `account_ids` (a `borrower_partitions` partition)."""
         ids = np.asarray(account_ids, dtype=np.int64)
         parts = select_tables(self.whole, ids)
+        # the id range first: parquet row-group statistics prune on it (the `in` test alone reads every row
+        # group, so each partition's read cost grew with the book: 10.5 s against 1.5 s at a million accounts)
+        span = [("account_id", ">=", int(ids.min())), ("account_id", "<=", int(ids.max()))] if len(ids) else []
         for name in TABLE_NAMES:
             if name not in parts:
-                frame = pd.read_parquet(self.files[name], filters=[("account_id", "in", ids.tolist())])
+                frame = pd.read_parquet(self.files[name], filters=[*span, ("account_id", "in", ids.tolist())])
                 parts[name] = conform(frame, table(name))
         return parts
 
