@@ -539,9 +539,10 @@ class StrategyParams(Section):
     #: Multiplies the harm prices (cease, opt-out, complaint) in the action values: 1 prices harm at `contact:`;
     #: the benchmark sweeps it for the net value against contacts plot.
     harm_scale: float = Field(1.0, ge=0.0)
-    #: Contacts a day at most, as a share of the accounts shown that day, allocated to the most valuable: "log"
-    #: is the decision log's own contact share (the same volume as business as usual, as in Abe et al.'s "same
-    #: resources"); a number sets it; null: no limit (only value and the other capacity decide).
+    #: Contacts a day at most, allocated to the most valuable: "log" is what business as usual would spend on the
+    #: accounts shown that day, each at the decision log's contact rate for its bucket (the same volume, as in Abe
+    #: et al.'s "same resources"; strategy.model.StrategyModel.contact_budget); a number is a share of the accounts
+    #: shown; null: no limit (only value and the other capacity decide).
     contact_budget: float | Literal["log"] | None = Field("log")
     #: Days since the account's last contact before the strategy contacts it again (1: any day), reminders before
     #: the due date included. The response models learn from every logged decision, whatever its gap since the last

@@ -52,10 +52,9 @@ def run(
         raise DataError("decisions", "not_empty", "the uplift stage needs a decision log (docs/schema.md)")
     rows = decision_rows(tables, params)
     result = train_uplift(rows, tables["contacts"], params)
-    facts = log_facts(
-        rows, tables["statements"], params.buckets.as_buckets()
-    )  # the strategy's, measured once here (models/uplift/reminders.py)
-    reminders = fit_reminders(rows, tables["statements"], params)  # per borrower, on the same reminder rows
+    # the strategy's facts and per-borrower reminder model, learnt once here (models/uplift/reminders.py)
+    facts = log_facts(rows, tables["statements"], params.buckets.as_buckets())
+    reminders = fit_reminders(rows, tables["statements"], params)
     summary: dict[str, object] = {"metrics": metrics(result), "result": result}
     if track:
         inputs = {name: Path(in_dir) / f"{name}.parquet" for name in ("decisions", "payments", "contacts")}
