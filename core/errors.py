@@ -31,6 +31,10 @@ class DataError(Exception):
         self.examples = _examples(rows)
         super().__init__(self._render())
 
+    def __reduce__(self):
+        """Pickled with its fields, so that a worker process's error reaches the job whole (core.workers)."""
+        return (_restore, (type(self), self.__dict__.copy()))
+
     def _render(self) -> str:
         where = f"table '{self.table}'"
         if self.column is not None:
@@ -39,6 +43,13 @@ class DataError(Exception):
         if self.examples:
             text += f"\n  example rows (up to {MAX_EXAMPLE_ROWS}):\n" + self.examples
         return text
+
+
+def _restore(cls: type[DataError], fields: dict) -> DataError:
+    error = cls.__new__(cls)
+    error.__dict__.update(fields)
+    Exception.__init__(error, error._render())
+    return error
 
 
 def _examples(rows: pd.DataFrame | Sequence[int] | None) -> str:

@@ -604,7 +604,11 @@ class ScoringParams(Section):
     block_on_drift: bool = False
     #: Accounts per partition of the nightly plan (whole borrowers): memory holds one partition's histories
     #: and plans; each partition gets its share of the call and field capacity (docs/scoring.md).
-    partition_accounts: int = Field(50_000, ge=1)
+    partition_accounts: int = Field(25_000, ge=1)
+    #: Processes that validate and plan partitions at once (core.workers): up to the scoring machine's cores.
+    #: Each holds one partition's rows, so memory grows with it; 1 runs everything in the job's own process
+    #: (as does a book of one partition).
+    workers: int = Field(2, ge=1)
 
     @model_validator(mode="after")
     def _ordered(self) -> ScoringParams:

@@ -15,10 +15,11 @@ stage's logic depends on how the partitions were read or where they run.
 
 from __future__ import annotations
 
-import functools
+import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import ExitStack
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -28,6 +29,7 @@ import pyarrow.parquet as pq
 from core import progress
 from core.io import atomic_path, cast_column, conform, find_table_file, read_table
 from core.schema import TABLE_NAMES, table
+from core.workers import load_tables, ordered_map, save_tables
 
 Tables = Mapping[str, pd.DataFrame]
 #: One partition's tables -> one frame per output, in the outputs' order.
@@ -107,6 +109,7 @@ class PartitionedBook:
     """
 
     def __init__(self, directory: Path) -> None:
+        self.directory = Path(directory)
         self.files = {name: find_table_file(directory, name) for name in TABLE_NAMES}
         self.whole = {
             name: read_table(directory, name)
@@ -162,8 +165,8 @@ class ParquetAppender:
         self.path = path
         self.writer: pq.ParquetWriter | None = None
 
-    def append(self, frame: pd.DataFrame) -> None:
-        arrow = to_arrow(frame)
+    def append(self, frame: pd.DataFrame | pa.Table) -> None:
+        arrow = frame if isinstance(frame, pa.Table) else to_arrow(frame)
         if self.writer is None:
             # dictionary-encode only the category columns: trying it on ~180 numeric columns
             # doubles the write time for files no smaller
@@ -195,25 +198,43 @@ def map_partitions(
     on_partition: Callable[[Sequence[pd.DataFrame]], None] | None = None,
     description: str = "partitions",
     accounts: Sequence[np.ndarray] | None = None,
+    workers: int = 1,
+    setup: Callable[..., None] | None = None,
+    setup_args: Sequence[Any] = (),
 ) -> int:
     """Run `compute` on every partition of at most `size` accounts, in account-id order, appending its
     frames to `outputs` (parquet); publish them all only once every partition has succeeded.
 
     `on_partition` sees each partition's frames after they are written (for running totals). `accounts`:
     the partitions as arrays of account ids (e.g. `borrower_partitions`) instead of account-id ranges.
-    Returns the number of partitions.
+    `workers` above 1: that many spawned processes (core.workers) each read and compute partitions, after
+    running `setup(*setup_args)` once; `compute` and `setup` must then be module-level functions, and the
+    outputs are the same, row group for row group. Returns the number of partitions.
     """
+    if accounts is None:
+        tasks: list[tuple[str, Any]] = [("range", bounds) for bounds in book.bounds(size)]
+    else:
+        tasks = [("accounts", ids) for ids in accounts]
     count = 0
     with ExitStack() as stack:
         appenders = [ParquetAppender(stack.enter_context(atomic_path(Path(path)))) for path in outputs]
         for appender in appenders:
             stack.callback(appender.close)  # runs before the atomic rename (LIFO)
-        if accounts is None:
-            reads = [functools.partial(book.read, first, last) for first, last in book.bounds(size)]
+        if workers <= 1:
+            if setup is not None:
+                setup(*setup_args)
+            results: Iterator[Sequence[pd.DataFrame | pa.Table]] = (compute(_read(book, task)) for task in tasks)
         else:
-            reads = [functools.partial(book.read_accounts, ids) for ids in accounts]
-        for read in progress.track(reads, description, unit="partitions"):
-            frames = compute(read())
+            if on_partition is not None:
+                raise ValueError("on_partition needs the frames in this process: run with one worker")
+            folder = stack.enter_context(tempfile.TemporaryDirectory(prefix="partitions-", dir=Path(outputs[0]).parent))
+            numbered = list(enumerate(tasks))
+            paths = ordered_map(
+                _in_worker, numbered, workers, _start_worker, (book.directory, folder, compute, setup, setup_args)
+            )
+            stack.callback(paths.close)  # first out: stops the workers before their folder is removed
+            results = (_loaded(files) for files in paths)
+        for frames in progress.track(results, description, total=len(tasks), unit="partitions"):
             if len(frames) != len(appenders):
                 raise ValueError(f"the partition function returned {len(frames)} frames for {len(appenders)} outputs")
             for appender, frame in zip(appenders, frames, strict=True):
@@ -222,3 +243,34 @@ def map_partitions(
                 on_partition(frames)
             count += 1
     return count
+
+
+def _read(book: PartitionedBook, task: tuple[str, Any]) -> dict[str, pd.DataFrame]:
+    how, what = task
+    return book.read_accounts(what) if how == "accounts" else book.read(*what)
+
+
+#: A worker process's book, spill folder and partition function (`_start_worker`).
+_WORKER: dict[str, Any] = {}
+
+
+def _start_worker(
+    directory: Path, folder: str, compute: PartitionFunction, setup: Callable[..., None] | None, args: Sequence[Any]
+) -> None:
+    _WORKER.update(book=PartitionedBook(directory), folder=Path(folder), compute=compute)
+    if setup is not None:
+        setup(*args)
+
+
+def _in_worker(numbered: tuple[int, tuple[str, Any]]) -> list[Path]:
+    """One partition read and computed in a worker; its frames written as Arrow files for the caller."""
+    index, task = numbered
+    frames = _WORKER["compute"](_read(_WORKER["book"], task))
+    return save_tables([to_arrow(frame) for frame in frames], _WORKER["folder"], f"part-{index:05d}")
+
+
+def _loaded(paths: Sequence[Path]) -> list[pa.Table]:
+    tables = load_tables(paths)
+    for path in paths:
+        Path(path).unlink()
+    return tables

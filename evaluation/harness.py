@@ -14,9 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import multiprocessing
 import time
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,6 +22,7 @@ import numpy as np
 from scipy import stats
 
 from core.params import Params
+from core.workers import ordered_map
 from evaluation.pricing import Priced, price
 from evaluation.references import ORACLE, REFERENCES, Reference, resolve
 from evaluation.remote import PolicyError, RemotePolicy
@@ -80,7 +79,9 @@ def run_one(config: SimConfig, reference: Reference) -> Outcome:
         return sim.replay(policy)
 
 
-def _job(config: SimConfig, reference: Reference) -> tuple[Outcome, float]:
+def _job_of(job: tuple[SimConfig, Reference]) -> tuple[Outcome, float]:
+    """One policy in one world (a worker process's task, core.workers): its outcome and the seconds it took."""
+    config, reference = job
     began = time.perf_counter()
     outcome = run_one(config, reference)
     return outcome, time.perf_counter() - began
@@ -194,11 +195,7 @@ def evaluate(
     configs = {s: world_config(params, s, accounts, cycles) for s in chosen}
     jobs = [(s, name) for s in chosen for name in refs]
     n_workers = min(workers or params.evaluate.workers, len(jobs))
-    if n_workers <= 1:
-        results = [_job(configs[s], refs[name]) for s, name in jobs]
-    else:
-        with ProcessPoolExecutor(n_workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-            results = list(pool.map(_job, [configs[s] for s, _ in jobs], [refs[n] for _, n in jobs]))
+    results = list(ordered_map(_job_of, [(configs[s], refs[name]) for s, name in jobs], n_workers))
     runs: dict[str, dict[int, Priced]] = {name: {} for name in refs}
     for (s, name), (outcome, _) in zip(jobs, results, strict=True):
         runs[name][s] = price(outcome, params.contact)

@@ -12,6 +12,7 @@ engine: the Spark engine (pipeline/spark) runs the same partition function on ex
 from __future__ import annotations
 
 import copy
+import dataclasses
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from contextlib import ExitStack
@@ -26,14 +27,16 @@ from core.io import atomic_path, conform, read_table
 from core.params import Params
 from core.partitions import PartitionedBook, borrower_partitions, map_partitions
 from core.schema import TABLE_NAMES, table
+from core.workers import ordered_map
 from features.build import book_inputs
+from models.common.tracking import registry_uri, tracking_uri
 from models.uplift.store import load_facts
-from strategy.model import fit_context_over, fit_model, strategy_model
+from strategy.model import context_of_parts, context_part, fit_model, strategy_model
 from strategy.nightly import Night, plan_partition, priority_ranks
 from strategy.output import NO_CONTACT, SCORES
 from strategy.scores import Champion
 
-#: Tables the strategy's context does not read (strategy.model.fit_context_over): the decision log's facts come
+#: Tables the strategy's context does not read (strategy.model.context_part): the decision log's facts come
 #: with the uplift champion.
 CONTEXT_SKIPS = ("decisions",)
 #: Columns of the recommendations the run's summary and monitoring read back (strategy.output columns).
@@ -48,9 +51,9 @@ def prepare(
     champions: Mapping[str, Champion | None],
 ) -> Night:
     """What every partition of the night shares: the strategy's context fitted on the whole book one borrower
-    partition at a time (strategy.model.fit_context_over), what the book lacks, the champions. An uplift model
-    saved without the decision log's facts (an older one) needs the log's decision rows, built from the whole
-    validated book at once."""
+    partition at a time (strategy.model.context_part, on `scoring.workers` processes), what the book lacks,
+    the champions. An uplift model saved without the decision log's facts (an older one) needs the log's
+    decision rows, built from the whole validated book at once."""
     book = PartitionedBook(Path(validated_dir))
     facts = load_facts(Path(uplift_dir))
     if facts is None:
@@ -59,11 +62,29 @@ def prepare(
         del tables
     else:
         parts = partitions(book, params.scoring.partition_accounts)
-        lean = _without(book, CONTEXT_SKIPS)
-        context = fit_context_over((lean.read_accounts(ids) for ids in parts), params, facts, _last_cycle(book))
+        state = (Path(validated_dir), params, _last_cycle(book))
+        counted = ordered_map(_context_part, parts, params.scoring.workers, _start_context, state)
+        try:
+            context = context_of_parts(counted, params, facts)
+        finally:
+            _CONTEXT.clear()
         model = strategy_model(Path(uplift_dir), params, context)
     total = int(book.whole["accounts"]["account_id"].nunique())
     return Night(run_date, params, model, champions, book_inputs(book), total)
+
+
+#: A process's book view and params for the context's partitions (`_start_context`).
+_CONTEXT: dict[str, object] = {}
+
+
+def _start_context(validated_dir: Path, params: Params, last_cycle: pd.Timestamp | None) -> None:
+    _CONTEXT.update(book=_without(PartitionedBook(validated_dir), CONTEXT_SKIPS), params=params, last=last_cycle)
+
+
+def _context_part(ids: np.ndarray):
+    """One partition's part of the strategy's context (strategy.model.context_part), read without the log."""
+    book = _CONTEXT["book"]
+    return context_part(book.read_accounts(ids), _CONTEXT["params"], _CONTEXT["last"])  # type: ignore[union-attr]
 
 
 def _without(book: PartitionedBook, names: tuple[str, ...]) -> PartitionedBook:
@@ -91,18 +112,82 @@ def partitions(book: PartitionedBook, size: int) -> list[np.ndarray]:
     return borrower_partitions(book.whole["accounts"], size) or [np.zeros(0, dtype=np.int64)]
 
 
-def plan_book(night: Night, validated_dir: Path, draft: Path, latest_file: Path, size: int) -> int:
+def plan_book(night: Night, validated_dir: Path, draft: Path, latest_file: Path, size: int, workers: int = 1) -> int:
     """Run `plan_partition` on every borrower partition; append its recommendations to `draft` and its latest
-    feature rows to `latest_file` (both published only once every partition succeeded). Returns the number
-    of partitions."""
+    feature rows to `latest_file` (both published only once every partition succeeded). `workers` above 1:
+    that many processes plan partitions at once, each loading the night's champions once from the registry
+    (`load_champions`). Returns the number of partitions."""
     book = PartitionedBook(Path(validated_dir))
-
-    def compute(tables: dict[str, pd.DataFrame]) -> tuple[pd.DataFrame, pd.DataFrame]:
-        recs, latest = plan_partition(tables, night)
-        return typed(recs), latest
-
+    if workers <= 1:
+        setup, args = _use_night, (night,)
+    else:  # a loaded pyfunc model does not pickle: a worker loads the same versions from the same registry
+        setup, args = _load_night, (dataclasses.replace(night, champions={}), champion_versions(night), *uris())
     parts = partitions(book, size)
-    return map_partitions(book, size, compute, [draft, latest_file], description="score", accounts=parts)
+    return map_partitions(
+        book,
+        size,
+        _plan,
+        [draft, latest_file],
+        description="score",
+        accounts=parts,
+        workers=workers,
+        setup=setup,
+        setup_args=args,
+    )
+
+
+#: The night a process plans partitions for (`_use_night`, `_load_night`).
+_NIGHT: dict[str, Night] = {}
+
+
+def _use_night(night: Night) -> None:
+    _NIGHT["night"] = night
+
+
+def _load_night(light: Night, versions: Mapping[str, tuple[str, str] | None], tracking: str, registry: str) -> None:
+    _NIGHT["night"] = dataclasses.replace(light, champions=load_champions(versions, tracking, registry))
+
+
+def _plan(tables: dict[str, pd.DataFrame]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    recs, latest = plan_partition(tables, _NIGHT["night"])
+    return typed(recs), latest
+
+
+def champion_versions(night: Night) -> dict[str, tuple[str, str] | None]:
+    """The night's champions as (registered name, version), to load them again in another process."""
+    return {key: (c.name, c.version) if c is not None else None for key, c in night.champions.items()}
+
+
+def uris() -> tuple[str, str]:
+    """This process's MLflow tracking and registry URIs (another process loads the champions from them)."""
+    return tracking_uri(), registry_uri()
+
+
+#: The champions this process has loaded: (tracking URI, registry URI, name, version) -> Champion.
+_LOADED: dict[tuple[str, str, str, str], Champion] = {}
+
+
+def load_champions(
+    versions: Mapping[str, tuple[str, str] | None], tracking: str, registry: str
+) -> dict[str, Champion | None]:
+    """The night's champions in another process (a worker, a Spark executor): the exact versions the job
+    loaded, from the registry it uses, each loaded once per process (a loaded pyfunc model does not pickle:
+    models from code import a module MLflow names at load time)."""
+    import mlflow
+
+    out: dict[str, Champion | None] = {}
+    for key, version in versions.items():
+        if version is None:
+            out[key] = None
+            continue
+        name, number = version
+        cache = (tracking, registry, name, number)
+        if cache not in _LOADED:
+            mlflow.set_tracking_uri(tracking)
+            mlflow.set_registry_uri(registry)
+            _LOADED[cache] = Champion(name, number, mlflow.pyfunc.load_model(f"models:/{name}/{number}"))
+        out[key] = _LOADED[cache]
+    return out
 
 
 def typed(recs: pd.DataFrame) -> pd.DataFrame:

@@ -123,10 +123,22 @@ def fit_context_over(
     `facts` saved with the uplift model. The outlook's and the harm rates' counts add up over partitions;
     `last_cycle` is the whole book's latest statement with days past due (strategy.outlook.outlook_counts).
     Equal to `fit_context` on the whole book up to the order of floating-point sums."""
+    return context_of_parts((context_part(tables, params, last_cycle) for tables in partitions), params, facts)
+
+
+def context_part(tables: dict[str, pd.DataFrame], params: Params, last_cycle) -> tuple[HarmRates, OutlookCounts]:
+    """One partition's part of the context: its harm rates and outlook counts (`context_of_parts` adds them
+    up; the nightly job's worker processes compute them in parallel)."""
+    return harm_rates(tables), _outlook_counts(tables, params, last_cycle)
+
+
+def context_of_parts(
+    parts: Iterable[tuple[HarmRates, OutlookCounts]], params: Params, facts: dict[str, object] | None
+) -> Context:
+    """The context of the partitions whose `context_part`s are `parts`, added up in the order given."""
     harms, counts = [], None
-    for tables in partitions:
-        harms.append(harm_rates(tables))
-        part = _outlook_counts(tables, params, last_cycle)
+    for harm, part in parts:
+        harms.append(harm)
         counts = part if counts is None else counts + part
     if counts is None:
         raise ValueError("fit_context_over needs at least one partition")

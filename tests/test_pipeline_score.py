@@ -272,6 +272,25 @@ def test_partitions_of_whole_borrowers_plan_as_the_whole_book_when_capacity_is_a
     assert parts["recommend"] == whole["recommend"]
 
 
+def test_worker_processes_write_the_same_bytes_as_one_process(trained, tmp_path, monkeypatch):
+    """scoring.workers 2: spawned processes validate and plan the partitions, each loading the champions from the
+    registry by version; the outputs are byte-identical to one process's."""
+    params, root, registry, day = trained
+    _use(registry, monkeypatch)
+    for workers in (1, 2):
+        score.run(
+            _with(params, {"partition_accounts": 150, "workers": workers}),
+            day,
+            root / "raw",
+            tmp_path / f"workers-{workers}",
+            gx_root=root,
+        )
+    for suffix in ("parquet", "csv", "json"):
+        one, two = (tmp_path / f"workers-{w}" / f"{day}.{suffix}" for w in (1, 2))
+        assert one.read_bytes() == two.read_bytes(), suffix
+    assert len(pd.read_parquet(tmp_path / "workers-2" / f"{day}.parquet")) > 20
+
+
 def test_each_partition_gets_its_share_of_capacity_so_the_book_stays_within_it(trained, tmp_path, monkeypatch):
     from core.compliance.rules import Rulebook
     from core.io import read_tables

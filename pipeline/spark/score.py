@@ -32,11 +32,9 @@ import pyarrow.parquet as pq
 
 from core.errors import DataError
 from core.partitions import PartitionedBook
-from models.common.tracking import registry_uri, tracking_uri
 from pipeline import nightly
 from pipeline.spark.engine import map_partitions_spark, part_name
 from strategy.nightly import Night, plan_partition
-from strategy.scores import Champion
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -60,15 +58,14 @@ def plan_book(
 
     spark = spark or get_session()
     parts = nightly.partitions(PartitionedBook(Path(validated_dir)), size)
-    versions = {key: (c.name, c.version) if c is not None else None for key, c in night.champions.items()}
     light = dataclasses.replace(night, champions={})
-    shared = spark.sparkContext.broadcast((light, versions, tracking_uri(), registry_uri()))
+    shared = spark.sparkContext.broadcast((light, nightly.champion_versions(night), *nightly.uris()))
 
     def compute(tables: dict[str, pd.DataFrame]) -> tuple[pd.DataFrame, pd.DataFrame]:
         base, versions, tracking, registry = shared.value
         try:
             recs, latest = plan_partition(
-                tables, dataclasses.replace(base, champions=_champions(versions, tracking, registry))
+                tables, dataclasses.replace(base, champions=nightly.load_champions(versions, tracking, registry))
             )
         except DataError as err:  # Spark would hand the driver its own exception, the rule lost
             fields = {"table": err.table, "rule": err.rule, "message": err.detail, "column": err.column}
@@ -90,31 +87,6 @@ def plan_book(
         for folder, target in zip(folders, (draft, latest_file), strict=True):
             _join(folder, len(summaries), Path(target))
     return len(summaries)
-
-
-#: The champions each Python worker has loaded: (tracking URI, registry URI, name, version) -> Champion.
-_LOADED: dict[tuple[str, str, str, str], Champion] = {}
-
-
-def _champions(versions: dict[str, tuple[str, str] | None], tracking: str, registry: str) -> dict[str, Champion | None]:
-    """The night's champions on an executor: the driver's exact versions, from the registry the driver uses,
-    loaded once per Python worker (a loaded pyfunc model does not pickle: models from code import a module
-    MLflow names at load time)."""
-    import mlflow
-
-    out: dict[str, Champion | None] = {}
-    for key, version in versions.items():
-        if version is None:
-            out[key] = None
-            continue
-        name, number = version
-        cache = (tracking, registry, name, number)
-        if cache not in _LOADED:
-            mlflow.set_tracking_uri(tracking)
-            mlflow.set_registry_uri(registry)
-            _LOADED[cache] = Champion(name, number, mlflow.pyfunc.load_model(f"models:/{name}/{number}"))
-        out[key] = _LOADED[cache]
-    return out
 
 
 def _join(folder: Path, count: int, target: Path) -> None:

@@ -24,6 +24,7 @@ date holds the lock; 6 a champion is missing from the registry; 7 the verifier f
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import os
 import tempfile
 from collections.abc import Iterator
@@ -191,6 +192,7 @@ def run(
             params.scoring.partition_accounts,
             validated_dir=tmp / "validated",
             quarantine_dir=tmp / "quarantine",
+            workers=params.scoring.workers,
         )
         if dry_run:
             return {"run_date": run_date.isoformat(), "dry_run": True, "validation": checked}
@@ -202,7 +204,7 @@ def run(
             staged.mkdir()
             size = params.scoring.partition_accounts
             try:
-                planner = plan_book or nightly.plan_book  # SPARK: the engine's
+                planner = plan_book or functools.partial(nightly.plan_book, workers=params.scoring.workers)
                 planner(night, tmp / "validated", tmp / "draft.parquet", tmp / "latest.parquet", size)
             except DataError as err:
                 if err.rule == "verifier":
