@@ -21,6 +21,8 @@ import resource
 import subprocess
 import sys
 import tempfile
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +60,50 @@ def add_book_arguments(
 def peak_mib() -> float:
     """Peak resident memory of this process so far, MiB (ru_maxrss is KiB on Linux)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+class TreeMemory:
+    """The peak resident memory of this process and every process it started, together (the nightly job's
+    worker processes, core.workers), sampled every `interval` seconds in a thread with psutil. ru_maxrss sees
+    one process; a sum over processes counts each one's shared library pages, so it errs high, never low."""
+
+    def __init__(self, interval: float = 0.1) -> None:
+        self.interval, self.peak = interval, 0.0
+        self.at_peak = (0.0, 0.0)  # (seconds since the start, MiB of this process alone) when the peak was seen
+        self._began = time.perf_counter()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def __enter__(self) -> TreeMemory:
+        self._began = time.perf_counter()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._record()
+
+    @property
+    def peak_mib(self) -> float:
+        return self.peak / 2**20
+
+    def _sample(self) -> None:
+        while not self._stop.wait(self.interval):
+            self._record()
+
+    def _record(self) -> None:
+        import psutil
+
+        me = psutil.Process()
+        own = total = me.memory_info().rss
+        for process in me.children(recursive=True):
+            try:
+                total += process.memory_info().rss
+            except psutil.Error:  # a worker that exited between the listing and the reading
+                continue
+        if total > self.peak:
+            self.peak, self.at_peak = total, (time.perf_counter() - self._began, own / 2**20)
 
 
 def emit(figures: dict[str, Any]) -> None:

@@ -22,11 +22,11 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from concurrent.futures import ProcessPoolExecutor
-from multiprocessing import get_context
 from pathlib import Path
 
 import _harness
+
+from core.workers import ordered_map
 
 TESTS = Path(__file__).resolve().parents[1] / "tests"
 
@@ -39,6 +39,11 @@ def _load(name: str):
         sys.modules[name] = module
         spec.loader.exec_module(module)
     return sys.modules[name]
+
+
+def _run_share(task: tuple[int, int]) -> dict:
+    """`run_share` of one worker's (cases, seed)."""
+    return run_share(*task)
 
 
 def run_share(cases: int, seed: int) -> dict:
@@ -97,11 +102,8 @@ def main() -> None:
     print(f"{args.cases:,} cases, {workers} worker(s), seeds {args.seed}..{args.seed + workers - 1}", flush=True)
 
     start = time.perf_counter()
-    if workers == 1:
-        results = [run_share(shares[0], args.seed)]
-    else:
-        with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
-            results = list(pool.map(run_share, shares, [args.seed + i for i in range(workers)]))
+    tasks = [(share, args.seed + i) for i, share in enumerate(shares)]
+    results = list(ordered_map(_run_share, tasks, workers))
     seconds = time.perf_counter() - start
 
     tally: Counter = Counter()

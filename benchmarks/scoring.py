@@ -1,7 +1,7 @@
 """Nightly scoring end to end: the `score` job's wall time and peak memory on a simulated extract.
 
     python benchmarks/scoring.py [--accounts 100000] [--train-accounts 10000] [--cycles 24] [--models-dir DIR]
-                                  [--replicate K] [--quick]
+                                  [--replicate K] [--workers N] [--partition-accounts N] [--quick]
 
 Champions of the three model families (roll-rate, propensity, uplift) are trained once on a small
 simulated book (--train-accounts), through the pipeline's stages as library calls (validate, features,
@@ -11,8 +11,11 @@ cached simulated book: the five tables and the decision log, --cycles cycles) is
 `pipeline.stages.score.run` for the day after its last statement, exactly as the nightly command does
 (validation, features, champion scores, the strategy's plan, reason codes, the verifier, the outputs,
 the drift report and the scoring run in MLflow), in its own process: the wall time, CPU time and peak
-memory are that process's, so simulating and training never count. Phases are timed by wrapping the
-stages' functions in that process (nothing in the project is changed).
+memory are that process's and its worker processes' (params `scoring.workers`, or --workers), so
+simulating and training never count. `peak_mib` is the peak of the job's processes' resident memory
+added together, sampled ten times a second (`_harness.TreeMemory`; `peak_mib_job`: the job's own
+process); `cpu_seconds` adds the workers' CPU. Phases are timed by wrapping the stages' functions in that
+process (nothing in the project is changed); what runs on the workers shows only in its phase's total.
 
 Target (issue 16): 1,000,000 accounts in under 5 minutes and 4 GiB on 2 cores.
 
@@ -39,6 +42,7 @@ import datetime as dt
 import functools
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -47,6 +51,7 @@ from pathlib import Path
 
 import _harness
 import pandas as pd
+import pyarrow.parquet as pq
 
 from core.params import Params, load_params
 from core.paths import PROJECT_ROOT
@@ -104,7 +109,8 @@ class Phases:
     """Wall seconds and running peak memory per wrapped function, summed over its calls (a partition's steps run
     once per partition), nested calls indented under the first caller."""
 
-    def __init__(self) -> None:
+    def __init__(self, peak_mib=_harness.peak_mib) -> None:
+        self.peak_mib = peak_mib  # the peak so far, MiB
         self.rows: dict[tuple[str, ...], list] = {}  # path -> [seconds, peak MiB, calls]
         self.path: tuple[str, ...] = ()
 
@@ -121,7 +127,7 @@ class Phases:
                 return inner(*args, **kwargs)
             finally:
                 row[0] += time.perf_counter() - began
-                row[1], row[2] = _harness.peak_mib(), row[2] + 1
+                row[1], row[2] = self.peak_mib(), row[2] + 1
                 self.path = outer
 
         setattr(owner, name, timed)
@@ -134,18 +140,30 @@ class Phases:
         ]
 
 
-def _score_child(raw: Path, out: Path, quick: bool, engine: str = "pandas", read: str = "shuffle") -> None:
-    """The measured process: score.run on the extract, phases timed; one JSON line."""
+def _score_child(
+    raw: Path,
+    out: Path,
+    quick: bool,
+    engine: str = "pandas",
+    read: str = "shuffle",
+    workers: str = "0",
+    size: str = "0",
+) -> None:
+    """The measured process: score.run on the extract, phases timed; one JSON line. `workers` and `size` above 0
+    replace params `scoring.workers` and `scoring.partition_accounts`."""
     from core import partitions
     from pipeline import nightly
     from pipeline.stages import recommend, score
     from strategy import nightly as strategy_nightly
 
     params = _params(quick)
-    statements = pd.read_parquet(raw / "statements.parquet", columns=["cycle_date"])
-    run_date = pd.to_datetime(statements["cycle_date"]).max().date() + dt.timedelta(days=1)
-    del statements
-    phases = Phases()
+    chosen = {"workers": int(workers), "partition_accounts": int(size)}
+    chosen = {key: value for key, value in chosen.items() if value > 0}
+    params = params.model_copy(update={"scoring": params.scoring.model_copy(update=chosen)})
+    run_date = _run_date(raw)
+    tree = _harness.TreeMemory()
+    # peak memory so far: the job's processes together, or the Spark driver's alone (the JVM is another world)
+    phases = Phases(_harness.peak_mib if engine == "spark" else lambda: max(tree.peak_mib, _harness.peak_mib()))
     validate_timings: dict[str, float] = {}
     score.validate_book = functools.partial(score.validate_book, timings=validate_timings)
     phases.wrap(score, "validate_book", "validate (partitions)")
@@ -154,7 +172,7 @@ def _score_child(raw: Path, out: Path, quick: bool, engine: str = "pandas", read
     phases.wrap(recommend, "load_champions", "load champion models")
     for name in ("prepare", "plan_book", "finish"):
         phases.wrap(nightly, name)
-    phases.wrap(nightly, "fit_context_over", "fit strategy context (partitions)")
+    phases.wrap(nightly, "context_of_parts", "fit strategy context (partitions)")
     phases.wrap(nightly, "book_inputs", "what the book lacks")
     phases.wrap(score, "tonight_rows", "drift rows")
     phases.wrap(nightly, "map_partitions", "partitions")
@@ -175,16 +193,23 @@ def _score_child(raw: Path, out: Path, quick: bool, engine: str = "pandas", read
         phases.wrap(spark_score, "_join", "join partition files")
         plan_book = functools.partial(spark_score.plan_book, spark=spark, read=read)
     before = _harness.peak_mib()
-    started, cpu = time.perf_counter(), time.process_time()
-    result = score.run(params, run_date, raw, out / "recommendations", gx_root=gx_root, plan_book=plan_book)
+    started, cpu, workers_cpu = time.perf_counter(), time.process_time(), _children_cpu()
+    with tree:
+        result = score.run(params, run_date, raw, out / "recommendations", gx_root=gx_root, plan_book=plan_book)
     seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu
+    workers_cpu = _children_cpu() - workers_cpu
     m = result["recommend"]
     _harness.emit(
         {
             "run_date": run_date.isoformat(),
             "seconds": round(seconds, 1),
-            "cpu_seconds": round(cpu_seconds, 1),
-            "peak_mib": round(_harness.peak_mib()),
+            "cpu_seconds": round(cpu_seconds + workers_cpu, 1),
+            "workers": params.scoring.workers,
+            "partition_accounts": params.scoring.partition_accounts,
+            "workers_cpu_seconds": round(workers_cpu, 1),
+            "peak_mib": round(phases.peak_mib()),
+            "peak_mib_job": round(_harness.peak_mib()),
+            "peak_seen_at": [round(tree.at_peak[0], 1), round(tree.at_peak[1])],
             "peak_mib_before": round(before),
             "rows_in": result["validation"].get("rows_in"),
             "recommendations": m["accounts"],
@@ -194,6 +219,21 @@ def _score_child(raw: Path, out: Path, quick: bool, engine: str = "pandas", read
             "session_seconds": round(session_seconds, 1),
         }
     )
+
+
+def _run_date(raw: Path) -> dt.date:
+    """The day after the extract's last statement, from the parquet file's statistics (reading the column would
+    put a million accounts' statement dates into the measured process's peak memory before the job starts)."""
+    meta = pq.ParquetFile(raw / "statements.parquet").metadata
+    column = meta.schema.names.index("cycle_date")
+    last = max(pd.Timestamp(meta.row_group(g).column(column).statistics.max) for g in range(meta.num_row_groups))
+    return last.date() + dt.timedelta(days=1)
+
+
+def _children_cpu() -> float:
+    """CPU seconds of this process's finished child processes (the job's workers, once their pool has closed)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _child(args: list[str], env: dict[str, str]) -> dict[str, object]:
@@ -213,7 +253,7 @@ def _print_phases(figures: dict) -> None:
 
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "--score-child":
-        return _score_child(Path(sys.argv[2]), Path(sys.argv[3]), sys.argv[4] == "quick", *sys.argv[5:7])
+        return _score_child(Path(sys.argv[2]), Path(sys.argv[3]), sys.argv[4] == "quick", *sys.argv[5:9])
     if len(sys.argv) > 1 and sys.argv[1] == "--train-child":
         _harness.emit({"seconds": train_champions(Path(sys.argv[2]), Path(sys.argv[3]), sys.argv[4] == "quick")})
         return None
@@ -239,6 +279,18 @@ def main() -> None:
         "--engine", choices=("pandas", "spark"), default="pandas", help="plan on pandas (default) or Spark local[2]"
     )
     parser.add_argument("--spark-read", choices=("shuffle", "direct"), default="shuffle", help="with --engine spark")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=0,
+        help="processes validating and planning partitions at once (default 0: params.yaml's scoring.workers)",
+    )
+    parser.add_argument(
+        "--partition-accounts",
+        type=int,
+        default=0,
+        help="accounts per partition (default 0: params.yaml's scoring.partition_accounts)",
+    )
     parser.add_argument(
         "--models-dir",
         type=Path,
@@ -268,13 +320,20 @@ def main() -> None:
             trained.write_text(f"{_harness.book_source(train_raw)}, {quick} models\n")
         print(f"extract: {_harness.book_source(raw)} ({raw})", flush=True)
         (work / "score").mkdir()
+        sizes = [str(args.workers), str(args.partition_accounts)]
         reference = None
         if args.engine == "spark":  # SPARK: the pandas engine's run first, the reference
             (work / "score-pandas").mkdir()
-            reference = _child(["--score-child", str(raw), str(work / "score-pandas"), quick], env)
+            reference = _child(
+                ["--score-child", str(raw), str(work / "score-pandas"), quick, "pandas", "shuffle", *sizes],
+                env,
+            )
             print(f"pandas engine: {reference['seconds']:.1f}s wall, peak {reference['peak_mib']:,} MiB", flush=True)
             _print_phases(reference)
-        figures = _child(["--score-child", str(raw), str(work / "score"), quick, args.engine, args.spark_read], env)
+        figures = _child(
+            ["--score-child", str(raw), str(work / "score"), quick, args.engine, args.spark_read, *sizes],
+            env,
+        )
         if reference is not None:
             name = f"{figures['run_date']}.parquet"
             got = pd.read_parquet(work / "score" / "recommendations" / name)
@@ -294,7 +353,10 @@ def main() -> None:
     per_100k = seconds * 100_000 / args.accounts
     print(
         f"scoring {args.accounts:,} accounts x {args.cycles} cycles: {seconds:.1f}s wall "
-        f"(CPU {figures['cpu_seconds']:.1f}s), peak {peak:,} MiB (imports {figures['peak_mib_before']:,} MiB); "
+        f"(CPU {figures['cpu_seconds']:.1f}s, {figures['workers']} workers, partitions of "
+        f"{figures['partition_accounts']:,} accounts), peak {peak:,} MiB all processes "
+        f"(the job's own {figures['peak_mib_job']:,} MiB, imports {figures['peak_mib_before']:,} MiB; all processes' "
+        f"peak seen {figures['peak_seen_at'][0]:.0f}s in, the job's process then {figures['peak_seen_at'][1]:,} MiB); "
         f"{per_100k:.1f}s per 100,000 accounts"
     )
     verdict = (
@@ -318,6 +380,9 @@ def main() -> None:
             "cycles": args.cycles,
             "train_accounts": args.train_accounts,
             "cpu_seconds": figures["cpu_seconds"],
+            "workers": figures["workers"],
+            "partition_accounts": figures["partition_accounts"],
+            "peak_mib_job": figures["peak_mib_job"],
             "rows_in": figures["rows_in"],
             "recommendations": figures["recommendations"],
             "contacts": figures["contacts"],
