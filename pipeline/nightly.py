@@ -116,27 +116,29 @@ def plan_book(night: Night, validated_dir: Path, draft: Path, latest_file: Path,
     """Run `plan_partition` on every borrower partition; append its recommendations to `draft` and its latest
     feature rows to `latest_file` (both published only once every partition succeeded). `workers` above 1:
     that many processes plan partitions at once, each loading the night's champions once from the registry
-    (`load_champions`). Returns the number of partitions."""
+    (`shipped`). Returns the number of partitions."""
     book = PartitionedBook(Path(validated_dir))
     if workers <= 1:
         setup, args = _use_night, (night,)
     else:  # a loaded pyfunc model does not pickle: a worker loads the same versions from the same registry
-        setup, args = _load_night, (dataclasses.replace(night, champions={}), champion_versions(night), *uris())
-    parts = partitions(book, size)
-    return map_partitions(
-        book,
-        size,
-        _plan,
-        [draft, latest_file],
-        description="score",
-        accounts=parts,
-        workers=workers,
-        setup=setup,
-        setup_args=args,
-    )
+        setup, args = _use_shipped, shipped(night)
+    try:
+        return map_partitions(
+            book,
+            size,
+            _plan,
+            [draft, latest_file],
+            description="score",
+            accounts=partitions(book, size),
+            workers=workers,
+            setup=setup,
+            setup_args=args,
+        )
+    finally:
+        _NIGHT.clear()
 
 
-#: The night a process plans partitions for (`_use_night`, `_load_night`).
+#: The night a process plans partitions for (`_use_night`, `_use_shipped`).
 _NIGHT: dict[str, Night] = {}
 
 
@@ -144,8 +146,8 @@ def _use_night(night: Night) -> None:
     _NIGHT["night"] = night
 
 
-def _load_night(light: Night, versions: Mapping[str, tuple[str, str] | None], tracking: str, registry: str) -> None:
-    _NIGHT["night"] = dataclasses.replace(light, champions=load_champions(versions, tracking, registry))
+def _use_shipped(*shipment) -> None:
+    _NIGHT["night"] = unshipped(*shipment)
 
 
 def _plan(tables: dict[str, pd.DataFrame]) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -153,14 +155,17 @@ def _plan(tables: dict[str, pd.DataFrame]) -> tuple[pd.DataFrame, pd.DataFrame]:
     return typed(recs), latest
 
 
-def champion_versions(night: Night) -> dict[str, tuple[str, str] | None]:
-    """The night's champions as (registered name, version), to load them again in another process."""
-    return {key: (c.name, c.version) if c is not None else None for key, c in night.champions.items()}
+def shipped(night: Night) -> tuple[Night, dict[str, tuple[str, str] | None], str, str]:
+    """The night as it travels to another process (a worker, a Spark executor): without its loaded champions
+    (a loaded pyfunc model does not pickle), with their registered names and versions and this process's
+    MLflow tracking and registry URIs (`unshipped` loads the same versions from the same registry)."""
+    versions = {key: (c.name, c.version) if c is not None else None for key, c in night.champions.items()}
+    return dataclasses.replace(night, champions={}), versions, tracking_uri(), registry_uri()
 
 
-def uris() -> tuple[str, str]:
-    """This process's MLflow tracking and registry URIs (another process loads the champions from them)."""
-    return tracking_uri(), registry_uri()
+def unshipped(light: Night, versions: Mapping[str, tuple[str, str] | None], tracking: str, registry: str) -> Night:
+    """The night `shipped` sent, its champions loaded (once per process: `load_champions`)."""
+    return dataclasses.replace(light, champions=load_champions(versions, tracking, registry))
 
 
 #: The champions this process has loaded: (tracking URI, registry URI, name, version) -> Champion.
@@ -170,9 +175,8 @@ _LOADED: dict[tuple[str, str, str, str], Champion] = {}
 def load_champions(
     versions: Mapping[str, tuple[str, str] | None], tracking: str, registry: str
 ) -> dict[str, Champion | None]:
-    """The night's champions in another process (a worker, a Spark executor): the exact versions the job
-    loaded, from the registry it uses, each loaded once per process (a loaded pyfunc model does not pickle:
-    models from code import a module MLflow names at load time)."""
+    """The night's champions in another process: the exact versions the job loaded, from the registry it uses,
+    each loaded once per process (models from code import a module MLflow names at load time)."""
     import mlflow
 
     out: dict[str, Champion | None] = {}

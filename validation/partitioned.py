@@ -231,8 +231,9 @@ def validate_book(
     with tempfile.TemporaryDirectory(prefix="dunning-validate-", dir=Path(validated_dir).parent) as spill_root:
         clock = perf_counter()
         # each large table cut by one worker, the largest first (the decision log is most of the rows)
-        large = sorted((n for n in TABLES if n not in whole), key=lambda n: -_rows(Path(raw_dir), n))
-        cutters = workers if sum(_rows(Path(raw_dir), name) for name in large) >= PARALLEL_CUT_ROWS else 1
+        rows = {name: _rows(Path(raw_dir), name) for name in TABLES if name not in whole}
+        large = sorted(rows, key=lambda name: -rows[name])
+        cutters = workers if sum(rows.values()) >= PARALLEL_CUT_ROWS else 1
         cuts = ordered_map(
             _spill_in_worker, large, cutters, _start_cutter, (Path(raw_dir), dispatch, spill_root, params)
         )
@@ -297,8 +298,8 @@ def _start_worker(
     from validation.gx_context import open_context
 
     root = Path(tempfile.mkdtemp(prefix="gx-", dir=folder)) if own else gx_root
-    _WORKER.update(params=params, gx_root=root, context=open_context(root), run_date=run_date, duplicated=duplicated)
-    _WORKER["folder"] = Path(folder)
+    _WORKER.update(params=params, gx_root=root, context=open_context(root), run_date=run_date)
+    _WORKER.update(duplicated=duplicated, folder=Path(folder))
 
 
 def _validate_part(task: PartTask) -> PartOutcome:
@@ -332,7 +333,8 @@ def _validate_part(task: PartTask) -> PartOutcome:
 
 @dataclass
 class Spilled:
-    """A table cut into one parquet file per partition (rows as read, plus ROW), and its key column."""
+    """A table cut into one spill file per partition (rows as read, plus ROW; `_spill_writer`), and the row
+    numbers of its duplicated keys."""
 
     files: list[Path]
     duplicated: np.ndarray  # row numbers of a key (not the account's) another row also has (`_duplicated`)
@@ -461,7 +463,7 @@ def _rows_with(source: pq.ParquetFile, spec: Table, params: ValidateParams, repe
     """The row numbers whose key (read) is one of `repeated`, from a second read of the key column (found rarely:
     the first read's values were sorted away to save a copy of them)."""
     found, offset = [], 0
-    for batch in _batches(source, columns=[c for c in ("account_id", spec.key[0]) if c in source.schema_arrow.names]):
+    for batch in _batches(source, columns=[c for c in spec.key[:1] if c in source.schema_arrow.names]):
         values, present = _as_int64(
             _parsed(_ids(pa.Table.from_batches([batch]), spec), spec, spec.key[0], params.date_format)
         )

@@ -19,7 +19,6 @@ command's exit code is the same.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import re
 import tempfile
@@ -58,15 +57,11 @@ def plan_book(
 
     spark = spark or get_session()
     parts = nightly.partitions(PartitionedBook(Path(validated_dir)), size)
-    light = dataclasses.replace(night, champions={})
-    shared = spark.sparkContext.broadcast((light, nightly.champion_versions(night), *nightly.uris()))
+    shared = spark.sparkContext.broadcast(nightly.shipped(night))
 
     def compute(tables: dict[str, pd.DataFrame]) -> tuple[pd.DataFrame, pd.DataFrame]:
-        base, versions, tracking, registry = shared.value
         try:
-            recs, latest = plan_partition(
-                tables, dataclasses.replace(base, champions=nightly.load_champions(versions, tracking, registry))
-            )
+            recs, latest = plan_partition(tables, nightly.unshipped(*shared.value))
         except DataError as err:  # Spark would hand the driver its own exception, the rule lost
             fields = {"table": err.table, "rule": err.rule, "message": err.detail, "column": err.column}
             raise RuntimeError(DATA_ERROR + json.dumps(fields)) from err
