@@ -167,7 +167,6 @@ def state_frame(
     status = s["status"].astype(object).to_numpy()[last] if "status" in s else np.full(len(acc), None)
     C = s_day[last]
     dpd_last = dpd_all[last]
-    elapsed = D - C
     charged = (status == "written_off") | (dpd_last >= params.buckets.min_dpd[-1])
     left = np.isin(status, LEFT_BOOK_STATUSES) & ~charged
 
@@ -190,15 +189,10 @@ def state_frame(
     if _present(tables, "decisions"):
         decisions = tables["decisions"][_days(tables["decisions"]["local_date"]) < D]
     offset = _due_offset(s_acc, s_day, dpd_all, params, pay, acc, decisions)
-    due_date, oldest_known, newest_due = _oldest_due(s, s_acc, s_day, due_all, pdue_all, last, owed, offset)
+    due_date, oldest_known, newest_due = _oldest_due(s, s_day, due_all, pdue_all, last, owed, offset)
     # days past due: from the oldest unpaid due where known, else the statement's plus the days since
     known = oldest_known & ~charged
-    arrears_left = np.nan_to_num(pdue_all[last] - paid_since, nan=1.0) > _CENT
-    dpd = np.where(
-        charged,
-        dpd_last + elapsed,
-        np.where(known, np.maximum(D - due_date, 0), np.where((dpd_last > 0) & arrears_left, dpd_last + elapsed, 0)),
-    )
+    dpd = _days_past_due(D, C, dpd_last, charged, known, due_date, pdue_all[last] - paid_since)
     # a hardship plan in force re-aged the arrears (a missed plan instalment ends it): current, dues unknown
     restrictions = _restrictions(tables, acc, a["borrower_id"].to_numpy(np.int64), morning)
     on_plan = np.asarray(pd.array(restrictions["hardship_plan"], dtype="boolean").fillna(False), dtype=bool) & ~charged
@@ -295,6 +289,73 @@ def _empty() -> pd.DataFrame:
     )
 
 
+def _days_past_due(D, cycle_day, dpd_last, charged, known, due_date, arrears) -> np.ndarray:
+    """Days past due on day `D` after a statement of `cycle_day`: counting on from the statement once charged
+    off; from the oldest unpaid due where it is known; else the statement's plus the days since while any of
+    the statement's `arrears` (its past-due amount less the payments since; NaN: unknown) is left."""
+    elapsed = D - cycle_day
+    arrears_left = np.nan_to_num(arrears, nan=1.0) > _CENT
+    return np.where(
+        charged,
+        dpd_last + elapsed,
+        np.where(known, np.maximum(D - due_date, 0), np.where((dpd_last > 0) & arrears_left, dpd_last + elapsed, 0)),
+    )
+
+
+def days_past_due_at(
+    tables: dict[str, pd.DataFrame], account_id: np.ndarray, day: np.ndarray, morning: np.ndarray, params: Params
+) -> np.ndarray:
+    """Days past due of each (account, local day number `day`, its local morning in UTC minutes `morning`) as
+    `state_frame` dates them that morning; NaN where no statement precedes the day.
+
+    For reading a decision log on the state frame's dates (models/uplift/reminders.contact_share_by_bucket:
+    business as usual's contact rate per bucket), where `state_frame` itself, one run date at a time, would
+    take a second per logged day. Read with hindsight in one respect: each account's due offset comes from
+    its whole history in the tables, where the state frame reads it from the history up to the run date (it
+    is a fixed property of the account, readable once the account has been late or on direct debit). A
+    hardship plan in force is not applied (the state frame does not show such an account; a log shows it only
+    where the lender did)."""
+    acc, D = np.asarray(account_id, dtype=np.int64), np.asarray(day, dtype=np.int64)
+    out = np.full(len(acc), np.nan)
+    s = tables["statements"].sort_values(["account_id", "cycle_date"], kind="stable")
+    if s.empty or not len(acc):
+        return out
+    s_acc, s_day = s["account_id"].to_numpy(np.int64), _days(s["cycle_date"])
+    at = np.searchsorted(keys(s_acc, s_day), keys(acc, D), "left") - 1  # the last statement before the day
+    has = (at >= 0) & (s_acc[np.maximum(at, 0)] == acc)
+    last, q_acc, q_day = at[has], acc[has], D[has]
+    first = np.searchsorted(s_acc, q_acc, "left")
+
+    def stat(name: str) -> np.ndarray:
+        return s[name].to_numpy(np.float64, na_value=np.nan) if name in s else np.full(len(s), np.nan)
+
+    due_all, pdue_all = stat("amount_due"), stat("past_due_amount")
+    dpd_all = s["days_past_due"].to_numpy(np.int64)
+    status = s["status"].astype(object).to_numpy()[last] if "status" in s else np.full(len(last), None)
+    C, dpd_last = s_day[last], dpd_all[last]
+    charged = (status == "written_off") | (dpd_last >= params.buckets.min_dpd[-1])
+    pay = tables["payments"] if _present(tables, "payments") else None
+    paid_since = np.zeros(len(last))
+    if pay is not None:
+        start = (C + 1) * _DAY_MIN
+        paid_since, _ = window_sum(
+            pay["account_id"].to_numpy(np.int64),
+            minutes(pay["paid_at"]),
+            pay["amount"].to_numpy(np.float64),
+            q_acc,
+            start,
+            np.maximum(np.asarray(morning, dtype=np.int64)[has], start),
+        )
+    owed = np.round(due_all[last] - paid_since, 2)
+    decisions = tables["decisions"] if _present(tables, "decisions") else None
+    accounts = np.unique(q_acc)
+    offset = _due_offset(s_acc, s_day, dpd_all, params, pay, accounts, decisions)[np.searchsorted(accounts, q_acc)]
+    due_date, oldest_known, _ = _oldest_due(s, s_day, due_all, pdue_all, last, owed, offset, first)
+    known = oldest_known & ~charged
+    out[has] = _days_past_due(q_day, C, dpd_last, charged, known, due_date, pdue_all[last] - paid_since)
+    return out
+
+
 def _due_offset(
     s_acc, s_day, dpd, params: Params, pay: pd.DataFrame | None, acc: np.ndarray, decisions: pd.DataFrame | None = None
 ) -> np.ndarray:
@@ -346,29 +407,38 @@ def _due_offset(
     return readings.groupby(level=0).median().round().reindex(acc).to_numpy(np.float64)
 
 
-def _next_cycle_end(s: pd.DataFrame, s_acc: np.ndarray, last: np.ndarray) -> np.ndarray:
-    """Day number of the cycle end after each account's last statement: a calendar month later, at the latest
-    day of month among the account's last three statements (so month-end cycles stay at month end)."""
+def _next_cycle_end(s: pd.DataFrame, last: np.ndarray, first: np.ndarray) -> np.ndarray:
+    """Day number of the cycle end after each statement row `last` (its account's rows from `first`): a
+    calendar month later, at the latest day of month among that statement and the two before it (so
+    month-end cycles stay at month end)."""
     dates = pd.DatetimeIndex(s["cycle_date"].to_numpy("datetime64[ns]"))
-    dom = pd.Series(dates.day, index=s_acc).groupby(level=0).tail(3).groupby(level=0).max()
+    day_of_month = dates.day.to_numpy(np.int64)
+    dom = day_of_month[last]
+    for back in (1, 2):
+        row = last - back
+        dom = np.where(row >= first, np.maximum(dom, day_of_month[np.maximum(row, 0)]), dom)
     after = pd.DatetimeIndex(dates[last]) + pd.DateOffset(months=1)
-    target = np.minimum(dom.reindex(s_acc[last]).to_numpy(np.int64), after.days_in_month.to_numpy())
+    target = np.minimum(dom, after.days_in_month.to_numpy())
     start = after.to_numpy("datetime64[D]").astype(np.int64) - (after.day.to_numpy() - 1)
     return start + target - 1
 
 
-def _oldest_due(s, s_acc, s_day, due_all, pdue_all, last, owed, offset) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _oldest_due(
+    s, s_day, due_all, pdue_all, last, owed, offset, first: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(due day of the oldest unpaid bill, whether it is known, due day of the newest bill or NaN) per
-    account, after the payments since.
+    statement row `last` (its account's first row `first`; default: `last` holds every account's last row in
+    order), after the payments since.
 
     Bills by recency m = 0 (billed at the last statement) .. BILLS-1; payments settle the oldest first, so
     the unpaid bills are the newest ones whose sum first reaches what is owed now."""
     n = len(last)
+    if first is None:
+        first = np.r_[0, last[:-1] + 1]  # first statement row of each account
     bills = np.zeros((n, BILLS))
     ends = np.full((n, BILLS), -1, dtype=np.int64)  # the cycle end each bill falls due before
-    ends[:, 0] = _next_cycle_end(s, s_acc, last)
+    ends[:, 0] = _next_cycle_end(s, last, first)
     new = due_all - pdue_all
-    first = np.r_[0, last[:-1] + 1]  # first statement row of each account
     for m in range(BILLS):
         row = last - m
         ok = row >= first
