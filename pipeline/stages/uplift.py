@@ -53,7 +53,7 @@ def run(
     rows = decision_rows(tables, params)
     result = train_uplift(rows, tables["contacts"], params)
     # the strategy's facts and per-borrower reminder model, learnt once here (models/uplift/reminders.py)
-    facts = log_facts(rows, tables["statements"], params.buckets.as_buckets())
+    facts = log_facts(rows, tables, params)
     reminders = fit_reminders(rows, tables["statements"], params)
     summary: dict[str, object] = {"metrics": metrics(result), "result": result}
     if track:
