@@ -79,7 +79,7 @@ class StrategyModel:
         """The night's contacts at most for the accounts shown (`states`), from `strategy.contact_budget`: a share of
         them; "log": what business as usual would spend on them, each account at the log's contact rate for its
         bucket (so a policy that leaves more accounts in late buckets or charged off, where business as usual
-        contacts less, gets no more contacts for it); None: no limit."""
+        contacts less, gets no more contacts for it), less `strategy.log_budget_margin`; None: no limit."""
         budget = self.params.strategy.contact_budget
         if budget is None:
             return None
@@ -92,7 +92,8 @@ class StrategyModel:
             [overall if r is None else r for r in self.context.logged_contact_share_by_bucket] or [overall]
         )
         code = budget_bucket(states, self.params.buckets.as_buckets())
-        return float(rates[np.minimum(code, len(rates) - 1)].sum())
+        spend = float(rates[np.minimum(code, len(rates) - 1)].sum())
+        return (1.0 - self.params.strategy.log_budget_margin) * spend
 
     def harm_per_channel(self, scale: float = 1.0) -> np.ndarray:
         """Expected harm cost of one contact per channel at the `contact:` prices (times `scale`)."""
