@@ -231,19 +231,19 @@ def _logged_on_kept_days(book) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
     return dict(tables, decisions=log), kept
 
 
+def _dated(tables, logged: pd.DataFrame) -> np.ndarray:
+    """`days_past_due_at` of logged decisions (account_id, local_date, decided_at)."""
+    day = logged["local_date"].to_numpy("datetime64[D]").astype(np.int64)
+    return days_past_due_at(tables, logged["account_id"].to_numpy(), day, minutes(logged["decided_at"]), PARAMS)
+
+
 def test_days_past_due_at_dates_each_logged_decision_as_the_world_did(book):
     """The decision log read on the state frame's dates (features.state_frame.days_past_due_at): each logged
     day's days past due as the world showed them, and as `state_frame` rebuilds them for the accounts it
     shows. Measured: all 1,463 logged rows of the kept days are dated, each as the world did."""
     tables, kept = _logged_on_kept_days(book)
     assert len(kept) > 1000
-    dated = days_past_due_at(
-        tables,
-        kept["account_id"].to_numpy(),
-        kept["local_date"].to_numpy("datetime64[D]").astype(np.int64),
-        minutes(kept["decided_at"]),
-        PARAMS,
-    )
+    dated = _dated(tables, kept)
     assert not np.isnan(dated).any()
     assert (dated == kept["days_past_due"].to_numpy()).mean() >= 0.99
     for day in sorted(book[1])[::3]:
@@ -251,13 +251,7 @@ def test_days_past_due_at_dates_each_logged_decision_as_the_world_did(book):
         on = kept[kept["local_date"] == pd.Timestamp(day)].merge(
             frame[["account_id", "days_past_due"]], on="account_id"
         )
-        ours = days_past_due_at(
-            tables,
-            on["account_id"].to_numpy(),
-            on["local_date"].to_numpy("datetime64[D]").astype(np.int64),
-            minutes(on["decided_at"]),
-            PARAMS,
-        )
+        ours = _dated(tables, on)
         assert len(on) and (ours == on["days_past_due_y"].to_numpy()).all()
 
 
