@@ -255,6 +255,22 @@ def test_calibration_removes_a_planted_scale_bias(data, method):
     assert np.isnan(fixed[:, other]).all()  # arms without a model stay unsupported
 
 
+def test_an_arm_whose_rows_never_paid_gets_no_model_instead_of_failing(data):
+    """A small book can log an arm many times without a payment after it: there is nothing for its
+    response model to learn (LightGBM's Tweedie objective refuses labels that sum to zero), so the arm is left
+    without a model, as one with too few rows is, and the other arms are learnt as before."""
+    train, valid = data
+    silent = train.assign(reward=np.where(train["arm"] == CALL, 0.0, train["reward"]))
+    silent["paid"] = silent["reward"] > 40
+    for learner in ("t", "dr"):
+        if learner == "t":
+            model = fit_t(silent, valid, len(TABLE), FAST, 0, 1.0)
+        else:
+            model = fit_dr(silent, valid, len(TABLE), FAST, 0, 1.0, 0.01)
+        mu = model.predict(planted(300, 4))
+        assert np.isnan(mu[:, CALL]).all() and np.isfinite(mu[:, [0, SMS]]).all(), learner
+
+
 def test_calibration_leaves_arms_without_enough_rows_alone():
     mu = np.full((150, 3), 10.0)
     arm = np.repeat([0, 1, 2], [120, 20, 10])

@@ -115,12 +115,14 @@ def fit_t(
     none_sample: float,
     with_paid: bool = True,
 ) -> UpliftModel:
-    """One Tweedie regression (and one binary model of `paid`) per arm with enough rows."""
+    """One Tweedie regression (and one binary model of `paid`) per arm with enough rows. An arm none of whose
+    rows was followed by a payment has nothing to learn (and LightGBM's Tweedie objective refuses labels that
+    sum to zero): like an arm with too few rows, it gets no model, so no policy proposes it."""
     model = UpliftModel("t", n_arms)
     reg, clf = _regression(lgbm, seed, "tweedie"), booster_params(lgbm, seed, 2)
     for a in progress.track(range(n_arms), "uplift: T-learner", unit="arms"):
         tr, va = train[train["arm"] == a], valid[valid["arm"] == a]
-        if len(tr) < MIN_ARM_ROWS:
+        if len(tr) < MIN_ARM_ROWS or not (tr["reward"].to_numpy(np.float64) > 0).any():
             continue
         X, Xv, w = tr[list(FEATURES)], va[list(FEATURES)], _weights(tr, none_sample)
         model.reward[a] = _fit(reg, lgbm, X, tr["reward"].to_numpy(), w, Xv, va["reward"].to_numpy())
