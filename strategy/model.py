@@ -78,8 +78,8 @@ class StrategyModel:
     def contact_budget(self, states: pd.DataFrame) -> float | None:
         """The night's contacts at most for the accounts shown (`states`), from `strategy.contact_budget`: a share of
         them; "log": what business as usual would spend on them, each account at the log's contact rate for its
-        bucket (so a policy that leaves more accounts in late buckets or charged off, where business as usual
-        contacts less, gets no more contacts for it), less `strategy.log_budget_margin`; None: no limit."""
+        bucket (not at the log's average: a charged-off account, shown daily and rarely contacted, earns little),
+        less `strategy.log_budget_margin`; None: no limit."""
         budget = self.params.strategy.contact_budget
         if budget is None:
             return None
