@@ -215,6 +215,7 @@ def map_partitions(
         tasks: list[tuple[str, Any]] = [("range", bounds) for bounds in book.bounds(size)]
     else:
         tasks = [("accounts", ids) for ids in accounts]
+    workers = min(workers, len(tasks))  # a book of one partition runs in this process
     count = 0
     with ExitStack() as stack:
         appenders = [ParquetAppender(stack.enter_context(atomic_path(Path(path)))) for path in outputs]

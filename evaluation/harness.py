@@ -194,8 +194,9 @@ def evaluate(
     refs = {r.name: r for r in (resolve(p) for p in (policies or params.evaluate.policies))}
     configs = {s: world_config(params, s, accounts, cycles) for s in chosen}
     jobs = [(s, name) for s in chosen for name in refs]
-    n_workers = min(workers or params.evaluate.workers, len(jobs))
-    results = list(ordered_map(_job_of, [(configs[s], refs[name]) for s, name in jobs], n_workers))
+    results = list(
+        ordered_map(_job_of, [(configs[s], refs[name]) for s, name in jobs], workers or params.evaluate.workers)
+    )
     runs: dict[str, dict[int, Priced]] = {name: {} for name in refs}
     for (s, name), (outcome, _) in zip(jobs, results, strict=True):
         runs[name][s] = price(outcome, params.contact)

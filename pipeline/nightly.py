@@ -118,7 +118,8 @@ def plan_book(night: Night, validated_dir: Path, draft: Path, latest_file: Path,
     that many processes plan partitions at once, each loading the night's champions once from the registry
     (`shipped`). Returns the number of partitions."""
     book = PartitionedBook(Path(validated_dir))
-    if workers <= 1:
+    parts = partitions(book, size)
+    if min(workers, len(parts)) <= 1:  # map_partitions runs a book of one partition in this process
         setup, args = _use_night, (night,)
     else:  # a loaded pyfunc model does not pickle: a worker loads the same versions from the same registry
         setup, args = _use_shipped, shipped(night)
@@ -129,7 +130,7 @@ def plan_book(night: Night, validated_dir: Path, draft: Path, latest_file: Path,
             _plan,
             [draft, latest_file],
             description="score",
-            accounts=partitions(book, size),
+            accounts=parts,
             workers=workers,
             setup=setup,
             setup_args=args,

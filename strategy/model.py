@@ -117,16 +117,6 @@ def fit_context(
     return _context(harm_rates(tables), _outlook_counts(tables, params), params, facts)
 
 
-def fit_context_over(
-    partitions: Iterable[dict[str, pd.DataFrame]], params: Params, facts: dict[str, object] | None, last_cycle
-) -> Context:
-    """`fit_context` one partition of whole borrowers at a time (memory holds one partition), from the log's
-    `facts` saved with the uplift model. The outlook's and the harm rates' counts add up over partitions;
-    `last_cycle` is the whole book's latest statement with days past due (strategy.outlook.outlook_counts).
-    Equal to `fit_context` on the whole book up to the order of floating-point sums."""
-    return context_of_parts((context_part(tables, params, last_cycle) for tables in partitions), params, facts)
-
-
 def context_part(tables: dict[str, pd.DataFrame], params: Params, last_cycle) -> tuple[HarmRates, OutlookCounts]:
     """One partition's part of the context: its harm rates and outlook counts (`context_of_parts` adds them
     up; the nightly job's worker processes compute them in parallel)."""
@@ -136,13 +126,15 @@ def context_part(tables: dict[str, pd.DataFrame], params: Params, last_cycle) ->
 def context_of_parts(
     parts: Iterable[tuple[HarmRates, OutlookCounts]], params: Params, facts: dict[str, object] | None
 ) -> Context:
-    """The context of the partitions whose `context_part`s are `parts`, added up in the order given."""
+    """The context of the partitions of whole borrowers whose `context_part`s are `parts`, added up in the order
+    given, with the log's `facts` saved with the uplift model: equal to `fit_context` on the whole book up to the
+    order of floating-point sums (memory holds one partition at a time)."""
     harms, counts = [], None
     for harm, part in parts:
         harms.append(harm)
         counts = part if counts is None else counts + part
     if counts is None:
-        raise ValueError("fit_context_over needs at least one partition")
+        raise ValueError("context_of_parts needs at least one partition")
     return _context(added_harm(harms), counts, params, facts)
 
 

@@ -35,7 +35,7 @@ from __future__ import annotations
 import tempfile
 from collections import Counter
 from collections.abc import Iterator
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -435,22 +435,14 @@ def _spill_writer(path: Path, schema: pa.Schema):
     dictionary (categorical) columns, whose batches may each bring another dictionary (an IPC file holds one)."""
     if path.suffix == ".parquet":
         return pq.ParquetWriter(path, schema)
-    return _IpcFile(path, schema)
+    return _ipc_file(path, schema)
 
 
-class _IpcFile:
-    """An Arrow IPC file writer that also closes its file."""
-
-    def __init__(self, path: Path, schema: pa.Schema) -> None:
-        self.sink = pa.OSFile(str(path), "wb")
-        self.writer = pa.ipc.new_file(self.sink, schema, options=SPILL_OPTIONS)
-
-    def __enter__(self) -> pa.ipc.RecordBatchFileWriter:
-        return self.writer
-
-    def __exit__(self, *exc: object) -> None:
-        self.writer.close()
-        self.sink.close()
+@contextmanager
+def _ipc_file(path: Path, schema: pa.Schema) -> Iterator[pa.ipc.RecordBatchFileWriter]:
+    """An Arrow IPC file writer (SPILL_OPTIONS) that also closes its file."""
+    with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, schema, options=SPILL_OPTIONS) as writer:
+        yield writer
 
 
 def _ids(table: pa.Table, spec: Table) -> pd.DataFrame:
