@@ -6,8 +6,9 @@ Simulates a book (seeds.world), trains the propensity family and the uplift lear
 Qini per action on the out-of-time test window, estimates the net value of business as usual,
 contact-everyone and the uplift model's greedy policy from the log (IPS, SNIPS, DR on the test
 window's decisions; docs/uplift.md says how a per-decision value becomes a net value per account-day),
-then replays the three policies on held-out evaluation worlds (evaluate.seeds) with the evaluation
-harness and reports each estimator's relative error against that truth. Last line: JSON.
+then replays the three policies on held-out evaluation worlds (evaluate.seeds, or --world-seeds) with the
+evaluation harness and reports each estimator's relative error against that truth. The declared `dr` (DEFAULT)
+estimates each decision's response over --ope-days (30): docs/uplift.md says why. Last line: JSON.
 
 --quick (the test suite's tiny run) draws 20 bootstrap resamples for the intervals and replays 3 cycles on the
 evaluation worlds: it checks the script, its figures mean nothing.
@@ -40,6 +41,7 @@ from models.uplift.counterfactual import (
     first_allowed,
     harm_per_arm,
     replay,
+    with_history,
 )
 from models.uplift.greedy import (
     CONTACT_EVERYONE_PRIORITY,
@@ -49,11 +51,11 @@ from models.uplift.greedy import (
     greedy_arms,
     greedy_choose,
 )
-from models.uplift.learners import calibrate_on_training
+from models.uplift.learners import arm_propensity, calibrate_on_training, fit_arm_propensity, fit_t
 from models.uplift.policy import MODEL_DIR_ENV
 from models.uplift.rows import FEATURES, allowed_from_rows, decision_rows, plan_collections
 from models.uplift.store import save
-from models.uplift.train import train_uplift
+from models.uplift.train import sample, split, train_uplift
 from pipeline.stages import simulate
 
 DAYS_PER_CYCLE = 365.25 / 12
@@ -61,19 +63,44 @@ POLICIES = ("business_as_usual", "contact_everyone", "models.uplift.policy:build
 #: The off-policy variants reported per policy: (outcome model, shrinkage, bias term of the tuning). `dr` (the
 #: JSON's `ope_dr_*` keys) is DEFAULT, declared before any measurement (docs/uplift.md says why); the others
 #: are reported beside it, never chosen by their error against the truth.
+#: Two more inputs per variant: the importance weights, "action" (the logged propensity of the exact channel x hour
+#: x offer) or "arm" (the estimated propensity of the logged arm, a decision matching where its arm is the target's:
+#: the granularity the model and the greedy policy are defined at); and the direct term's context, "logged" (the
+#: logged decision's features) or "own" (the target's own contact history, as the performance-difference
+#: identity prices a policy's advantages on its own states; the correction stays on the logged context).
 VARIANTS = {
-    "dr_plain": ("raw", None, "upper_bound"),
-    "dr_calibrated": ("calibrated", None, "upper_bound"),
-    "dros": ("calibrated", "optimistic", "upper_bound"),
-    "switch": ("calibrated", "switch", "upper_bound"),
-    "dros_plugin": ("calibrated", "optimistic", "estimate"),
-    "switch_plugin": ("calibrated", "switch", "estimate"),
+    "dr_plain": ("raw", None, "upper_bound", "action", "logged"),
+    "dr_calibrated": ("calibrated", None, "upper_bound", "action", "logged"),
+    "dros": ("calibrated", "optimistic", "upper_bound", "action", "logged"),
+    "switch": ("calibrated", "switch", "upper_bound", "action", "logged"),
+    "dros_plugin": ("calibrated", "optimistic", "estimate", "action", "logged"),
+    "switch_plugin": ("calibrated", "switch", "estimate", "action", "logged"),
+    "dr_arm": ("calibrated", None, "upper_bound", "arm", "logged"),
+    "dros_arm": ("calibrated", "optimistic", "upper_bound", "arm", "logged"),
+    "dr_own": ("calibrated", None, "upper_bound", "action", "own"),
+    "dros_arm_own": ("calibrated", "optimistic", "upper_bound", "arm", "own"),
 }
-DEFAULT = "dros"
+#: The long-horizon estimand (docs/uplift.md, "The response horizon of the estimates"): each decision's response
+#: over OPE_DAYS (one statement cycle, a whole payday month) instead of the model's `uplift.response_days` (7), so a
+#: payment a contact only brings forward within the month counts in both arms. Its variants, all on a T-learner of
+#: that response calibrated as above (the inputs as in VARIANTS).
+OPE_DAYS = 30
+LONG_VARIANTS = {
+    "dros_30d": ("calibrated", "optimistic", "upper_bound", "action", "logged"),
+    "dr_30d_arm": ("calibrated", None, "upper_bound", "arm", "logged"),
+    "dros_30d_arm": ("calibrated", "optimistic", "upper_bound", "arm", "logged"),
+    "dros_30d_arm_own": ("calibrated", "optimistic", "upper_bound", "arm", "own"),
+}
+#: Declared before its first measurement (2026-11-28, after the 7-day variants above had missed): the 30-day
+#: response (payments brought forward count in neither arm), arm-level weights (about 45 times the effective sample
+#: size of exact-action matching on the default book, whose intervals span several times the value), DRos tuned
+#: from the log alone as before. The 7-day `dros`, the default until then, is reported beside it.
+DEFAULT = "dros_30d_arm"
 
 
 def _target(test: pd.DataFrame, acts: pd.DataFrame, mu: np.ndarray, costs: np.ndarray, params, logged: set):
-    """Per test decision: P(target takes the logged action), DM value, support of a deterministic policy."""
+    """Per test decision: P(target takes the logged action), DM value, support of a deterministic policy, and
+    whether the target's arm is the logged one."""
     same = (
         (test["action"].to_numpy(object) == acts["action"].to_numpy(object))
         & (
@@ -95,7 +122,72 @@ def _target(test: pd.DataFrame, acts: pd.DataFrame, mu: np.ndarray, costs: np.nd
     dm = mu[rows, arm] - costs[arm]
     keys = zip(acts["action"], acts["local_hour"].where(acts["action"] != "none", -1), acts["offer"], strict=True)
     supported = np.array([k in logged for k in keys]) & ~np.isnan(dm)
-    return same.astype(float), np.nan_to_num(dm), supported
+    return same.astype(float), np.nan_to_num(dm), supported, arm == test["arm"].to_numpy()
+
+
+def _variant_estimates(name: str, variants: dict, inputs: dict, scale_up, params) -> dict[str, object]:
+    """Every variant's estimate of one policy, on one window, as net value per account-day.
+
+    `inputs`: r, p, tp, sup (as `ope.estimate` takes them), same_arm and e_arm (the arm-level weights' match and
+    estimated propensity; same_arm None for the on-policy business as usual, whose weights all stay 1), dm per
+    (model, context) and mu_logged per model."""
+    out: dict[str, object] = {}
+    messages: list[str] = []
+    for variant, (model, shrinkage, bias, weights, context) in variants.items():
+        by_arm = weights == "arm" and inputs["same_arm"] is not None
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            est = ope.estimate(
+                inputs["r"],
+                inputs["e_arm"] if by_arm else inputs["p"],
+                inputs["same_arm"].astype(float) if by_arm else inputs["tp"],
+                inputs["dm"][model, context],
+                inputs["mu_logged"][model],
+                inputs["sup"],
+                floor=params.uplift.min_propensity,
+                bootstrap=params.uplift.bootstrap,
+                seed=params.seeds.training,
+                name=name,
+                shrinkage=shrinkage,
+                bias=bias,
+            )
+        messages += [str(w.message) for w in caught if str(w.message) not in messages]
+        e = est.tuned.estimate if est.tuned is not None else est.dr
+        out[variant] = scale_up(e.value)
+        out[f"{variant}_ess"] = est.effective_sample_size
+        out[f"{variant}_interval"] = (scale_up(e.low), scale_up(e.high))
+        if est.tuned is not None:
+            t = est.tuned
+            out[f"{variant}_threshold"] = t.threshold
+            print(
+                f"  {name}: {variant}: threshold {t.threshold:.4g} (inf: plain DR), estimated MSE {t.mse:.4g} "
+                f"(bias term {t.bias:.4g}, variance {t.variance:.4g}), {t.switched_rows} matching decisions "
+                f"switched off or shrunk by more than half"
+            )
+        if variant == "dr_plain":
+            out.update({k: scale_up(getattr(est, k).value) for k in ("ips", "snips")})
+            out["ess"] = est.effective_sample_size
+    for m in messages:
+        print(f"  warning: {m}")
+    return out
+
+
+def _long_window(tables: dict, params, n_arms: int, days: int):
+    """The OPE inputs of the `days`-day response: its decision rows' test window, a T-learner of that response
+    on its training window (sampled and weighted as models/uplift/train.py does), the calibration, and the
+    estimated propensity of each test decision's logged arm (the arm-level weights' denominator)."""
+    params = params.model_copy(update={"uplift": params.uplift.model_copy(update={"response_days": days})})
+    p, seed = params.uplift, params.seeds.training
+    train, valid, test = split(decision_rows(tables, params), params)
+    keep, weight = sample(train, p.none_sample, p.max_rows_per_arm)
+    train = train[keep].assign(weight=weight[keep])
+    keep, weight = sample(valid, p.none_sample, p.max_rows_per_arm)
+    valid = valid[keep].assign(weight=weight[keep])
+    model = fit_t(train, valid, n_arms, p.lightgbm, seed, p.none_sample, with_paid=False)
+    calibration = calibrate_on_training(train, valid, n_arms, p.lightgbm, seed, p.none_sample)
+    booster = fit_arm_propensity(train, valid, n_arms, p.lightgbm, seed, p.none_sample)
+    e_arm = arm_propensity(booster, test, p.propensity_clip)[np.arange(len(test)), test["arm"].to_numpy()]
+    return test.reset_index(drop=True), model, calibration, e_arm
 
 
 def main() -> None:
@@ -104,6 +196,10 @@ def main() -> None:
     parser.add_argument("--eval-accounts", type=int, default=None, help="accounts per evaluation world (default: same)")
     parser.add_argument("--cycles", type=int, default=None, help="statement cycles (default: params.yaml)")
     parser.add_argument("--seeds", type=int, default=None, help="evaluation worlds (default: evaluate.seeds)")
+    parser.add_argument(
+        "--world-seeds", default=None, help="evaluation worlds' seeds, comma-separated (default: evaluate.seeds)"
+    )
+    parser.add_argument("--ope-days", type=int, default=OPE_DAYS, help="response horizon of the long-horizon estimand")
     parser.add_argument("--quick", action="store_true", help="few resamples, short evaluation (for the test suite)")
     args = parser.parse_args()
     params = load_params()
@@ -192,7 +288,8 @@ def main() -> None:
                 )
                 rep = replay(book, choose, rules, rates, seed)
                 offers = offer_of[chosen.clip(0)]
-            return rep, actions_frame(rep, offers).iloc[pos].reset_index(drop=True), mu
+            full = actions_frame(rep, offers)
+            return rep, full.iloc[pos].reset_index(drop=True), mu, full
 
         replays = {name: replayed(name, params.seeds.training) for name in POLICIES[1:]}
         print(f"rulebook-aware replays of the targets: {time.perf_counter() - started:.0f} s")
@@ -231,16 +328,16 @@ def main() -> None:
 
         def dr_terms(acts: pd.DataFrame, mu_target: np.ndarray) -> tuple[float, float]:
             """DR point value (per account-day) and the most any one decision's correction term moves it."""
-            tp, dm, sup = _target(test, acts, mu_target, price, params, logged)
+            tp, dm, sup, _ = _target(test, acts, mu_target, price, params, logged)
             corr = np.where(sup, tp / p * (r - mu_l), 0.0)
             return scale_up(np.mean((dm + corr)[sup])), per_day * np.abs(corr).max() / max(int(sup.sum()), 1)
 
         estimates = {}
         for name in POLICIES:
             if name == "business_as_usual":
-                tp, dm, sup = p, mu_l, None
+                tp, dm, sup, same_arm = p, mu_l, None, None
             else:
-                rep, acts, mu_rows = replays[name]
+                rep, acts, mu_rows, _ = replays[name]
                 per_channel = acts["action"].value_counts() / (n_accounts * params.uplift.test_days)
                 print(
                     f"  {name}: contacts per account-day on the test window, rulebook-aware "
@@ -248,16 +345,16 @@ def main() -> None:
                     + f" (proposed {int((rep.proposed[pos] >= 0).sum()):,}, "
                     f"admitted {int((rep.channel[pos] >= 0).sum()):,})"
                 )
-                tp, dm, sup = _target(test, acts, mu_rows, price, params, logged)
+                tp, dm, sup, same_arm = _target(test, acts, mu_rows, price, params, logged)
                 # how much the point value rests on single decisions and on the replay's draws (diagnostics)
                 _, top = dr_terms(acts, mu_rows)
-                other, _ = dr_terms(*replayed(name, params.seeds.training + 1)[1:])
+                other, _ = dr_terms(*replayed(name, params.seeds.training + 1)[1:3])
                 print(
                     f"  {name}: the largest single decision moves its DR by {top:.4f} per account-day; "
                     f"DR with the replay's events drawn from the next seed {other:.4f}"
                 )
                 if name != "contact_everyone":
-                    logged_history, _ = dr_terms(*replayed(name, params.seeds.training, own_history=False)[1:])
+                    logged_history, _ = dr_terms(*replayed(name, params.seeds.training, own_history=False)[1:3])
                     print(
                         f"  {name}: DR of the greedy rule deciding on the log's contact history, rulebook-aware: "
                         f"{logged_history:.4f}"
@@ -272,50 +369,66 @@ def main() -> None:
                     plain, _ = dr_terms(contact_everyone_actions(allowed_from_rows(test)), mu)
                     print(f"  {name}: DR of its action on every row, no rulebook (before): {plain:.4f}")
             if name == "business_as_usual":
-                dm_c = mu_lc
+                dm_c = dm_own = mu_lc
             else:
-                _, dm_c, _ = _target(test, replays[name][1], mu_cal, price, params, logged)
-            estimates[name] = {}
-            messages: list[str] = []
-            for variant, (model, shrinkage, bias) in VARIANTS.items():
-                with warnings.catch_warnings(record=True) as caught:
-                    warnings.simplefilter("always")
-                    est = ope.estimate(
-                        r,
-                        p,
-                        tp,
-                        dm if model == "raw" else dm_c,
-                        mu_l if model == "raw" else mu_lc,
-                        sup,
-                        floor=params.uplift.min_propensity,
-                        bootstrap=params.uplift.bootstrap,
-                        seed=params.seeds.training,
-                        name=name,
-                        shrinkage=shrinkage,
-                        bias=bias,
-                    )
-                messages += [str(w.message) for w in caught if str(w.message) not in messages]
-                e = est.tuned.estimate if est.tuned is not None else est.dr
-                estimates[name][variant] = scale_up(e.value)
-                estimates[name][f"{variant}_interval"] = (scale_up(e.low), scale_up(e.high))
-                if est.tuned is not None:
-                    t = est.tuned
-                    estimates[name][f"{variant}_threshold"] = t.threshold
-                    print(
-                        f"  {name}: {variant}: threshold {t.threshold:.4g} (inf: plain DR), estimated MSE {t.mse:.4g} "
-                        f"(bias term {t.bias:.4g}, variance {t.variance:.4g}), {t.switched_rows} matching decisions "
-                        f"switched off or shrunk by more than half"
-                    )
-                if variant == "dr_plain":
-                    estimates[name].update({k: scale_up(getattr(est, k).value) for k in ("ips", "snips")})
-                    estimates[name]["ess"] = est.effective_sample_size
-            for m in messages:
-                print(f"  warning: {m}")
+                rep, acts, _, _ = replays[name]
+                _, dm_c, _, _ = _target(test, acts, mu_cal, price, params, logged)
+                own = with_history(test[list(FEATURES)], rep.contacts_7d[pos], rep.days_since_contact[pos])
+                mu_own = calibration.apply(result.model.predict(own))
+                _, dm_own, _, _ = _target(test, acts, mu_own, price, params, logged)
+            inputs = {
+                "r": r,
+                "p": p,
+                "tp": tp,
+                "sup": sup,
+                "same_arm": same_arm,
+                "e_arm": 1.0 / result.weights_test,
+                "dm": {("raw", "logged"): dm, ("calibrated", "logged"): dm_c, ("calibrated", "own"): dm_own},
+                "mu_logged": {"raw": mu_l, "calibrated": mu_lc},
+            }
+            estimates[name] = _variant_estimates(name, VARIANTS, inputs, scale_up, params)
             # the direct method alone (the model's value of the target's actions, no correction), raw and calibrated:
             # what the estimators fall back to where they trust the model (diagnostic, no interval)
             keep = np.ones(len(r), bool) if sup is None else np.asarray(sup, bool)
             estimates[name]["dm_plain"] = scale_up(float(np.mean(dm[keep])))
             estimates[name]["dm_calibrated"] = scale_up(float(np.mean(dm_c[keep])))
+
+        # the long-horizon estimand: the same targets (their replayed actions on the whole log) on the test window of
+        # the `ope_days`-day response, with its own outcome model, calibration and arm propensities
+        started = time.perf_counter()
+        test_h, model_h, calibration_h, e_arm_h = _long_window(tables, params, len(table), args.ope_days)
+        pos_h = pd.Index(rows["decision_id"]).get_indexer(test_h["decision_id"])
+        arm_h = test_h["arm"].to_numpy()
+        r_h = test_h["reward"].to_numpy() - price[arm_h]
+        mu_h = calibration_h.apply(model_h.predict(test_h))
+        mu_lh = np.nan_to_num(mu_h[np.arange(len(test_h)), arm_h] - price[arm_h])
+        per_day_h, base_h = len(test_h) / (n_accounts * params.uplift.test_days), r_h.mean()
+        print(
+            f"{args.ope_days}-day response: {len(test_h):,} test decisions from {test_h['local_date'].min():%Y-%m-%d}, "
+            f"mean logged {test_h['reward'].mean():.2f}, predicted (calibrated) "
+            f"{mu_h[np.arange(len(test_h)), arm_h].mean():.2f}; model, calibration and arm propensities "
+            f"{time.perf_counter() - started:.0f} s"
+        )
+
+        def scale_up_h(v: float) -> float:
+            return level + per_day_h * (v - base_h)
+
+        for name in POLICIES:
+            inputs = {"r": r_h, "mu_logged": {"calibrated": mu_lh}, "e_arm": e_arm_h}
+            if name == "business_as_usual":
+                p_h = test_h["propensity"].to_numpy()
+                inputs.update(p=p_h, tp=p_h, sup=None, same_arm=None)
+                inputs["dm"] = {("calibrated", "logged"): mu_lh, ("calibrated", "own"): mu_lh}
+            else:
+                rep, _, _, full = replays[name]
+                acts_h = full.iloc[pos_h].reset_index(drop=True)
+                own = with_history(test_h[list(FEATURES)], rep.contacts_7d[pos_h], rep.days_since_contact[pos_h])
+                mu_own_h = calibration_h.apply(model_h.predict(own))
+                tp_h, dm_h, sup_h, same_h = _target(test_h, acts_h, mu_h, price, params, logged)
+                _, dm_own_h, _, _ = _target(test_h, acts_h, mu_own_h, price, params, logged)
+                inputs.update(p=test_h["propensity"].to_numpy(), tp=tp_h, sup=sup_h, same_arm=same_h)
+                inputs["dm"] = {("calibrated", "logged"): dm_h, ("calibrated", "own"): dm_own_h}
+            estimates[name].update(_variant_estimates(name, LONG_VARIANTS, inputs, scale_up_h, params))
             estimates[name]["dr"] = estimates[name][DEFAULT]
             estimates[name]["dr_interval"] = estimates[name][f"{DEFAULT}_interval"]
 
@@ -323,6 +436,8 @@ def main() -> None:
         save(result.model, costs, params, model_dir)
         os.environ[MODEL_DIR_ENV] = str(model_dir)
         seeds = tuple(params.evaluate.seeds[: args.seeds]) if args.seeds else None
+        if args.world_seeds:
+            seeds = tuple(int(x) for x in args.world_seeds.split(","))
         cycles = 3 if args.quick else None  # the evaluation stage's shortest horizon
         report = evaluate(
             params, list(POLICIES), seeds=seeds, accounts=args.eval_accounts or args.accounts, cycles=cycles
@@ -364,7 +479,8 @@ def main() -> None:
     figures["qini"] = {k: [round(q.coefficient, 4), round(q.low, 4), round(q.high, 4)] for k, q in result.qini.items()}
     print(
         f"net value per account-day: truth (held-out worlds) vs IPS / SNIPS / DR from the log (dr: {DEFAULT}, the "
-        "calibrated outcome model with optimistic shrinkage tuned by the estimated MSE)"
+        f"{args.ope_days}-day response's calibrated outcome model, arm-level weights, optimistic shrinkage tuned by "
+        "the estimated MSE; IPS and SNIPS: the 7-day response, the logged propensities)"
     )
     for name, key in zip(POLICIES, ("bau", "all", "learned"), strict=True):
         e, t = estimates[name], truth[name]
@@ -380,12 +496,13 @@ def main() -> None:
         figures[f"ope_dr_rel_error_{key}"] = round(abs(rel["dr"]), 4)
         figures[f"ope_ips_rel_error_{key}"] = round(abs(rel["ips"]), 4)
         figures[f"ope_snips_rel_error_{key}"] = round(abs(rel["snips"]), 4)
-        for variant in VARIANTS:
+        for variant in {**VARIANTS, **LONG_VARIANTS}:
             err = (e[variant] - t) / abs(t)
             lo, hi = e[f"{variant}_interval"]
             threshold = e.get(f"{variant}_threshold")
             print(
-                f"  {'':28s} {variant:14s} {e[variant]:8.4f} [{lo:.4f}, {hi:.4f}] error {err:+.1%}"
+                f"  {'':28s} {variant:17s} {e[variant]:8.4f} [{lo:.4f}, {hi:.4f}] error {err:+.1%}"
+                + f"  ess {e[f'{variant}_ess']:.0f}"
                 + (f"  threshold {threshold:.4g}" if threshold is not None else "")
             )
             figures[f"ope_{variant}_{key}"] = [round(e[variant], 4), round(lo, 4), round(hi, 4)]
@@ -394,7 +511,7 @@ def main() -> None:
                 figures[f"ope_{variant}_threshold_{key}"] = None if np.isinf(threshold) else round(threshold, 4)
         for variant in ("dm_plain", "dm_calibrated"):
             err = (e[variant] - t) / abs(t)
-            print(f"  {'':28s} {variant:14s} {e[variant]:8.4f} error {err:+.1%} (direct method, no correction)")
+            print(f"  {'':28s} {variant:17s} {e[variant]:8.4f} error {err:+.1%} (direct method, no correction)")
             figures[f"ope_{variant}_{key}"] = round(e[variant], 4)
             figures[f"ope_{variant}_rel_error_{key}"] = round(abs(err), 4)
     figures["ope_dr_estimator"] = DEFAULT
