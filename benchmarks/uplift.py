@@ -7,8 +7,9 @@ Qini per action on the out-of-time test window, estimates the net value of busin
 contact-everyone and the uplift model's greedy policy from the log (IPS, SNIPS, DR on the test
 window's decisions; docs/uplift.md says how a per-decision value becomes a net value per account-day),
 then replays the three policies on held-out evaluation worlds (evaluate.seeds, or --world-seeds) with the
-evaluation harness and reports each estimator's relative error against that truth. The declared `dr` (DEFAULT)
-estimates each decision's response over --ope-days (30): docs/uplift.md says why. Last line: JSON.
+evaluation harness and reports each estimator's relative error against that truth. Beside the declared `dr`
+(DEFAULT) it reports variants with arm-level weights, with the direct term on the target's own contact history and
+on each decision's response over --ope-days (30): docs/uplift.md says what each shows. Last line: JSON.
 
 --quick (the test suite's tiny run) draws 20 bootstrap resamples for the intervals and replays 3 cycles on the
 evaluation worlds: it checks the script, its figures mean nothing.
@@ -80,10 +81,10 @@ VARIANTS = {
     "dr_own": ("calibrated", None, "upper_bound", "action", "own"),
     "dros_arm_own": ("calibrated", "optimistic", "upper_bound", "arm", "own"),
 }
-#: The long-horizon estimand (docs/uplift.md, "The response horizon of the estimates"): each decision's response
-#: over OPE_DAYS (one statement cycle, a whole payday month) instead of the model's `uplift.response_days` (7), so a
-#: payment a contact only brings forward within the month counts in both arms. Its variants, all on a T-learner of
-#: that response calibrated as above (the inputs as in VARIANTS).
+#: The long-horizon estimand (docs/uplift.md, "Measured"): each decision's response over OPE_DAYS (one statement
+#: cycle, a whole payday month) instead of the model's `uplift.response_days` (7), so a payment a contact only brings
+#: forward within the month counts in both arms. Its variants, all on a T-learner of that response calibrated as
+#: above (the inputs as in VARIANTS).
 OPE_DAYS = 30
 LONG_VARIANTS = {
     "dros_30d": ("calibrated", "optimistic", "upper_bound", "action", "logged"),
@@ -91,11 +92,12 @@ LONG_VARIANTS = {
     "dros_30d_arm": ("calibrated", "optimistic", "upper_bound", "arm", "logged"),
     "dros_30d_arm_own": ("calibrated", "optimistic", "upper_bound", "arm", "own"),
 }
-#: Declared before its first measurement (2026-11-28, after the 7-day variants above had missed): the 30-day
-#: response (payments brought forward count in neither arm), arm-level weights (about 45 times the effective sample
-#: size of exact-action matching on the default book, whose intervals span several times the value), DRos tuned
-#: from the log alone as before. The 7-day `dros`, the default until then, is reported beside it.
-DEFAULT = "dros_30d_arm"
+#: `dr`: DRos on the calibrated 7-day model with the logged propensities, declared before its first measurement.
+#: `dros_30d_arm` was declared in its place before its own first measurement (2026-11-28), on the premise that the
+#: 7-day estimand overstates contacts by counting payments they only bring forward; the measurement refuted the
+#: premise (contact-everyone +289% against +129%: a longer horizon counts each decision's effect at the log's
+#: unengaged states for longer) and the declaration was withdrawn with it (docs/uplift.md, "Measured").
+DEFAULT = "dros"
 
 
 def _target(test: pd.DataFrame, acts: pd.DataFrame, mu: np.ndarray, costs: np.ndarray, params, logged: set):
@@ -479,8 +481,8 @@ def main() -> None:
     figures["qini"] = {k: [round(q.coefficient, 4), round(q.low, 4), round(q.high, 4)] for k, q in result.qini.items()}
     print(
         f"net value per account-day: truth (held-out worlds) vs IPS / SNIPS / DR from the log (dr: {DEFAULT}, the "
-        f"{args.ope_days}-day response's calibrated outcome model, arm-level weights, optimistic shrinkage tuned by "
-        "the estimated MSE; IPS and SNIPS: the 7-day response, the logged propensities)"
+        "calibrated outcome model with optimistic shrinkage tuned by the estimated MSE; *_30d: the "
+        f"{args.ope_days}-day response)"
     )
     for name, key in zip(POLICIES, ("bau", "all", "learned"), strict=True):
         e, t = estimates[name], truth[name]
