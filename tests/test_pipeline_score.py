@@ -261,11 +261,11 @@ def test_partitions_of_whole_borrowers_plan_as_the_whole_book_when_capacity_is_a
         _with(params, {"partition_accounts": 10**6}, ample), day, root / "raw", tmp_path / "whole", gx_root=root
     )
     parts = score.run(
-        _with(params, {"partition_accounts": 100}, ample), day, root / "raw", tmp_path / "parts", gx_root=root
+        _with(params, {"partition_accounts": 300}, ample), day, root / "raw", tmp_path / "parts", gx_root=root
     )
     a = pd.read_parquet(tmp_path / "whole" / f"{day}.parquet").sort_values("account_id", ignore_index=True)
     b = pd.read_parquet(tmp_path / "parts" / f"{day}.parquet").sort_values("account_id", ignore_index=True)
-    assert whole["recommend"]["contacts"] > 0 and len(a) > 20  # spread over 12 partitions of 100 accounts
+    assert whole["recommend"]["contacts"] > 0 and len(a) > 20  # spread over 4 partitions of 300 accounts
     pd.testing.assert_frame_equal(a, b)  # the same rows, actions, scores, reasons and book-wide priority ranks
     ranks = b["priority_rank"].dropna().sort_values().to_numpy()
     assert (ranks == range(1, len(ranks) + 1)).all(), "one ranking across the partitions"
@@ -279,7 +279,7 @@ def test_worker_processes_write_the_same_bytes_as_one_process(trained, tmp_path,
     _use(registry, monkeypatch)
     for workers in (1, 2):
         score.run(
-            _with(params, {"partition_accounts": 150, "workers": workers}),
+            _with(params, {"partition_accounts": 400, "workers": workers}),
             day,
             root / "raw",
             tmp_path / f"workers-{workers}",
