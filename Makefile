@@ -33,7 +33,7 @@ repro: $(STAMP)
 
 # Lint (style, format, import layers), then the suite; any failure fails the build (.ci/run).
 test: lint
-	$(BIN)/python -m pytest -n 2 --dist loadgroup --durations=15
+	$(BIN)/python -m pytest -n 2 --durations=15
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

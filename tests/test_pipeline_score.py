@@ -17,9 +17,6 @@ from pipeline.stages import features, promote, propensity, recommend, roll_rate,
 from strategy import model as strategy_model
 from strategy.output import SCORES
 
-#: `make test` runs `--dist loadgroup`: the module's trained champions are built once, on one worker.
-pytestmark = pytest.mark.xdist_group("nightly_score")
-
 FAST = {"num_leaves": 7, "min_child_samples": 40, "n_estimators": 40, "early_stopping_rounds": 10, "num_threads": 1}
 
 

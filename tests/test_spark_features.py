@@ -25,9 +25,6 @@ from pipeline.stages import features as stage
 from simulator import Simulation
 from tests.simulator_data import small_params
 
-#: `make test` runs `--dist loadgroup`: each worker starts its own Spark session (a JVM); one group, one start.
-pytestmark = pytest.mark.xdist_group("spark")
-
 #: What a local session started without care leaves in its working directory.
 SPARK_LITTER = ("spark-warehouse", "metastore_db", "derby.log")
 

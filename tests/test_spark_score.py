@@ -21,9 +21,6 @@ from pipeline.spark import score as spark_score
 from pipeline.stages import score
 from strategy.nightly import Night
 
-#: `make test` runs `--dist loadgroup`: each worker starts its own Spark session (a JVM); one group, one start.
-pytestmark = pytest.mark.xdist_group("spark")
-
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
