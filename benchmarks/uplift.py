@@ -370,6 +370,13 @@ def main() -> None:
                 else:
                     plain, _ = dr_terms(contact_everyone_actions(allowed_from_rows(test)), mu)
                     print(f"  {name}: DR of its action on every row, no rulebook (before): {plain:.4f}")
+            # the log's support in contact intensity: how often the log shows an account contacted as often in the
+            # last 7 days as the target's own replay does (the own-history variants price the target there)
+            seen = test["contacts_7d"].to_numpy() if name == "business_as_usual" else replays[name][0].contacts_7d[pos]
+            print(
+                f"  {name}: contacts in the 7 days before a test decision: mean {seen.mean():.2f}, "
+                + ", ".join(f"{k}+ {(seen >= k).mean():.1%}" for k in (2, 3, 5))
+            )
             if name == "business_as_usual":
                 dm_c = dm_own = mu_lc
             else:
