@@ -205,6 +205,14 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="few resamples, short evaluation (for the test suite)")
     args = parser.parse_args()
     params = load_params()
+    world_seeds = None
+    if args.world_seeds:
+        try:
+            world_seeds = tuple(int(x) for x in args.world_seeds.split(","))
+        except ValueError:
+            parser.error(f"--world-seeds: comma-separated integers, not {args.world_seeds!r}")
+        if params.seeds.world in world_seeds:
+            parser.error(f"--world-seeds: {params.seeds.world} is seeds.world, the logged book's own world")
     if args.quick:
         params = params.model_copy(update={"uplift": params.uplift.model_copy(update={"bootstrap": 20})})
     if args.cycles:
@@ -445,8 +453,8 @@ def main() -> None:
         save(result.model, costs, params, model_dir)
         os.environ[MODEL_DIR_ENV] = str(model_dir)
         seeds = tuple(params.evaluate.seeds[: args.seeds]) if args.seeds else None
-        if args.world_seeds:
-            seeds = tuple(int(x) for x in args.world_seeds.split(","))
+        if world_seeds:
+            seeds = world_seeds
         cycles = 3 if args.quick else None  # the evaluation stage's shortest horizon
         report = evaluate(
             params, list(POLICIES), seeds=seeds, accounts=args.eval_accounts or args.accounts, cycles=cycles
