@@ -299,7 +299,7 @@ def main() -> None:
                 rep = replay(book, choose, rules, rates, seed)
                 offers = offer_of[chosen.clip(0)]
             full = actions_frame(rep, offers)
-            return rep, full.iloc[pos].reset_index(drop=True), mu, full
+            return rep, full.iloc[pos].reset_index(drop=True), full
 
         replays = {name: replayed(name, params.seeds.training) for name in POLICIES[1:]}
         print(f"rulebook-aware replays of the targets: {time.perf_counter() - started:.0f} s")
@@ -347,7 +347,7 @@ def main() -> None:
             if name == "business_as_usual":
                 tp, dm, sup, same_arm = p, mu_l, None, None
             else:
-                rep, acts, mu_rows, _ = replays[name]
+                rep, acts, _ = replays[name]
                 per_channel = acts["action"].value_counts() / (n_accounts * params.uplift.test_days)
                 print(
                     f"  {name}: contacts per account-day on the test window, rulebook-aware "
@@ -355,16 +355,16 @@ def main() -> None:
                     + f" (proposed {int((rep.proposed[pos] >= 0).sum()):,}, "
                     f"admitted {int((rep.channel[pos] >= 0).sum()):,})"
                 )
-                tp, dm, sup, same_arm = _target(test, acts, mu_rows, price, params, logged)
+                tp, dm, sup, same_arm = _target(test, acts, mu, price, params, logged)
                 # how much the point value rests on single decisions and on the replay's draws (diagnostics)
-                _, top = dr_terms(acts, mu_rows)
-                other, _ = dr_terms(*replayed(name, params.seeds.training + 1)[1:3])
+                _, top = dr_terms(acts, mu)
+                other, _ = dr_terms(replayed(name, params.seeds.training + 1)[1], mu)
                 print(
                     f"  {name}: the largest single decision moves its DR by {top:.4f} per account-day; "
                     f"DR with the replay's events drawn from the next seed {other:.4f}"
                 )
                 if name != "contact_everyone":
-                    logged_history, _ = dr_terms(*replayed(name, params.seeds.training, own_history=False)[1:3])
+                    logged_history, _ = dr_terms(replayed(name, params.seeds.training, own_history=False)[1], mu)
                     print(
                         f"  {name}: DR of the greedy rule deciding on the log's contact history, rulebook-aware: "
                         f"{logged_history:.4f}"
@@ -388,7 +388,7 @@ def main() -> None:
             if name == "business_as_usual":
                 dm_c = dm_own = mu_lc
             else:
-                rep, acts, _, _ = replays[name]
+                rep, acts, _ = replays[name]
                 _, dm_c, _, _ = _target(test, acts, mu_cal, price, params, logged)
                 own = with_history(test[list(FEATURES)], rep.contacts_7d[pos], rep.days_since_contact[pos])
                 mu_own = calibration.apply(result.model.predict(own))
@@ -437,7 +437,7 @@ def main() -> None:
                 inputs.update(p=p_h, tp=p_h, sup=None, same_arm=None)
                 inputs["dm"] = {("calibrated", "logged"): mu_lh, ("calibrated", "own"): mu_lh}
             else:
-                rep, _, _, full = replays[name]
+                rep, _, full = replays[name]
                 acts_h = full.iloc[pos_h].reset_index(drop=True)
                 own = with_history(test_h[list(FEATURES)], rep.contacts_7d[pos_h], rep.days_since_contact[pos_h])
                 mu_own_h = calibration_h.apply(model_h.predict(own))
@@ -452,9 +452,7 @@ def main() -> None:
         model_dir = Path(tmp) / "model"
         save(result.model, costs, params, model_dir)
         os.environ[MODEL_DIR_ENV] = str(model_dir)
-        seeds = tuple(params.evaluate.seeds[: args.seeds]) if args.seeds else None
-        if world_seeds:
-            seeds = world_seeds
+        seeds = world_seeds or (tuple(params.evaluate.seeds[: args.seeds]) if args.seeds else None)
         cycles = 3 if args.quick else None  # the evaluation stage's shortest horizon
         report = evaluate(
             params, list(POLICIES), seeds=seeds, accounts=args.eval_accounts or args.accounts, cycles=cycles

@@ -262,11 +262,11 @@ def test_an_arm_whose_rows_never_paid_gets_no_model_instead_of_failing(data):
     train, valid = data
     silent = train.assign(reward=np.where(train["arm"] == CALL, 0.0, train["reward"]))
     silent["paid"] = silent["reward"] > 40
-    for learner in ("t", "dr"):
-        if learner == "t":
-            model = fit_t(silent, valid, len(TABLE), FAST, 0, 1.0)
-        else:
-            model = fit_dr(silent, valid, len(TABLE), FAST, 0, 1.0, 0.01)
+    learnt = {
+        "t": fit_t(silent, valid, len(TABLE), FAST, 0, 1.0),
+        "dr": fit_dr(silent, valid, len(TABLE), FAST, 0, 1.0, 0.01),
+    }
+    for learner, model in learnt.items():
         mu = model.predict(planted(300, 4))
         assert np.isnan(mu[:, CALL]).all() and np.isfinite(mu[:, [0, SMS]]).all(), learner
 
