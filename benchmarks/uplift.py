@@ -205,6 +205,8 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="few resamples, short evaluation (for the test suite)")
     args = parser.parse_args()
     params = load_params()
+    if not 1 <= args.ope_days <= 60:  # uplift.response_days' own range (core/params.py)
+        parser.error(f"--ope-days: 1 to 60 days, not {args.ope_days}")
     world_seeds = None
     if args.world_seeds:
         try:
