@@ -8,7 +8,7 @@ contact-everyone and the uplift model's greedy policy from the log (IPS, SNIPS, 
 window's decisions; docs/uplift.md says how a per-decision value becomes a net value per account-day),
 then replays the three policies on held-out evaluation worlds (evaluate.seeds, or --world-seeds) with the
 evaluation harness and reports each estimator's relative error against that truth. Beside the declared `dr`
-(DEFAULT: the DR on the targets' own action values from fitted-Q evaluation, benchmarks/_fqe.py) it reports variants
+(DEFAULT: the DR on the targets' own action values from fitted-Q evaluation, models/uplift/fqe.py) it reports variants
 with arm-level weights, with the direct term on the target's own contact history, on each decision's response over
 --ope-days (30) and on the log's own 7-day action values: docs/uplift.md says what each shows. Last line: JSON.
 
@@ -28,7 +28,6 @@ from types import SimpleNamespace
 import _harness
 import numpy as np
 import pandas as pd
-from _fqe import fitted_q, log_allowed
 
 from core.compliance import Rulebook
 from core.io import read_tables
@@ -47,6 +46,7 @@ from models.uplift.counterfactual import (
     replay,
     with_history,
 )
+from models.uplift.fqe import fitted_q, log_allowed
 from models.uplift.greedy import (
     CONTACT_EVERYONE_PRIORITY,
     actions_of,
@@ -95,7 +95,7 @@ LONG_VARIANTS = {
     "dros_30d_arm": ("calibrated", "optimistic", "upper_bound", "arm", "logged"),
     "dros_30d_arm_own": ("calibrated", "optimistic", "upper_bound", "arm", "own"),
 }
-#: Fitted-Q evaluation (benchmarks/_fqe.py): the target's own H-day action value Q_target at the log's states, learnt
+#: Fitted-Q evaluation (models/uplift/fqe.py): the target's own H-day action value Q_target at the log's states, learnt
 #: by backward induction over the log's day-to-day transitions, in the performance-difference identity
 #: V(target) - V(log) = sum over decisions of Q_target(s, target(s)) - Q_target(s, logged a). The DR's response is
 #: then the one-step target r + V_target(s') and its direct term Q_target (model "fqe"; inputs as in VARIANTS).
@@ -469,7 +469,7 @@ def main() -> None:
                 inputs["dm"] = {("calibrated", "logged"): dm_h, ("calibrated", "own"): dm_own_h}
             estimates[name].update(_variant_estimates(name, LONG_VARIANTS, inputs, scale_up_h, params))
 
-        # fitted-Q evaluation (benchmarks/_fqe.py): each deterministic target's own action values at the log's states,
+        # fitted-Q evaluation (models/uplift/fqe.py): each deterministic target's own action values at the log's states,
         # the target deciding there on the row's features with the rulebook on the log's history
         started = time.perf_counter()
         allowed_log = log_allowed(book, rows, rules, rates, params.seeds.training)

@@ -1,4 +1,4 @@
-"""Fitted-Q evaluation of a target policy on the decision log, for the uplift benchmark's off-policy estimates.
+"""Fitted-Q evaluation of a target policy on the decision log: its own action values, for off-policy estimates.
 
 Why: the per-decision estimators (models/uplift/ope.py) price each decision's 7-day response with the
 *logging* policy's follow-up: a contact today, then whatever the lender did on the next six days. A target
