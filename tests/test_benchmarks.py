@@ -32,7 +32,7 @@ CASES = {
         {"policies", "oracle_gain_vs_bau", "rule_gain_vs_bau", "min_logged_propensity", "exploits_blocked", "seconds"},
     ),
     "uplift": (  # UPLIFT (issue 14)
-        ["--accounts", "1500", "--cycles", "8", "--seeds", "1", "--eval-accounts", "400", "--quick"],
+        ["--accounts", "1000", "--cycles", "8", "--seeds", "1", "--eval-accounts", "300", "--quick"],
         {
             "ptp_auc_7d",
             "ptp_brier_7d",
@@ -58,7 +58,7 @@ CASES = {
     ),
     "policy": (  # issue 15: the recommended strategy in the harness
         [
-            *("--book-accounts", "1500", "--book-cycles", "8", "--accounts", "2000"),
+            *("--book-accounts", "800", "--book-cycles", "8", "--accounts", "1000"),
             *("--eval-accounts", "300", "--cycles", "3", "--seeds", "1", "--sweep-accounts", "300", "--quick"),
         ],
         {
