@@ -8,9 +8,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from core.compliance import US_PROFILE, ComplianceParams, Rulebook
 from core.params import LightGBMParams, Params
+from core.schema import CHANNELS, CONSENT_CHANNELS, RESTRICTION_KINDS
 from models.uplift.arms import arms
-from models.uplift.fqe import fitted_q, next_day_rows
+from models.uplift.counterfactual import CAUSED_KINDS, FOREVER, Book, EventRates
+from models.uplift.fqe import fitted_q, log_allowed, next_day_rows
 from models.uplift.rows import FEATURES
 
 PARAMS = Params()
@@ -107,3 +110,29 @@ def test_next_day_rows_link_an_account_to_its_next_shown_day():
     assert next_day_rows(rows).tolist() == [1, -1, -1, -1, 3]
     with pytest.raises(ValueError, match="more than one row"):
         next_day_rows(pd.concat([rows, rows.iloc[:1]]))
+
+
+def test_the_targets_channels_at_a_logged_state_are_the_rulebooks_on_the_logs_own_history():
+    """A log that calls one borrower every day and always talks to them: after each conversation the quiet period
+    (`call_quiet_days`) refuses calls, so a target deciding at those logged states may not call; SMS stays open."""
+    days = 2 * US_PROFILE.call_quiet_days + 3
+    rules = Rulebook.from_params(ComplianceParams())
+    book = Book(
+        day=np.arange(days) + 20_000,
+        account=np.zeros(days, np.int64),
+        borrower=np.zeros(days, np.int64),
+        profile=rules.profile_for_regions(np.full(days, "US", dtype=object)),
+        consent=np.ones((days, len(CONSENT_CHANNELS)), bool),
+        opt_out=np.zeros((days, len(CONSENT_CHANNELS)), bool),
+        restricted=np.zeros((days, len(RESTRICTION_KINDS)), bool),
+        charged_off=np.zeros(days, bool),
+    )
+    rows = pd.DataFrame({"action": ["call"] * days, "local_hour": np.full(days, 18)})
+    conversation = np.where(np.arange(len(CHANNELS)) == CHANNELS.index("call"), 1.0, 0.0)
+    never = {k: np.zeros(len(CHANNELS)) for k in CAUSED_KINDS}
+    rates = EventRates(conversation=conversation, caused=never, days=dict.fromkeys(CAUSED_KINDS, FOREVER))
+    allowed = log_allowed(book, rows, rules, rates, seed=0)
+    quiet = US_PROFILE.call_quiet_days
+    expected = ([True] + [False] * quiet) * 2 + [True]
+    assert allowed[:, CHANNELS.index("call")].tolist() == expected[:days]
+    assert allowed[:, CHANNELS.index("sms")].all()
