@@ -581,8 +581,8 @@ def main() -> None:
     figures["qini_ci_low"] = round(weaker.low, 4) if weaker else None
     figures["qini"] = {k: [round(q.coefficient, 4), round(q.low, 4), round(q.high, 4)] for k, q in result.qini.items()}
     print(
-        f"net value per account-day: truth (held-out worlds) vs IPS / SNIPS / DR from the log (dr: {DEFAULT}, the "
-        "calibrated outcome model with optimistic shrinkage tuned by the estimated MSE; *_30d: the "
+        f"net value per account-day: truth (held-out worlds) vs IPS / SNIPS / DR from the log (dr: {DEFAULT}, "
+        "optimistic shrinkage tuned by the estimated MSE on the targets' own fitted-Q action values; *_30d: the "
         f"{args.ope_days}-day response)"
     )
     for name, key in zip(POLICIES, ("bau", "all", "learned"), strict=True):
