@@ -511,9 +511,9 @@ def main() -> None:
                 base_f = np.nanmean(fq.target)
                 contacts = (fq.actions["action"] != "none").mean() * per_day
                 print(
-                    f"  {name}: fitted-Q over {fq.steps} days ({fq.seconds_per_step:.0f} s a day): at the log's states "
-                    f"it contacts {contacts:.4f} per account-day; mean one-step target of the logged action "
-                    f"{base_f:.2f}, its fitted Q {mu_lf.mean():.2f}"
+                    f"  {name}: fitted-Q over {params.uplift.response_days} days ({fq.seconds_per_step:.0f} s a day): "
+                    f"at the log's states it contacts {contacts:.4f} per account-day; mean one-step target of the "
+                    f"logged action {base_f:.2f}, its fitted Q {mu_lf.mean():.2f}"
                 )
 
                 def scale_up_f(v: float, base: float = base_f) -> float:

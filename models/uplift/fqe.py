@@ -43,12 +43,12 @@ import pandas as pd
 
 from core import progress
 from core.compliance import Rulebook
-from core.params import LightGBMParams, UpliftParams
+from core.params import UpliftParams
 from core.schema import CHANNELS
-from models.common.boosting import booster_params, fit_booster
+from models.common.boosting import fit_booster
 from models.uplift.arms import arm_codes
 from models.uplift.counterfactual import Book, EventRates, replay
-from models.uplift.learners import MIN_ARM_ROWS
+from models.uplift.learners import MIN_ARM_ROWS, _regression
 from models.uplift.rows import FEATURES
 
 
@@ -90,14 +90,7 @@ class FittedQ:
     the target's follow-up takes an arm with too few logged rows to model (such rows are left out of training too)"""
     actions: pd.DataFrame
     """the target's action (action, local_hour, offer) at each evaluated row"""
-    steps: int
     seconds_per_step: float
-
-
-def _regression(lgbm: LightGBMParams, seed: int) -> dict[str, object]:
-    p = booster_params(lgbm, seed, 2)
-    p["objective"] = "regression"  # net values: negative where the price exceeds what is collected
-    return p
 
 
 def fitted_q(
@@ -110,7 +103,7 @@ def fitted_q(
     uplift: UpliftParams,
     seed: int,
 ) -> FittedQ:
-    """Fitted-Q evaluation of the target over `horizon` days (module docstring).
+    """Fitted-Q evaluation of the target over `uplift.response_days` days (module docstring).
 
     Parameters
     ----------
@@ -135,42 +128,37 @@ def fitted_q(
     pos = {"train": train.index.to_numpy(), "valid": valid.index.to_numpy(), "eval": np.asarray(evaluated)}
     follow = np.unique(np.concatenate([nxt[p] for p in pos.values()]))
     follow = follow[follow >= 0]
-
-    def arms_of(acts: pd.DataFrame) -> np.ndarray:
-        hour = acts["local_hour"].to_numpy(np.float64)
-        return arm_codes(acts["action"].to_numpy(object), np.where(hour < 0, np.nan, hour), acts["offer"], uplift)
-
-    chosen = arms_of(target(follow))
+    acts = target(follow)
+    chosen = arm_codes(acts["action"].to_numpy(object), acts["local_hour"].to_numpy(float), acts["offer"], uplift)
     actions = target(pos["eval"]).reset_index(drop=True)
-    horizon, lgbm = uplift.response_days, uplift.lightgbm
+    # the features never change between steps, only the labels: one matrix per set, built once
+    matrix = {k: X.iloc[p].to_numpy(np.float64) for k, p in pos.items()}
     X_follow = X.iloc[follow].to_numpy(np.float64)
-    X_eval = X.iloc[pos["eval"]].to_numpy(np.float64)
+    arm_of = {k: arm[p] for k, p in pos.items()}
     weight = train["weight"].to_numpy(np.float64)
-    params = _regression(lgbm, seed)
-    n_arms = len(price)
+    lgbm = uplift.lightgbm
+    params = _regression(lgbm, seed, "regression")  # net values: negative where the price exceeds what is collected
     value = np.zeros(len(rows))  # V_0 = 0: nothing after the horizon
     started = time.perf_counter()
-    for step in progress.track(range(1, horizon + 1), "uplift: fitted-Q evaluation", unit="days"):
+    for step in progress.track(range(1, uplift.response_days + 1), "uplift: fitted-Q evaluation", unit="days"):
         y = {k: net_day[p] + np.where(nxt[p] >= 0, value[np.maximum(nxt[p], 0)], 0.0) for k, p in pos.items()}
         boosters: dict[int, lgb.Booster] = {}
-        for a in range(n_arms):
-            tr = (arm[pos["train"]] == a) & np.isfinite(y["train"])
+        for a in range(len(price)):
+            tr = (arm_of["train"] == a) & np.isfinite(y["train"])
             if tr.sum() < MIN_ARM_ROWS:
                 continue
-            va = (arm[pos["valid"]] == a) & np.isfinite(y["valid"])
-            data = lgb.Dataset(X.iloc[pos["train"][tr]], label=y["train"][tr], weight=weight[tr], free_raw_data=True)
-            boosters[a] = fit_booster(params, lgbm, data, X.iloc[pos["valid"][va]], y["valid"][va])
-        if step < horizon:
+            va = (arm_of["valid"] == a) & np.isfinite(y["valid"])
+            data = lgb.Dataset(matrix["train"][tr], label=y["train"][tr], weight=weight[tr], free_raw_data=True)
+            boosters[a] = fit_booster(params, lgbm, data, matrix["valid"][va], y["valid"][va])
+        if step < uplift.response_days:
             value = np.zeros(len(rows))
             value[follow] = np.nan  # an arm with too few logged rows has no model: no value, no extrapolation
             for a in np.unique(chosen):
                 if a in boosters:
                     at = chosen == a
                     value[follow[at]] = boosters[a].predict(X_follow[at])
-            continue
-        q = np.full((len(X_eval), n_arms), np.nan)
-        for a, b in boosters.items():
-            q[:, a] = b.predict(X_eval)
-        per_step = (time.perf_counter() - started) / horizon
-        return FittedQ(q=q, target=y["eval"], actions=actions, steps=horizon, seconds_per_step=per_step)
-    raise ValueError("fitted_q: horizon must be at least 1 day")
+    q = np.full((len(pos["eval"]), len(price)), np.nan)
+    for a, b in boosters.items():
+        q[:, a] = b.predict(matrix["eval"])
+    per_step = (time.perf_counter() - started) / uplift.response_days
+    return FittedQ(q=q, target=y["eval"], actions=actions, seconds_per_step=per_step)
