@@ -212,6 +212,23 @@ def _long_window(tables: dict, params, n_arms: int, days: int):
     return test.reset_index(drop=True), model, calibration, e_arm
 
 
+def _print_change_by_group(name: str, test: pd.DataFrame, inputs: dict, per_day: float) -> None:
+    """Where the plain fitted-Q DR's change against the log comes from, per account-day: reminder rows, open
+    accounts in arrears and charged-off accounts (a diagnostic beside the truth's collected past due, rescued by
+    reminder and recovered after charge-off)."""
+    ok = np.asarray(inputs["sup"], bool)
+    w = np.where(ok, inputs["tp"] / inputs["p"], 0.0)
+    psi = inputs["dm"][("fqe", "logged")] + w * (inputs["r"] - inputs["mu_logged"]["fqe"])
+    pre = test["pre_delinquent"].to_numpy(bool)
+    co = test["charged_off"].to_numpy(bool) & ~pre
+    parts = {"reminder rows": pre, "in arrears": ~pre & ~co, "charged off": co}
+    shown = ", ".join(
+        f"{k} {per_day * (psi[g & ok].sum() / ok.sum() - inputs['r'][g].sum() / len(ok)):+.4f}"
+        for k, g in parts.items()
+    )
+    print(f"  {name}: fitted-Q DR's change against the log per account-day, by row: {shown}")
+
+
 def main() -> None:
     parser = _harness.parser(__doc__)
     parser.add_argument("--accounts", type=int, default=None, help="accounts of the logged book (default: params.yaml)")
@@ -296,6 +313,12 @@ def main() -> None:
             f"logged book, per account-day: collected {collected_level:.4f} (responses on the decision day, "
             f"and {plans:,.0f} paid on hardship plans on days not shown), "
             f"cost {cost_level:.4f}, expected harm {harm_level:.4f} (no complaints), over {days_log} days"
+        )
+        obs_pre, obs_co = obs["pre_delinquent"].to_numpy(bool), obs["charged_off"].to_numpy(bool)
+        by_row = {"reminder rows": obs_pre, "in arrears": ~obs_pre & ~obs_co, "charged off": obs_co & ~obs_pre}
+        print(
+            "  collected on decision days per account-day, by row: "
+            + ", ".join(f"{k} {obs['reward_day'][g].sum() / (n_accounts * days_log):.4f}" for k, g in by_row.items())
         )
         # the deterministic targets, replayed over the whole log through the rulebook on their own history
         started = time.perf_counter()
@@ -530,6 +553,7 @@ def main() -> None:
                     "mu_logged": {"fqe": mu_lf},
                 }
                 estimates[name].update(_variant_estimates(name, FQE_VARIANTS, inputs, scale_up_f, params))
+                _print_change_by_group(name, test, inputs, per_day)
                 # the direct method on the identity: the model's advantage of the target's action, no correction
                 keep = np.asarray(sup_f, bool)
                 estimates[name]["fqe_dm"] = level + per_day * float(np.mean((dm_f - mu_lf)[keep]))
@@ -552,7 +576,14 @@ def main() -> None:
         truth[name] = float(np.mean([runs[s].net_value for s in report.seeds])) / scale
         parts = {
             k: float(np.mean([getattr(runs[s], k) for s in report.seeds])) / scale
-            for k in ("collected", "cost", "harm_cost")
+            for k in (
+                "collected",
+                "collected_past_due",
+                "rescued_by_reminder",
+                "recovered_after_charge_off",
+                "cost",
+                "harm_cost",
+            )
         }
         contacts = {
             ch: float(np.mean([runs[s].contacts_by_channel.get(ch, 0) for s in report.seeds])) / scale
@@ -561,7 +592,9 @@ def main() -> None:
         shown = ", ".join(f"{k} {v:.4f}" for k, v in contacts.items() if v)
         print(f"  truth {name}: contacts per account-day {shown}")
         print(
-            f"  truth {name}: per account-day collected {parts['collected']:.4f}, cost {parts['cost']:.4f}, "
+            f"  truth {name}: per account-day collected {parts['collected']:.4f} (past due "
+            f"{parts['collected_past_due']:.4f}, rescued by reminder {parts['rescued_by_reminder']:.4f}, recovered "
+            f"after charge-off {parts['recovered_after_charge_off']:.4f}), cost {parts['cost']:.4f}, "
             f"harm {parts['harm_cost']:.4f}, net {truth[name]:.4f}"
         )
     figures = {
