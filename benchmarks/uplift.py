@@ -33,10 +33,8 @@ import pandas as pd
 from core.compliance import Rulebook
 from core.io import read_tables
 from core.params import load_params
-from core.schema import CHANNELS
 from evaluation import evaluate
 from features import build_features, build_labels
-from features.events import minutes, window_sum
 from models.propensity.train import train_propensity
 from models.uplift import ope
 from models.uplift.arms import allowed_channels, arm_codes, arms
@@ -60,7 +58,7 @@ from models.uplift.greedy import (
 )
 from models.uplift.learners import arm_propensity, calibrate_on_training, fit_arm_propensity, fit_t
 from models.uplift.policy import MODEL_DIR_ENV
-from models.uplift.reminders import MIN_ROWS
+from models.uplift.reminders import rescue_credit
 from models.uplift.rows import FEATURES, allowed_from_rows, decision_rows, plan_collections
 from models.uplift.store import save
 from models.uplift.train import sample, split, train_uplift
@@ -119,10 +117,11 @@ FQE_VARIANTS = {
 #: (-13.0%, -15.5%), and the truth's own parts (printed since) showed what its estimand leaves out of the harness's:
 #: the bills reminders rescue (a term of the harness's collected that no table records: 0.0376 of business as usual's
 #: 0.3566 per account-day, 0.1019 of contact everyone's, none of the greedy policy's, which never reminds) and what
-#: outlasts 7 days (the agency's recoveries; the late payments of a bill a reminder did not rescue, which offset the
-#: rescue). `fqe_cycle_dros` is declared in its place on 2026-11-28, before its first measurement: the same fitted-Q
-#: DRos over a statement cycle (--ope-days, 30) with each reminder's expected rescued bill in the day's collections
-#: and the logged reminders' in the level (rescue_credit). Its premise is the estimand's definition, not an error.
+#: outlasts 7 days (the agency's recoveries; the late payments a missed bill brings anyway, which a rescue replaces).
+#: `fqe_cycle_dros` is declared in its place on 2026-11-28, before its first measurement: the same fitted-Q DRos over
+#: a statement cycle (--ope-days, 30) with each reminder's expected rescued bill in the day's collections and the
+#: logged reminders' in the level (models/uplift/reminders.rescue_credit). Its premise is the estimand's definition
+#: (what the harness counts), not an error against the truth.
 CYCLE_VARIANTS = {
     "fqe_cycle_dr": ("fqe", None, "upper_bound", "action", "logged"),
     "fqe_cycle_dros": ("fqe", "optimistic", "upper_bound", "action", "logged"),
@@ -241,81 +240,6 @@ def _long_window(tables: dict, params, n_arms: int, days: int) -> LongWindow:
     e_arm = arm_propensity(booster, test, p.propensity_clip)[np.arange(len(test)), test["arm"].to_numpy()]
     positions = test.index.to_numpy()
     return LongWindow(rows, train, valid, test.reset_index(drop=True), positions, model, calibration, e_arm)
-
-
-def rescue_credit(rows: pd.DataFrame, tables: dict, params) -> tuple[np.ndarray, dict[str, float]]:
-    """Per decision row, the bill its logged action is expected to rescue (0 off the reminder rows), and the lift
-    per channel it is priced at.
-
-    The harness counts as collected a bill that a reminder before the due date kept from being missed, and no table
-    records which bills those were. A lender can still measure how many: a reminder changes nothing else about
-    whether the bill is paid on time, so its effect on *paid by the end of the day after the due day* (the day a
-    reminder on the due day itself gets it paid) is the share of bills it rescues. Per channel, the lift is the
-    self-normalised inverse-propensity mean of that label on the reminder rows that took the channel (no offer)
-    minus the same on the rows left alone (business as usual reminds about half of the rows the day before the due
-    date, and explores every channel: both sides are well logged); a channel with fewer than MIN_ROWS logged
-    reminders gets none, and its reminders are credited nothing. The bill is the statement's amount due and the due
-    day the reminder rows' last (models/uplift/rows.py). The credit is the bill times the lift of the logged
-    channel: an expected value, added to the decision day's collections, so that the fitted Q of each arm carries
-    it."""
-    pre = rows["pre_delinquent"].to_numpy(bool)
-    credit = np.zeros(len(rows))
-    if not pre.any():
-        return credit, {}
-    q = pd.DataFrame(
-        {
-            "account_id": rows["account_id"].to_numpy(np.int64)[pre],
-            "t": pd.to_datetime(rows["local_date"].to_numpy()[pre]).astype("datetime64[ns]"),
-            "i": np.flatnonzero(pre),
-        }
-    )
-    st = tables["statements"][["account_id", "cycle_date", "amount_due"]].dropna()
-    st = st.assign(
-        account_id=st["account_id"].astype(np.int64),
-        cycle_date=pd.to_datetime(st["cycle_date"]).astype("datetime64[ns]"),
-    )
-    hit = pd.merge_asof(
-        q.sort_values("t"),
-        st.sort_values("cycle_date"),
-        left_on="t",
-        right_on="cycle_date",
-        by="account_id",
-        direction="backward",
-        allow_exact_matches=False,
-    ).sort_values("i")
-    bill = hit["amount_due"].to_numpy(np.float64)
-    first = hit.groupby(["account_id", "cycle_date"])["t"].transform("min")
-    due = first + pd.Timedelta(days=params.uplift.pre_delinquency_days)
-    pay = tables["payments"]
-    paid, _ = window_sum(
-        pay["account_id"].to_numpy(np.int64),
-        minutes(pay["paid_at"]),
-        pay["amount"].to_numpy(np.float64),
-        hit["account_id"].to_numpy(np.int64),
-        minutes(hit["cycle_date"] + pd.Timedelta(days=1)),
-        minutes(due + pd.Timedelta(days=2)),
-    )
-    last = pd.Timestamp(pay["paid_at"].max()).tz_localize(None) if len(pay) else pd.Timestamp.min
-    known = (bill > 0) & (due + pd.Timedelta(days=2) <= last).to_numpy()
-    on_time = paid >= bill - 0.005
-    action = rows["action"].to_numpy(object)[pre]
-    plain = rows["offer"].to_numpy(object)[pre] == "none"
-    w = 1.0 / rows["propensity"].to_numpy(np.float64)[pre]
-
-    def mean(mask: np.ndarray) -> float:
-        return float(np.sum(w[mask] * on_time[mask]) / np.sum(w[mask]))
-
-    none = known & (action == "none")
-    if none.sum() < MIN_ROWS:
-        return credit, {}
-    lift = {
-        ch: mean(known & plain & (action == ch)) - mean(none)
-        for ch in CHANNELS
-        if (known & plain & (action == ch)).sum() >= MIN_ROWS
-    }
-    per_row = np.array([lift.get(a, 0.0) if p else 0.0 for a, p in zip(action, plain, strict=True)])
-    credit[pre] = np.nan_to_num(bill) * per_row
-    return credit, lift
 
 
 def _print_change_by_group(name: str, test: pd.DataFrame, inputs: dict, per_day: float) -> None:

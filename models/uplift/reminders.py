@@ -40,7 +40,8 @@ import pandas as pd
 
 from core.buckets import Buckets
 from core.params import Params
-from features.events import minutes
+from core.schema import CHANNELS
+from features.events import minutes, window_sum
 from features.state_frame import days_past_due_at
 from models.common.boosting import booster_params, fit_booster
 from models.uplift.rows import FEATURES
@@ -91,12 +92,17 @@ def _took(pre: pd.DataFrame, arm: str) -> np.ndarray:
     return (pre["action"].to_numpy(object) == arm) & (pre["offer"].to_numpy(object) == "none")
 
 
-def reminder_lift(rows: pd.DataFrame, statements: pd.DataFrame, channels: tuple[str, ...]) -> dict[str, float]:
-    """Per channel: the change in P(not past due at the next statement) a reminder on the channel brings."""
-    pre, y = _reminder_rows(rows, statements)
-    if pre.empty:
-        return {}
+def _ipw_lift(
+    pre: pd.DataFrame, y: np.ndarray, channels: tuple[str, ...], strata: np.ndarray | None = None
+) -> dict[str, float]:
+    """Per channel with at least MIN_ROWS logged reminders: the self-normalised inverse-propensity mean of `y` on the
+    reminder rows `pre` that took it, minus the same on the rows left alone ({} when fewer were left alone).
+
+    `strata` (per row, optional): the difference is taken within each stratum that has MIN_ROWS rows left alone, and
+    averaged over the channel's rows. A row left alone on one day may belong to a bill reminded on another: within a
+    day to the due date, both sides share the log's reminders of the other days."""
     w = 1.0 / pre["propensity"].to_numpy(np.float64)
+    group = np.zeros(len(pre), np.int64) if strata is None else np.asarray(strata)
 
     def mean(mask: np.ndarray) -> float:
         return float(np.sum(w[mask] * y[mask]) / np.sum(w[mask]))
@@ -104,8 +110,101 @@ def reminder_lift(rows: pd.DataFrame, statements: pd.DataFrame, channels: tuple[
     none = _took(pre, NO_REMINDER)
     if none.sum() < MIN_ROWS:
         return {}
-    base = mean(none)
-    return {ch: mean(_took(pre, ch)) - base for ch in channels if _took(pre, ch).sum() >= MIN_ROWS}
+    lift = {}
+    for ch in channels:
+        took = _took(pre, ch)
+        if took.sum() < MIN_ROWS:
+            continue
+        parts = [
+            (int((took & (group == g)).sum()), mean(took & (group == g)) - mean(none & (group == g)))
+            for g in np.unique(group[took])
+            if (none & (group == g)).sum() >= MIN_ROWS
+        ]
+        if parts:
+            lift[ch] = sum(n * d for n, d in parts) / sum(n for n, _ in parts)
+    return lift
+
+
+def reminder_lift(rows: pd.DataFrame, statements: pd.DataFrame, channels: tuple[str, ...]) -> dict[str, float]:
+    """Per channel: the change in P(not past due at the next statement) a reminder on the channel brings."""
+    pre, y = _reminder_rows(rows, statements)
+    return _ipw_lift(pre, y, channels) if len(pre) else {}
+
+
+def bills_paid_on_time(rows: pd.DataFrame, tables: dict[str, pd.DataFrame], params: Params) -> tuple[np.ndarray, ...]:
+    """Per decision row: the bill of a reminder row (its last statement's amount due; NaN elsewhere), whether it was
+    paid by the end of the day after its due day (1/0; NaN: not a reminder row, no bill, or not known yet), and the
+    days from the row to the due day (-1 off the reminder rows).
+
+    The due day is the reminder rows' last (models/uplift/rows.py: a current account is shown
+    `uplift.pre_delinquency_days` days before it, and on it); the day after counts too, because a reminder on the due
+    day itself gets the bill paid the next day. Days are UTC days, a day of slack either way for the local ones."""
+    pre = rows["pre_delinquent"].to_numpy(bool)
+    bill, on_time = np.full(len(rows), np.nan), np.full(len(rows), np.nan)
+    to_due = np.full(len(rows), -1, dtype=np.int64)
+    if not pre.any():
+        return bill, on_time, to_due
+    q = pd.DataFrame(
+        {
+            "account_id": rows["account_id"].to_numpy(np.int64)[pre],
+            "t": pd.to_datetime(rows["local_date"].to_numpy()[pre]).astype("datetime64[ns]"),
+            "i": np.flatnonzero(pre),
+        }
+    )
+    st = tables["statements"][["account_id", "cycle_date", "amount_due"]].dropna()
+    st = st.assign(
+        account_id=st["account_id"].astype(np.int64),
+        cycle_date=pd.to_datetime(st["cycle_date"]).astype("datetime64[ns]"),
+    )
+    hit = pd.merge_asof(  # the last statement before the row's day (known from the day after its cycle date)
+        q.sort_values("t"),
+        st.sort_values("cycle_date"),
+        left_on="t",
+        right_on="cycle_date",
+        by="account_id",
+        direction="backward",
+        allow_exact_matches=False,
+    ).sort_values("i")
+    due = hit.groupby(["account_id", "cycle_date"])["t"].transform("min") + pd.Timedelta(
+        days=params.uplift.pre_delinquency_days
+    )
+    pay = tables["payments"]
+    paid, _ = window_sum(
+        pay["account_id"].to_numpy(np.int64),
+        minutes(pay["paid_at"]),
+        pay["amount"].to_numpy(np.float64),
+        hit["account_id"].to_numpy(np.int64),
+        minutes(hit["cycle_date"] + pd.Timedelta(days=1)),
+        minutes(due + pd.Timedelta(days=2)),
+    )
+    amount = hit["amount_due"].to_numpy(np.float64)
+    last = pd.Timestamp(pay["paid_at"].max()).tz_localize(None) if len(pay) else pd.Timestamp.min
+    known = (amount > 0) & (due + pd.Timedelta(days=2) <= last).to_numpy()
+    bill[pre] = np.where(amount > 0, amount, np.nan)
+    on_time[pre] = np.where(known, (paid >= amount - 0.005).astype(np.float64), np.nan)
+    to_due[pre] = (due - hit["t"]).dt.days.to_numpy(np.int64)
+    return bill, on_time, to_due
+
+
+def rescue_credit(
+    rows: pd.DataFrame, tables: dict[str, pd.DataFrame], params: Params, channels: tuple[str, ...] = CHANNELS
+) -> tuple[np.ndarray, dict[str, float]]:
+    """Per decision row, the bill its logged action is expected to rescue (0 off the reminder rows), and the lift per
+    channel it is priced at: what the off-policy estimates add to a reminder's collections (docs/uplift.md).
+
+    The evaluation harness counts as collected a bill that a reminder kept from being missed; no table records which
+    bills those were, but a lender can measure how many. A reminder changes nothing else about whether a bill is paid
+    on time, so its lift in *paid by the day after the due day* (`bills_paid_on_time`) over no reminder is the share
+    of bills it rescues: per channel, on the reminder rows with a known label, day to the due date by day
+    (`_ipw_lift`). A channel with fewer than MIN_ROWS logged reminders gets no lift, and its reminders no credit. The
+    credit is the bill times the lift of the logged channel (no offer): an expected value, so a fitted Q of each arm
+    learns it with the day's collections."""
+    bill, on_time, to_due = bills_paid_on_time(rows, tables, params)
+    known = ~np.isnan(on_time)
+    lift = _ipw_lift(rows[known], on_time[known], channels, to_due[known]) if known.any() else {}
+    plain = rows["offer"].to_numpy(object) == "none"
+    per_row = np.array([lift.get(a, 0.0) for a in rows["action"].to_numpy(object)]) * plain
+    return np.nan_to_num(bill) * per_row, lift
 
 
 def budget_bucket(frame: pd.DataFrame, buckets: Buckets) -> np.ndarray:
