@@ -23,6 +23,12 @@ The strategy values a reminder as lift x balance x (value of the current bucket 
 arrears bucket) (strategy/outlook.py: the share of the balance each collects over the horizon) less
 its cost and harm prices.
 
+**Rescued bills, for the off-policy estimates** (`rescue_credit`): the evaluation harness counts a bill a reminder
+kept from being missed as collected. A reminder changes nothing else about whether a bill is paid on time, so its
+lift in *paid by the end of the day after the due day* (`bills_paid_on_time`) is the share of bills it rescues,
+measured per channel as above but day to the due date by day (a row left alone on one day may belong to a bill
+reminded on another). Each reminder row is credited its bill times its channel's lift (benchmarks/uplift.py).
+
 The facts the strategy takes from the decision log, this lift and the log's contact share per bucket
 (its contact budget: what business as usual would spend on the night's accounts), are measured by the
 `uplift` stage, which builds the decision rows anyway, and saved with the uplift model (`log_facts`,
