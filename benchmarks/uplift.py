@@ -8,9 +8,12 @@ contact-everyone and the uplift model's greedy policy from the log (IPS, SNIPS, 
 window's decisions; docs/uplift.md says how a per-decision value becomes a net value per account-day),
 then replays the three policies on held-out evaluation worlds (evaluate.seeds, or --world-seeds) with the
 evaluation harness and reports each estimator's relative error against that truth. Beside the declared `dr`
-(DEFAULT: the DR on the targets' own action values from fitted-Q evaluation, models/uplift/fqe.py) it reports variants
-with arm-level weights, with the direct term on the target's own contact history, on each decision's response over
---ope-days (30) and on the log's own 7-day action values: docs/uplift.md says what each shows. Last line: JSON.
+(DEFAULT: the DR on the targets' own action values from fitted-Q evaluation over --ope-days (30), models/uplift/fqe.py,
+with the bills reminders rescue, models/uplift/reminders.rescue_credit) it reports the same over 7 days without them,
+and variants with arm-level weights, with the direct term on the target's own contact history, on each decision's
+response over --ope-days and on the log's own 7-day action values: docs/uplift.md says what each shows. It prints the
+truth's parts (past due, rescued by reminder, recovered after charge-off) and each fitted-Q estimate's change by row
+(reminder rows, in arrears, charged off). Last line: JSON.
 
 --quick (the test suite's tiny run) draws 20 bootstrap resamples for the intervals and replays 3 cycles on the
 evaluation worlds: it checks the script, its figures mean nothing.
