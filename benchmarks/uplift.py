@@ -245,6 +245,54 @@ def _long_window(tables: dict, params, n_arms: int, days: int) -> LongWindow:
     return LongWindow(rows, train, valid, test.reset_index(drop=True), positions, model, calibration, e_arm)
 
 
+def _row_kinds(frame: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Masks of the decision rows by kind: reminder rows, open accounts in arrears, charged-off accounts."""
+    pre = frame["pre_delinquent"].to_numpy(bool)
+    co = frame["charged_off"].to_numpy(bool) & ~pre
+    return {"reminder rows": pre, "in arrears": ~pre & ~co, "charged off": co}
+
+
+def _fitted_q_estimates(
+    name: str,
+    fq,
+    test: pd.DataFrame,
+    e_arm: np.ndarray,
+    variants: dict,
+    level: float,
+    per_day: float,
+    days: int,
+    params,
+    logged: set,
+) -> tuple[dict[str, object], dict]:
+    """The variants' estimates of one target from its fitted-Q evaluation on the `test` rows (the one-step targets as
+    the responses, Q as the model; a row whose follow-up the model cannot price is left out, as unsupported), as net
+    value per account-day from `level` and `per_day`, with its diagnostics printed (`days`: the horizon). Returns
+    the estimates and the estimators' inputs."""
+    tp, dm, sup, same = _target(test, fq.actions, fq.q, np.zeros(fq.q.shape[1]), params, logged)
+    sup &= np.isfinite(fq.target)
+    mu_logged = np.nan_to_num(fq.q[np.arange(len(test)), test["arm"].to_numpy()])
+    base = np.nanmean(fq.target)
+    contacts = (fq.actions["action"] != "none").mean() * per_day
+    print(
+        f"  {name}: fitted-Q over {days} days ({fq.seconds_per_step:.0f} s a day): at the log's states it "
+        f"contacts {contacts:.4f} per account-day; mean one-step target of the logged action {base:.2f}, its fitted Q "
+        f"{mu_logged.mean():.2f}"
+    )
+    inputs = {
+        "r": np.nan_to_num(fq.target),
+        "p": test["propensity"].to_numpy(),
+        "tp": tp,
+        "sup": sup,
+        "same_arm": same,
+        "e_arm": e_arm,
+        "dm": {("fqe", "logged"): dm},
+        "mu_logged": {"fqe": mu_logged},
+    }
+    estimates = _variant_estimates(name, variants, inputs, lambda v: level + per_day * (v - base), params)
+    _print_change_by_group(name, test, inputs, per_day)
+    return estimates, inputs
+
+
 def _print_change_by_group(name: str, test: pd.DataFrame, inputs: dict, per_day: float) -> None:
     """Where the plain fitted-Q DR's change against the log comes from, per account-day: reminder rows, open
     accounts in arrears and charged-off accounts (a diagnostic beside the truth's collected past due, rescued by
@@ -252,12 +300,9 @@ def _print_change_by_group(name: str, test: pd.DataFrame, inputs: dict, per_day:
     ok = np.asarray(inputs["sup"], bool)
     w = np.where(ok, inputs["tp"] / inputs["p"], 0.0)
     psi = inputs["dm"][("fqe", "logged")] + w * (inputs["r"] - inputs["mu_logged"]["fqe"])
-    pre = test["pre_delinquent"].to_numpy(bool)
-    co = test["charged_off"].to_numpy(bool) & ~pre
-    parts = {"reminder rows": pre, "in arrears": ~pre & ~co, "charged off": co}
     shown = ", ".join(
         f"{k} {per_day * (psi[g & ok].sum() / ok.sum() - inputs['r'][g].sum() / len(ok)):+.4f}"
-        for k, g in parts.items()
+        for k, g in _row_kinds(test).items()
     )
     print(f"  {name}: fitted-Q DR's change against the log per account-day, by row: {shown}")
 
@@ -347,11 +392,11 @@ def main() -> None:
             f"and {plans:,.0f} paid on hardship plans on days not shown), "
             f"cost {cost_level:.4f}, expected harm {harm_level:.4f} (no complaints), over {days_log} days"
         )
-        obs_pre, obs_co = obs["pre_delinquent"].to_numpy(bool), obs["charged_off"].to_numpy(bool)
-        by_row = {"reminder rows": obs_pre, "in arrears": ~obs_pre & ~obs_co, "charged off": obs_co & ~obs_pre}
         print(
             "  collected on decision days per account-day, by row: "
-            + ", ".join(f"{k} {obs['reward_day'][g].sum() / (n_accounts * days_log):.4f}" for k, g in by_row.items())
+            + ", ".join(
+                f"{k} {obs['reward_day'][g].sum() / (n_accounts * days_log):.4f}" for k, g in _row_kinds(obs).items()
+            )
         )
         # the deterministic targets, replayed over the whole log through the rulebook on their own history
         started = time.perf_counter()
@@ -562,35 +607,14 @@ def main() -> None:
                     params.uplift,
                     params.seeds.training,
                 )
-                tp_f, dm_f, sup_f, same_f = _target(test, fq.actions, fq.q, np.zeros_like(price), params, logged)
-                sup_f &= np.isfinite(fq.target)  # a follow-up the model cannot price: left out, as unsupported
-                mu_lf = np.nan_to_num(fq.q[np.arange(len(test)), logged_arm])
-                base_f = np.nanmean(fq.target)
-                contacts = (fq.actions["action"] != "none").mean() * per_day
-                print(
-                    f"  {name}: fitted-Q over {params.uplift.response_days} days ({fq.seconds_per_step:.0f} s a day): "
-                    f"at the log's states it contacts {contacts:.4f} per account-day; mean one-step target of the "
-                    f"logged action {base_f:.2f}, its fitted Q {mu_lf.mean():.2f}"
+                days = params.uplift.response_days
+                found, inputs = _fitted_q_estimates(
+                    name, fq, test, 1.0 / result.weights_test, FQE_VARIANTS, level, per_day, days, params, logged
                 )
-
-                def scale_up_f(v: float, base: float = base_f) -> float:
-                    return level + per_day * (v - base)
-
-                inputs = {
-                    "r": np.nan_to_num(fq.target),
-                    "p": p,
-                    "tp": tp_f,
-                    "sup": sup_f,
-                    "same_arm": same_f,
-                    "e_arm": 1.0 / result.weights_test,
-                    "dm": {("fqe", "logged"): dm_f},
-                    "mu_logged": {"fqe": mu_lf},
-                }
-                estimates[name].update(_variant_estimates(name, FQE_VARIANTS, inputs, scale_up_f, params))
-                _print_change_by_group(name, test, inputs, per_day)
+                estimates[name].update(found)
                 # the direct method on the identity: the model's advantage of the target's action, no correction
-                keep = np.asarray(sup_f, bool)
-                estimates[name]["fqe_dm"] = level + per_day * float(np.mean((dm_f - mu_lf)[keep]))
+                keep, dm_f = np.asarray(inputs["sup"], bool), inputs["dm"][("fqe", "logged")]
+                estimates[name]["fqe_dm"] = level + per_day * float(np.mean((dm_f - inputs["mu_logged"]["fqe"])[keep]))
         print(f"fitted-Q evaluation: {time.perf_counter() - started:.0f} s")
 
         # the declared `dr`: fitted-Q over a statement cycle (--ope-days), on the long window's rows, with the bills a
@@ -607,7 +631,7 @@ def main() -> None:
         )
         cycle = params.model_copy(update={"uplift": params.uplift.model_copy(update={"response_days": args.ope_days})})
         rows_c = window.rows.assign(reward_day=window.rows["reward_day"].to_numpy(np.float64) + credit)
-        test_c, arm_c = window.test, window.test["arm"].to_numpy()
+        test_c = window.test
         per_day_c = len(test_c) / (n_accounts * params.uplift.test_days)
         for name in POLICIES:
             if name == "business_as_usual":  # on-policy: the logged value, plus its reminders' rescued bills
@@ -627,30 +651,11 @@ def main() -> None:
                 cycle.uplift,
                 params.seeds.training,
             )
-            tp_c, dm_c, sup_c, same_c = _target(test_c, fq.actions, fq.q, np.zeros_like(price), params, logged)
-            sup_c &= np.isfinite(fq.target)
-            mu_lc = np.nan_to_num(fq.q[np.arange(len(test_c)), arm_c])
-            base_c = np.nanmean(fq.target)
-            print(
-                f"  {name}: fitted-Q over {args.ope_days} days with rescued bills ({fq.seconds_per_step:.0f} s a day): "
-                f"mean one-step target of the logged action {base_c:.2f}, its fitted Q {mu_lc.mean():.2f}"
+            level_c = level + rescued_level
+            found, _ = _fitted_q_estimates(
+                name, fq, test_c, window.e_arm, CYCLE_VARIANTS, level_c, per_day_c, args.ope_days, params, logged
             )
-
-            def scale_up_c(v: float, base: float = base_c) -> float:
-                return level + rescued_level + per_day_c * (v - base)
-
-            inputs = {
-                "r": np.nan_to_num(fq.target),
-                "p": test_c["propensity"].to_numpy(),
-                "tp": tp_c,
-                "sup": sup_c,
-                "same_arm": same_c,
-                "e_arm": window.e_arm,
-                "dm": {("fqe", "logged"): dm_c},
-                "mu_logged": {"fqe": mu_lc},
-            }
-            estimates[name].update(_variant_estimates(name, CYCLE_VARIANTS, inputs, scale_up_c, params))
-            _print_change_by_group(name, test_c, inputs, per_day_c)
+            estimates[name].update(found)
         for name in POLICIES:
             estimates[name]["dr"] = estimates[name][DEFAULT]
             estimates[name]["dr_interval"] = estimates[name][f"{DEFAULT}_interval"]
