@@ -238,13 +238,14 @@ class LongWindow(NamedTuple):
     model: object
     calibration: object
     e_arm: np.ndarray
+    arm_model: object
 
 
 def _long_window(tables: dict, params, n_arms: int, days: int) -> LongWindow:
     """The OPE inputs of the `days`-day response: its decision rows, their training and validation rows (sampled and
     weighted as models/uplift/train.py does), the test window (and its positions in the rows), a T-learner of that
     response, the calibration, and the estimated propensity of each test decision's logged arm (the arm-level
-    weights' denominator)."""
+    weights' denominator) and the arm model itself."""
     params = params.model_copy(update={"uplift": params.uplift.model_copy(update={"response_days": days})})
     p, seed = params.uplift, params.seeds.training
     rows = decision_rows(tables, params)
@@ -258,7 +259,7 @@ def _long_window(tables: dict, params, n_arms: int, days: int) -> LongWindow:
     booster = fit_arm_propensity(train, valid, n_arms, p.lightgbm, seed, p.none_sample)
     e_arm = arm_propensity(booster, test, p.propensity_clip)[np.arange(len(test)), test["arm"].to_numpy()]
     positions = test.index.to_numpy()
-    return LongWindow(rows, train, valid, test.reset_index(drop=True), positions, model, calibration, e_arm)
+    return LongWindow(rows, train, valid, test.reset_index(drop=True), positions, model, calibration, e_arm, booster)
 
 
 def _row_kinds(frame: pd.DataFrame) -> dict[str, np.ndarray]:
@@ -285,8 +286,19 @@ def _fitted_q_estimates(
     value per account-day from `level` and `per_day`, with its diagnostics printed (`days`: the horizon). Returns
     the estimates and the estimators' inputs."""
     tp, dm, sup, same = _target(test, fq.actions, fq.q, np.zeros(fq.q.shape[1]), params, logged)
-    sup &= np.isfinite(fq.target)
     mu_logged = np.nan_to_num(fq.q[np.arange(len(test)), test["arm"].to_numpy()])
+    off = ~fq.supported  # the support check fell back: the logging policy's own action, weight 1
+    if off.any():
+        if any(v[3] == "arm" for v in variants.values()):
+            raise ValueError("arm-level weights are not defined where the support check takes the log's action")
+        tp = np.where(off, test["propensity"].to_numpy(), tp)
+        dm = np.where(off, mu_logged, dm)
+        sup = sup | off
+        print(
+            f"  {name}: support check: the log's own action at {off.mean():.1%} of the evaluated decisions and its "
+            f"continuation at {fq.followed_log:.1%} of the follow-up states"
+        )
+    sup &= np.isfinite(fq.target)
     base = np.nanmean(fq.target)
     contacts = (fq.actions["action"] != "none").mean() * per_day
     print(
@@ -649,29 +661,38 @@ def main() -> None:
         rows_c = window.rows.assign(reward_day=window.rows["reward_day"].to_numpy(np.float64) + credit)
         test_c = window.test
         per_day_c = len(test_c) / (n_accounts * params.uplift.test_days)
+        # the support check (SUPPORTED_VARIANTS): the long window's arm model, unclipped, at every decision row
+        e_rows = arm_propensity(window.arm_model, rows_c, 0.0)
+        clip = params.uplift.propensity_clip
+
+        def supported(idx: np.ndarray, arm: np.ndarray) -> np.ndarray:
+            return e_rows[idx, arm] >= clip
+
         for name in POLICIES:
             if name == "business_as_usual":  # on-policy: the logged value, plus its reminders' rescued bills
-                for variant in CYCLE_VARIANTS:
+                for variant in {**CYCLE_VARIANTS, **SUPPORTED_VARIANTS}:
                     lo, hi = estimates[name]["dros_interval"]
                     estimates[name][variant] = estimates[name]["dros"] + rescued_level
                     estimates[name][f"{variant}_interval"] = (lo + rescued_level, hi + rescued_level)
                     estimates[name][f"{variant}_ess"] = estimates[name]["dros_ess"]
                 continue
-            fq = fitted_q(
-                rows_c,
-                window.train,
-                window.valid,
-                window.test_positions,
-                at_log_state(name),
-                price,
-                cycle.uplift,
-                params.seeds.training,
-            )
-            level_c = level + rescued_level
-            found, _ = _fitted_q_estimates(
-                name, fq, test_c, window.e_arm, CYCLE_VARIANTS, level_c, per_day_c, args.ope_days, params, logged
-            )
-            estimates[name].update(found)
+            for variants, check in ((CYCLE_VARIANTS, None), (SUPPORTED_VARIANTS, supported)):
+                fq = fitted_q(
+                    rows_c,
+                    window.train,
+                    window.valid,
+                    window.test_positions,
+                    at_log_state(name),
+                    price,
+                    cycle.uplift,
+                    params.seeds.training,
+                    support=check,
+                )
+                level_c = level + rescued_level
+                found, _ = _fitted_q_estimates(
+                    name, fq, test_c, window.e_arm, variants, level_c, per_day_c, args.ope_days, params, logged
+                )
+                estimates[name].update(found)
         for name in POLICIES:
             estimates[name]["dr"] = estimates[name][DEFAULT]
             estimates[name]["dr_interval"] = estimates[name][f"{DEFAULT}_interval"]
@@ -748,7 +769,7 @@ def main() -> None:
         figures[f"ope_dr_rel_error_{key}"] = round(abs(rel["dr"]), 4)
         figures[f"ope_ips_rel_error_{key}"] = round(abs(rel["ips"]), 4)
         figures[f"ope_snips_rel_error_{key}"] = round(abs(rel["snips"]), 4)
-        for variant in {**VARIANTS, **LONG_VARIANTS, **FQE_VARIANTS, **CYCLE_VARIANTS}:
+        for variant in {**VARIANTS, **LONG_VARIANTS, **FQE_VARIANTS, **CYCLE_VARIANTS, **SUPPORTED_VARIANTS}:
             err = (e[variant] - t) / abs(t)
             lo, hi = e[f"{variant}_interval"]
             threshold = e.get(f"{variant}_threshold")

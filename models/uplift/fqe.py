@@ -26,6 +26,14 @@ The target's action at a logged state is the one it would take there: on that ro
 channels the rulebook allows on the *log's* history (`log_allowed`: the log's own actions replayed through
 `core.compliance.admit`, models/uplift/counterfactual.py), since the state is the log's.
 
+**Support check** (`support`, optional): a target's action at a follow-up state the log has hardly ever taken there
+is priced by the regression's extrapolation, and over many backward steps each step's extrapolation feeds the next.
+With a check, a follow-up state where the target's arm is not supported (for the caller: its estimated logging
+propensity there below `uplift.propensity_clip`) is valued by the log's own continuation instead, the sampled
+`r + V(s'')` of the action the log took there. What is evaluated is then the target where the log supports it and
+the logging policy elsewhere (no silent extrapolation, at every step); `FittedQ.supported` says where the
+evaluated rows' own action is supported, `followed_log` how often the follow-up fell back.
+
 Limits (docs/uplift.md): the horizon truncates effects that outlast it (a cease request priced by its harm
 only); the one-contact-per-borrower rule is not applied between a borrower's accounts at the log's states; the
 replay that gives the rulebook's state draws conversations and restrictions at the log's rates.
@@ -91,6 +99,10 @@ class FittedQ:
     actions: pd.DataFrame
     """the target's action (action, local_hour, offer) at each evaluated row"""
     seconds_per_step: float
+    supported: np.ndarray
+    """(evaluated rows,): whether the support check passes the target's own arm there (all True without a check)"""
+    followed_log: float
+    """share of the follow-up states valued by the log's own continuation (0 without a check)"""
 
 
 def fitted_q(
@@ -102,6 +114,7 @@ def fitted_q(
     price: np.ndarray,
     uplift: UpliftParams,
     seed: int,
+    support: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None,
 ) -> FittedQ:
     """Fitted-Q evaluation of the target over `uplift.response_days` days (module docstring).
 
@@ -120,6 +133,11 @@ def fitted_q(
         Per arm, its cost and expected harm (what the off-policy values are net of).
     uplift
         `uplift.response_days` is the horizon H; `uplift.lightgbm` the regressions' settings.
+    seed
+        The regressions' seed.
+    support
+        Given positions in `rows` and the target's arm at each, whether the log supports that arm there (module
+        docstring). None: everywhere.
     """
     nxt = next_day_rows(rows)
     arm = rows["arm"].to_numpy()
@@ -131,6 +149,12 @@ def fitted_q(
     acts = target(follow)
     chosen = arm_codes(acts["action"].to_numpy(object), acts["local_hour"].to_numpy(float), acts["offer"], uplift)
     actions = target(pos["eval"]).reset_index(drop=True)
+    everywhere = support is None
+    backed = np.ones(len(follow), bool) if everywhere else np.asarray(support(follow, chosen), bool)
+    eval_arms = arm_codes(
+        actions["action"].to_numpy(object), actions["local_hour"].to_numpy(float), actions["offer"], uplift
+    )
+    supported = np.ones(len(pos["eval"]), bool) if everywhere else np.asarray(support(pos["eval"], eval_arms), bool)
     # the features never change between steps, only the labels: one matrix per set, built once
     matrix = {k: X.iloc[p].to_numpy(np.float64) for k, p in pos.items()}
     X_follow = X.iloc[follow].to_numpy(np.float64)
@@ -141,7 +165,9 @@ def fitted_q(
     value = np.zeros(len(rows))  # V_0 = 0: nothing after the horizon
     started = time.perf_counter()
     for step in progress.track(range(1, uplift.response_days + 1), "uplift: fitted-Q evaluation", unit="days"):
-        y = {k: net_day[p] + np.where(nxt[p] >= 0, value[np.maximum(nxt[p], 0)], 0.0) for k, p in pos.items()}
+        # every row's sampled value of its logged action: r + V_{k-1}(s'), the log's continuation where unsupported
+        sampled = net_day + np.where(nxt >= 0, value[np.maximum(nxt, 0)], 0.0)
+        y = {k: sampled[p] for k, p in pos.items()}
         boosters: dict[int, lgb.Booster] = {}
         for a in range(len(price)):
             tr = (arm_of["train"] == a) & np.isfinite(y["train"])
@@ -155,10 +181,20 @@ def fitted_q(
             value[follow] = np.nan  # an arm with too few logged rows has no model: no value, no extrapolation
             for a in np.unique(chosen):
                 if a in boosters:
-                    at = chosen == a
-                    value[follow[at]] = boosters[a].predict(X_follow[at])
+                    at = (chosen == a) & backed
+                    if at.any():
+                        value[follow[at]] = boosters[a].predict(X_follow[at])
+            value[follow[~backed]] = sampled[follow[~backed]]
     q = np.full((len(pos["eval"]), len(price)), np.nan)
     for a, b in boosters.items():
         q[:, a] = b.predict(matrix["eval"])
     per_step = (time.perf_counter() - started) / uplift.response_days
-    return FittedQ(q=q, target=y["eval"], actions=actions, seconds_per_step=per_step)
+    followed_log = float(1.0 - backed.mean()) if len(follow) else 0.0
+    return FittedQ(
+        q=q,
+        target=y["eval"],
+        actions=actions,
+        seconds_per_step=per_step,
+        supported=supported,
+        followed_log=followed_log,
+    )
