@@ -27,15 +27,16 @@ LOG_P = 0.4
 TRAIN_DAYS, VALID_DAYS, EVAL_DAYS = 30, 10, 10
 
 
-def world(accounts: int, days: int, contact_p: float, seed: int) -> pd.DataFrame:
-    """Decision rows of the planted world: every account shown every day, called with probability `contact_p`."""
+def world(accounts: int, days: int, contact_p: float, seed: int, rested_only: bool = False) -> pd.DataFrame:
+    """Decision rows of the planted world: every account shown every day, called with probability `contact_p`
+    (`rested_only`: never when a call of the two days before tires it)."""
     rng = np.random.default_rng(seed)
     yesterday = np.zeros(accounts, bool)
     before = np.zeros(accounts, bool)
     frames = []
     for d in range(days):
         tired = yesterday.astype(float) + before
-        call = rng.random(accounts) < contact_p
+        call = (rng.random(accounts) < contact_p) & ~(rested_only & (tired > 0))
         frame = pd.DataFrame({c: np.zeros(accounts) for c in FEATURES})
         frame["contacts_7d"] = tired
         frame["days_since_contact"] = np.where(yesterday, 1.0, np.where(before, 2.0, 9999.0))
@@ -53,10 +54,10 @@ def world(accounts: int, days: int, contact_p: float, seed: int) -> pd.DataFrame
     return rows
 
 
-def net_per_day(contact_p: float) -> float:
+def net_per_day(contact_p: float, rested_only: bool = False) -> float:
     """The planted world's net value per account-day under a policy that calls with probability `contact_p`
     (a long simulation, past the first days' transient)."""
-    rows = world(4000, 40, contact_p, seed=99)
+    rows = world(4000, 40, contact_p, seed=99, rested_only=rested_only)
     late = rows["local_date"] >= np.datetime64("2026-01-11")
     return float((rows["reward_day"] - PRICE[rows["arm"]])[late].mean())
 
@@ -98,6 +99,77 @@ def test_fitted_q_recovers_the_value_of_a_policy_that_tires_borrowers(log):
 def test_one_day_effects_at_the_log_states_get_the_sign_wrong(log):
     # the log's own follow-up: a call at the log's (rested) states pays, so the additive estimate is positive
     assert advantage(log, horizon=1) > 0.2
+
+
+TIRED = "contacts_7d"
+
+
+def tired_unsupported(rows: pd.DataFrame):
+    """The support check of a log that never calls a tired account: a call is unsupported where one tires it."""
+    tired = rows[TIRED].to_numpy() > 0
+
+    def support(idx: np.ndarray, arm: np.ndarray) -> np.ndarray:
+        return ~((arm == CALL) & tired[idx])
+
+    return support
+
+
+@pytest.fixture(scope="module")
+def rested_log(log) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, np.ndarray]:
+    """The planted world logged by a policy that calls only rested accounts: the log never shows a tired call."""
+    rows = world(1500, TRAIN_DAYS + VALID_DAYS + EVAL_DAYS + 7, LOG_P, seed=1, rested_only=True)
+    _, train, valid, evaluated = log
+    return rows, rows.loc[train.index].assign(weight=1.0), rows.loc[valid.index].assign(weight=1.0), evaluated
+
+
+def test_a_check_that_passes_everywhere_changes_nothing(log):
+    rows, train, valid, evaluated = log
+    uplift = PARAMS.uplift.model_copy(update={"response_days": 3, "lightgbm": FAST})
+    plain = fitted_q(rows, train, valid, evaluated, call_everyone(rows), PRICE, uplift, seed=0)
+    passed = fitted_q(
+        rows, train, valid, evaluated, call_everyone(rows), PRICE, uplift, seed=0, support=lambda i, a: a >= 0
+    )
+    np.testing.assert_array_equal(plain.q, passed.q)
+    np.testing.assert_array_equal(plain.target, passed.target)
+    assert passed.supported.all() and passed.followed_log == 0.0
+
+
+def test_where_nothing_is_supported_the_target_is_the_logs_own_return(log):
+    """Every follow-up state falls back to the log: the one-step target is the logged H-day return itself."""
+    rows, train, valid, evaluated = log
+    horizon = 3
+    uplift = PARAMS.uplift.model_copy(update={"response_days": horizon, "lightgbm": FAST})
+    fq = fitted_q(rows, train, valid, evaluated, call_everyone(rows), PRICE, uplift, seed=0, support=lambda i, a: a < 0)
+    net = (rows["reward_day"] - PRICE[rows["arm"]]).to_numpy()
+    nxt = next_day_rows(rows)
+    expected = np.zeros(len(evaluated))
+    at = np.asarray(evaluated)
+    for _ in range(horizon):
+        expected += net[at]
+        at = nxt[at]
+    np.testing.assert_allclose(fq.target, expected)
+    assert not fq.supported.any() and fq.followed_log == 1.0
+
+
+def test_the_support_check_values_the_log_where_the_target_is_unsupported(rested_log):
+    """The log never calls a tired account, so a call there is the regression's extrapolation: the rested call's
+    value. With the check, call-everyone's 4-day value of a call at a rested state is that of calling where the log
+    supports it and following the log elsewhere: call, two tired days left alone (the log's own action), call again.
+    Without it, every day is priced as a rested call."""
+    rows, train, valid, evaluated = rested_log
+    uplift = PARAMS.uplift.model_copy(update={"response_days": 4, "lightgbm": FAST})
+    rested = rows[TIRED].to_numpy()[evaluated] == 0
+    call, rest = BASE + LIFT - PRICE[CALL], BASE
+
+    def call_value(support) -> tuple[float, np.ndarray]:
+        fq = fitted_q(rows, train, valid, evaluated, call_everyone(rows), PRICE, uplift, seed=0, support=support)
+        return float(fq.q[rested, CALL].mean()), fq.supported
+
+    checked, supported = call_value(tired_unsupported(rows))
+    assert supported.tolist() == rested.tolist()
+    assert checked == pytest.approx(call + rest + rest + call, abs=0.4)
+    extrapolated, _ = call_value(None)
+    assert extrapolated == pytest.approx(4 * call, abs=0.4)
 
 
 def test_next_day_rows_link_an_account_to_its_next_shown_day():

@@ -144,17 +144,31 @@ def fitted_q(
     net_day = rows["reward_day"].to_numpy(np.float64) - price[arm]
     X = rows[list(FEATURES)]
     pos = {"train": train.index.to_numpy(), "valid": valid.index.to_numpy(), "eval": np.asarray(evaluated)}
+
+    def arms_of(acts: pd.DataFrame) -> np.ndarray:
+        return arm_codes(acts["action"].to_numpy(object), acts["local_hour"].to_numpy(float), acts["offer"], uplift)
+
+    def checked(idx: np.ndarray, chosen: np.ndarray) -> np.ndarray:
+        return np.ones(len(idx), bool) if support is None else np.asarray(support(idx, chosen), bool)
+
     follow = np.unique(np.concatenate([nxt[p] for p in pos.values()]))
     follow = follow[follow >= 0]
-    acts = target(follow)
-    chosen = arm_codes(acts["action"].to_numpy(object), acts["local_hour"].to_numpy(float), acts["offer"], uplift)
+    chosen = arms_of(target(follow))
+    backed = checked(follow, chosen)
+    followed_log = float(1.0 - backed.mean()) if len(follow) else 0.0
+    # a state valued by the log's continuation needs the value of its own next day, and so on along the log
+    frontier = follow[~backed]
+    for _ in range(uplift.response_days):
+        ahead = np.setdiff1d(nxt[frontier], follow)
+        ahead = ahead[ahead >= 0]
+        if not len(ahead):
+            break
+        ahead_chosen = arms_of(target(ahead))
+        ahead_backed = checked(ahead, ahead_chosen)
+        follow, chosen = np.concatenate([follow, ahead]), np.concatenate([chosen, ahead_chosen])
+        backed, frontier = np.concatenate([backed, ahead_backed]), ahead[~ahead_backed]
     actions = target(pos["eval"]).reset_index(drop=True)
-    everywhere = support is None
-    backed = np.ones(len(follow), bool) if everywhere else np.asarray(support(follow, chosen), bool)
-    eval_arms = arm_codes(
-        actions["action"].to_numpy(object), actions["local_hour"].to_numpy(float), actions["offer"], uplift
-    )
-    supported = np.ones(len(pos["eval"]), bool) if everywhere else np.asarray(support(pos["eval"], eval_arms), bool)
+    supported = checked(pos["eval"], arms_of(actions))
     # the features never change between steps, only the labels: one matrix per set, built once
     matrix = {k: X.iloc[p].to_numpy(np.float64) for k, p in pos.items()}
     X_follow = X.iloc[follow].to_numpy(np.float64)
@@ -189,7 +203,6 @@ def fitted_q(
     for a, b in boosters.items():
         q[:, a] = b.predict(matrix["eval"])
     per_step = (time.perf_counter() - started) / uplift.response_days
-    followed_log = float(1.0 - backed.mean()) if len(follow) else 0.0
     return FittedQ(
         q=q,
         target=y["eval"],
