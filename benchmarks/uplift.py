@@ -9,7 +9,9 @@ window's decisions; docs/uplift.md says how a per-decision value becomes a net v
 then replays the three policies on held-out evaluation worlds (evaluate.seeds, or --world-seeds) with the
 evaluation harness and reports each estimator's relative error against that truth. Beside the declared `dr`
 (DEFAULT: the DR on the targets' own action values from fitted-Q evaluation over --ope-days (30), models/uplift/fqe.py,
-with the bills reminders rescue, models/uplift/reminders.rescue_credit) it reports the same over 7 days without them,
+with the bills reminders rescue, models/uplift/reminders.rescue_credit, and a support check at every step: the log's
+own continuation where the target's arm is not supported) it reports the same without the check, over 7 days without
+the rescued bills,
 and variants with arm-level weights, with the direct term on the target's own contact history, on each decision's
 response over --ope-days and on the log's own 7-day action values: docs/uplift.md says what each shows. It prints the
 truth's parts (past due, rescued by reminder, recovered after charge-off) and each fitted-Q estimate's change by row
@@ -140,7 +142,8 @@ CYCLE_VARIANTS = {
 #: the log's own continuation, and at the evaluated rows themselves the logging policy's action is taken (weight 1).
 #: It evaluates the target where the log supports it and the log elsewhere: the issue's "no silent extrapolation"
 #: applied at each step. Its premise is the log's own evidence above, the threshold the project's existing knob;
-#: the figure stands whatever it shows.
+#: the figure stands whatever it shows. Measured: +4.0%, +15.5%, +28.6% (the greedy policy's estimated variance per
+#: decision up from 0.177 to 1.87: the sampled continuation where the check falls back; docs/uplift.md).
 SUPPORTED_VARIANTS = {
     "fqe_cycle_sup_dr": ("fqe", None, "upper_bound", "action", "logged"),
     "fqe_cycle_sup_dros": ("fqe", "optimistic", "upper_bound", "action", "logged"),
