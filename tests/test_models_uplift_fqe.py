@@ -151,18 +151,31 @@ def test_where_nothing_is_supported_the_target_is_the_logs_own_return(log):
     assert not fq.supported.any() and fq.followed_log == 1.0
 
 
-def test_the_support_check_values_the_log_where_the_target_is_unsupported(rested_log):
+@pytest.mark.parametrize("continuation", ["sampled", "fitted"])
+def test_the_support_check_values_the_log_where_the_target_is_unsupported(rested_log, continuation):
     """The log never calls a tired account, so a call there is the regression's extrapolation: the rested call's
     value. With the check, call-everyone's 4-day value of a call at a rested state is that of calling where the log
     supports it and following the log elsewhere: call, two tired days left alone (the log's own action), call again.
-    Without it, every day is priced as a rested call."""
+    Without it, every day is priced as a rested call. The log's continuation is its sampled return or the regression
+    of its action there: the same value."""
     rows, train, valid, evaluated = rested_log
     uplift = PARAMS.uplift.model_copy(update={"response_days": 4, "lightgbm": FAST})
     rested = rows[TIRED].to_numpy()[evaluated] == 0
     call, rest = BASE + LIFT - PRICE[CALL], BASE
 
     def call_value(support) -> tuple[float, np.ndarray]:
-        fq = fitted_q(rows, train, valid, evaluated, call_everyone(rows), PRICE, uplift, seed=0, support=support)
+        fq = fitted_q(
+            rows,
+            train,
+            valid,
+            evaluated,
+            call_everyone(rows),
+            PRICE,
+            uplift,
+            seed=0,
+            support=support,
+            continuation=continuation,
+        )
         return float(fq.q[rested, CALL].mean()), fq.supported
 
     checked, supported = call_value(tired_unsupported(rows))
@@ -170,6 +183,12 @@ def test_the_support_check_values_the_log_where_the_target_is_unsupported(rested
     assert checked == pytest.approx(call + rest + rest + call, abs=0.4)
     extrapolated, _ = call_value(None)
     assert extrapolated == pytest.approx(4 * call, abs=0.4)
+
+
+def test_an_unknown_continuation_is_refused(log):
+    rows, train, valid, evaluated = log
+    with pytest.raises(ValueError, match="continuation"):
+        fitted_q(rows, train, valid, evaluated, call_everyone(rows), PRICE, PARAMS.uplift, seed=0, continuation="mean")
 
 
 def test_next_day_rows_link_an_account_to_its_next_shown_day():

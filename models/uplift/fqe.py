@@ -32,7 +32,10 @@ With a check, a follow-up state where the target's arm is not supported (for the
 propensity there below `uplift.propensity_clip`) is valued by the log's own continuation instead, the sampled
 `r + V(s'')` of the action the log took there. What is evaluated is then the target where the log supports it and
 the logging policy elsewhere (no silent extrapolation, at every step); `FittedQ.supported` says where the
-evaluated rows' own action is supported, `followed_log` how often the follow-up fell back.
+evaluated rows' own action is supported, `followed_log` how often the follow-up fell back. With
+`continuation="fitted"` the log's continuation at such a state is the step's own regression of the action the
+log took there, Q(s', logged a), instead of its sampled return: the same expectation (the logged action is a
+draw of the logging policy), without the noise of the payments that followed (an agency's lumpy recovery).
 
 Limits (docs/uplift.md): the horizon truncates effects that outlast it (a cease request priced by its harm
 only); the one-contact-per-borrower rule is not applied between a borrower's accounts at the log's states; the
@@ -44,6 +47,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Literal
 
 import lightgbm as lgb
 import numpy as np
@@ -115,6 +119,7 @@ def fitted_q(
     uplift: UpliftParams,
     seed: int,
     support: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None,
+    continuation: Literal["sampled", "fitted"] = "sampled",
 ) -> FittedQ:
     """Fitted-Q evaluation of the target over `uplift.response_days` days (module docstring).
 
@@ -138,7 +143,12 @@ def fitted_q(
     support
         Given positions in `rows` and the target's arm at each, whether the log supports that arm there (module
         docstring). None: everywhere.
+    continuation
+        Where the check falls back: "sampled", the logged action's sampled return r + V(s''); "fitted", the step's
+        regression of the logged action at that state (its sampled return where the arm has no model).
     """
+    if continuation not in ("sampled", "fitted"):
+        raise ValueError(f"continuation: 'sampled' or 'fitted', not {continuation!r}")
     nxt = next_day_rows(rows)
     arm = rows["arm"].to_numpy()
     net_day = rows["reward_day"].to_numpy(np.float64) - price[arm]
@@ -199,6 +209,11 @@ def fitted_q(
                     if at.any():
                         value[follow[at]] = boosters[a].predict(X_follow[at])
             value[follow[~backed]] = sampled[follow[~backed]]
+            if continuation == "fitted":
+                for a, b in boosters.items():
+                    at = ~backed & (arm[follow] == a)
+                    if at.any():
+                        value[follow[at]] = b.predict(X_follow[at])
     q = np.full((len(pos["eval"]), len(price)), np.nan)
     for a, b in boosters.items():
         q[:, a] = b.predict(matrix["eval"])
