@@ -158,6 +158,21 @@ FITTED_CONTINUATION_VARIANTS = {
     "fqe_cycle_supfit_dros": ("fqe", "optimistic", "upper_bound", "action", "logged"),
 }
 DEFAULT = "fqe_cycle_supfit_dros"
+#: The cycle-long fitted-Q estimates: each family of variants with its support check and continuation.
+CYCLE_ESTIMATES = (
+    (CYCLE_VARIANTS, False, "sampled"),
+    (SUPPORTED_VARIANTS, True, "sampled"),
+    (FITTED_CONTINUATION_VARIANTS, True, "fitted"),
+)
+#: Every variant the benchmark reports, in the order it prints them.
+REPORTED = {
+    **VARIANTS,
+    **LONG_VARIANTS,
+    **FQE_VARIANTS,
+    **CYCLE_VARIANTS,
+    **SUPPORTED_VARIANTS,
+    **FITTED_CONTINUATION_VARIANTS,
+}
 
 
 def _target(test: pd.DataFrame, acts: pd.DataFrame, mu: np.ndarray, costs: np.ndarray, params, logged: set):
@@ -682,17 +697,14 @@ def main() -> None:
 
         for name in POLICIES:
             if name == "business_as_usual":  # on-policy: the logged value, plus its reminders' rescued bills
-                for variant in {**CYCLE_VARIANTS, **SUPPORTED_VARIANTS, **FITTED_CONTINUATION_VARIANTS}:
+                for variant in (v for variants, _, _ in CYCLE_ESTIMATES for v in variants):
                     lo, hi = estimates[name]["dros_interval"]
                     estimates[name][variant] = estimates[name]["dros"] + rescued_level
                     estimates[name][f"{variant}_interval"] = (lo + rescued_level, hi + rescued_level)
                     estimates[name][f"{variant}_ess"] = estimates[name]["dros_ess"]
                 continue
-            for variants, check, continuation in (
-                (CYCLE_VARIANTS, None, "sampled"),
-                (SUPPORTED_VARIANTS, supported, "sampled"),
-                (FITTED_CONTINUATION_VARIANTS, supported, "fitted"),
-            ):
+            level_c = level + rescued_level
+            for variants, checked, continuation in CYCLE_ESTIMATES:
                 fq = fitted_q(
                     rows_c,
                     window.train,
@@ -702,10 +714,9 @@ def main() -> None:
                     price,
                     cycle.uplift,
                     params.seeds.training,
-                    support=check,
+                    support=supported if checked else None,
                     continuation=continuation,
                 )
-                level_c = level + rescued_level
                 found, _ = _fitted_q_estimates(
                     name, fq, test_c, window.e_arm, variants, level_c, per_day_c, args.ope_days, params, logged
                 )
@@ -786,8 +797,7 @@ def main() -> None:
         figures[f"ope_dr_rel_error_{key}"] = round(abs(rel["dr"]), 4)
         figures[f"ope_ips_rel_error_{key}"] = round(abs(rel["ips"]), 4)
         figures[f"ope_snips_rel_error_{key}"] = round(abs(rel["snips"]), 4)
-        every = {**VARIANTS, **LONG_VARIANTS, **FQE_VARIANTS, **CYCLE_VARIANTS, **SUPPORTED_VARIANTS}
-        for variant in {**every, **FITTED_CONTINUATION_VARIANTS}:
+        for variant in REPORTED:
             err = (e[variant] - t) / abs(t)
             lo, hi = e[f"{variant}_interval"]
             threshold = e.get(f"{variant}_threshold")
