@@ -10,8 +10,9 @@ then replays the three policies on held-out evaluation worlds (evaluate.seeds, o
 evaluation harness and reports each estimator's relative error against that truth. Beside the declared `dr`
 (DEFAULT: the DR on the targets' own action values from fitted-Q evaluation over --ope-days (30), models/uplift/fqe.py,
 with the bills reminders rescue, models/uplift/reminders.rescue_credit, and a support check at every step: the log's
-own continuation, as the step's regression of the logged action, where the target's arm is not supported) it reports
-the same with the sampled continuation and without the check, over 7 days without the rescued bills,
+own continuation, as the step's regression of the logged action, where the target's arm is not supported; each row
+kind's change counted at the log's own mix of row kinds over its horizon) it reports the same at the test window's
+mix, with the sampled continuation and without the check, over 7 days without the rescued bills,
 and variants with arm-level weights, with the direct term on the target's own contact history, on each decision's
 response over --ope-days and on the log's own 7-day action values: docs/uplift.md says what each shows. It prints the
 truth's parts (past due, rescued by reminder, recovered after charge-off) and each fitted-Q estimate's change by row
@@ -157,12 +158,24 @@ FITTED_CONTINUATION_VARIANTS = {
     "fqe_cycle_supfit_dr": ("fqe", None, "upper_bound", "action", "logged"),
     "fqe_cycle_supfit_dros": ("fqe", "optimistic", "upper_bound", "action", "logged"),
 }
-DEFAULT = "fqe_cycle_supfit_dros"
-#: The cycle-long fitted-Q estimates: each family of variants with its support check and continuation.
+#: `fqe_cycle_supfit_mix_dros` is declared in its place in the 14th session (2026-11-28), before the first
+#: measurement of either: the same estimates with each row kind's change counted at the log's own decisions per
+#: account-day of that kind over its whole horizon (`_horizon_mix`). Its premise is the estimand's definition and the
+#: log's own figures: the level is per account-day over the log's horizon, but the change was counted at the test
+#: window's decisions per account-day, and that window (the log's last months, where the charged-off accounts it
+#: keeps showing have piled up) holds several times the charged-off decisions per account-day the whole log does.
+MIXED_VARIANTS = {
+    "fqe_cycle_supfit_mix_dr": ("fqe", None, "upper_bound", "action", "logged"),
+    "fqe_cycle_supfit_mix_dros": ("fqe", "optimistic", "upper_bound", "action", "logged"),
+}
+DEFAULT = "fqe_cycle_supfit_mix_dros"
+#: The cycle-long fitted-Q estimates: each family of variants with its support check, its continuation and whether
+#: its change is counted at the log's mix of row kinds (False: the test window's).
 CYCLE_ESTIMATES = (
-    (CYCLE_VARIANTS, False, "sampled"),
-    (SUPPORTED_VARIANTS, True, "sampled"),
-    (FITTED_CONTINUATION_VARIANTS, True, "fitted"),
+    (CYCLE_VARIANTS, False, "sampled", False),
+    (SUPPORTED_VARIANTS, True, "sampled", False),
+    (FITTED_CONTINUATION_VARIANTS, True, "fitted", False),
+    (MIXED_VARIANTS, True, "fitted", True),
 )
 #: Every variant the benchmark reports, in the order it prints them.
 REPORTED = {
@@ -172,6 +185,7 @@ REPORTED = {
     **CYCLE_VARIANTS,
     **SUPPORTED_VARIANTS,
     **FITTED_CONTINUATION_VARIANTS,
+    **MIXED_VARIANTS,
 }
 
 
@@ -296,6 +310,18 @@ def _row_kinds(frame: pd.DataFrame) -> dict[str, np.ndarray]:
     return {"reminder rows": pre, "in arrears": ~pre & ~co, "charged off": co}
 
 
+def _horizon_mix(test: pd.DataFrame, logged: pd.DataFrame, days_log: int, test_days: int) -> np.ndarray:
+    """Per test decision, the log's decisions per account-day of its row kind (`_row_kinds`) over its whole horizon
+    (`logged`, `days_log` days) over the test window's (`test_days` days): the weight that counts each kind's change
+    at the log's mix, the one its level is per account-day of (MIXED_VARIANTS). A kind the log never shows gets 0."""
+    weight = np.ones(len(test))
+    whole = _row_kinds(logged)
+    for kind, rows in _row_kinds(test).items():
+        if rows.any():
+            weight[rows] = (whole[kind].sum() / days_log) / (rows.sum() / test_days)
+    return weight
+
+
 def _fitted_q_estimates(
     name: str,
     fq,
@@ -307,11 +333,13 @@ def _fitted_q_estimates(
     days: int,
     params,
     logged: set,
+    mix: np.ndarray | None = None,
 ) -> tuple[dict[str, object], dict]:
     """The variants' estimates of one target from its fitted-Q evaluation on the `test` rows (the one-step targets as
     the responses, Q as the model; a row whose follow-up the model cannot price is left out, as unsupported), as net
-    value per account-day from `level` and `per_day`, with its diagnostics printed (`days`: the horizon). Returns
-    the estimates and the estimators' inputs."""
+    value per account-day from `level` and `per_day`, with its diagnostics printed (`days`: the horizon). `mix`: per
+    row, the weight of its kind (`_horizon_mix`) on its response, direct term and model value, so that the change is
+    each kind's at the log's mix (None: the test window's). Returns the estimates and the estimators' inputs."""
     tp, dm, sup, same = _target(test, fq.actions, fq.q, np.zeros(fq.q.shape[1]), params, logged)
     mu_logged = np.nan_to_num(fq.q[np.arange(len(test)), test["arm"].to_numpy()])
     off = ~fq.supported  # the support check fell back: the logging policy's own action, weight 1
@@ -326,7 +354,8 @@ def _fitted_q_estimates(
             f"continuation at {fq.followed_log:.1%} of the follow-up states"
         )
     sup &= np.isfinite(fq.target)
-    base = np.nanmean(fq.target)
+    kind_weight = np.ones(len(test)) if mix is None else mix
+    base = np.nanmean(fq.target * kind_weight)
     contacts = (fq.actions["action"] != "none").mean() * per_day
     print(
         f"  {name}: fitted-Q over {days} days ({fq.seconds_per_step:.0f} s a day): at the log's states it "
@@ -334,14 +363,14 @@ def _fitted_q_estimates(
         f"{mu_logged.mean():.2f}"
     )
     inputs = {
-        "r": np.nan_to_num(fq.target),
+        "r": np.nan_to_num(fq.target) * kind_weight,
         "p": test["propensity"].to_numpy(),
         "tp": tp,
         "sup": sup,
         "same_arm": same,
         "e_arm": e_arm,
-        "dm": {("fqe", "logged"): dm},
-        "mu_logged": {"fqe": mu_logged},
+        "dm": {("fqe", "logged"): dm * kind_weight},
+        "mu_logged": {"fqe": mu_logged * kind_weight},
     }
     estimates = _variant_estimates(name, variants, inputs, lambda v: level + per_day * (v - base), params)
     _print_change_by_group(name, test, inputs, per_day)
@@ -695,30 +724,54 @@ def main() -> None:
         def supported(idx: np.ndarray, arm: np.ndarray) -> np.ndarray:
             return e_rows[idx, arm] >= clip
 
+        # the log's mix of row kinds over its horizon against the test window's (MIXED_VARIANTS)
+        mix = _horizon_mix(test_c, obs, days_log, params.uplift.test_days)
+        kinds_log, kinds_test = _row_kinds(obs), _row_kinds(test_c)
+        print(
+            "decisions per account-day by row, whole log vs the cycle's test window: "
+            + ", ".join(
+                f"{k} {kinds_log[k].sum() / (n_accounts * days_log):.4f} vs "
+                f"{kinds_test[k].sum() / (n_accounts * params.uplift.test_days):.4f}"
+                for k in kinds_log
+            )
+        )
         for name in POLICIES:
             if name == "business_as_usual":  # on-policy: the logged value, plus its reminders' rescued bills
-                for variant in (v for variants, _, _ in CYCLE_ESTIMATES for v in variants):
+                for variant in (v for variants, *_ in CYCLE_ESTIMATES for v in variants):
                     lo, hi = estimates[name]["dros_interval"]
                     estimates[name][variant] = estimates[name]["dros"] + rescued_level
                     estimates[name][f"{variant}_interval"] = (lo + rescued_level, hi + rescued_level)
                     estimates[name][f"{variant}_ess"] = estimates[name]["dros_ess"]
                 continue
             level_c = level + rescued_level
-            for variants, checked, continuation in CYCLE_ESTIMATES:
-                fq = fitted_q(
-                    rows_c,
-                    window.train,
-                    window.valid,
-                    window.test_positions,
-                    at_log_state(name),
-                    price,
-                    cycle.uplift,
-                    params.seeds.training,
-                    support=supported if checked else None,
-                    continuation=continuation,
-                )
+            fitted: dict[tuple[bool, str], object] = {}  # one fit per support check and continuation
+            for variants, checked, continuation, mixed in CYCLE_ESTIMATES:
+                if (checked, continuation) not in fitted:
+                    fitted[checked, continuation] = fitted_q(
+                        rows_c,
+                        window.train,
+                        window.valid,
+                        window.test_positions,
+                        at_log_state(name),
+                        price,
+                        cycle.uplift,
+                        params.seeds.training,
+                        support=supported if checked else None,
+                        continuation=continuation,
+                    )
+                fq = fitted[checked, continuation]
                 found, _ = _fitted_q_estimates(
-                    name, fq, test_c, window.e_arm, variants, level_c, per_day_c, args.ope_days, params, logged
+                    name,
+                    fq,
+                    test_c,
+                    window.e_arm,
+                    variants,
+                    level_c,
+                    per_day_c,
+                    args.ope_days,
+                    params,
+                    logged,
+                    mix=mix if mixed else None,
                 )
                 estimates[name].update(found)
         for name in POLICIES:
