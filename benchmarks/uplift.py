@@ -1,8 +1,8 @@
 """Uplift benchmark (issue 14): propensity to pay vs its baseline, Qini per action, off-policy values vs the truth.
 
-    python benchmarks/uplift.py [--accounts N] [--cycles N] [--eval-accounts N] [--seeds K] [--quick]
+    python benchmarks/uplift.py [--accounts N] [--cycles N] [--eval-accounts N] [--seeds K] [--log-seed S] [--quick]
 
-Simulates a book (seeds.world), trains the propensity family and the uplift learners on it, scores the
+Simulates a book (seeds.world, or --log-seed), trains the propensity family and the uplift learners on it, scores the
 Qini per action on the out-of-time test window, estimates the net value of business as usual,
 contact-everyone and the uplift model's greedy policy from the log (IPS, SNIPS, DR on the test
 window's decisions; docs/uplift.md says how a per-decision value becomes a net value per account-day),
@@ -400,6 +400,9 @@ def main() -> None:
     parser.add_argument(
         "--world-seeds", default=None, help="evaluation worlds' seeds, comma-separated (default: evaluate.seeds)"
     )
+    parser.add_argument(
+        "--log-seed", type=int, default=None, help="the logged book's world seed (default: seeds.world)"
+    )
     parser.add_argument("--ope-days", type=int, default=OPE_DAYS, help="response horizon of the long-horizon estimand")
     parser.add_argument("--quick", action="store_true", help="few resamples, short evaluation (for the test suite)")
     args = parser.parse_args()
@@ -412,8 +415,10 @@ def main() -> None:
             world_seeds = tuple(int(x) for x in args.world_seeds.split(","))
         except ValueError:
             parser.error(f"--world-seeds: comma-separated integers, not {args.world_seeds!r}")
-        if params.seeds.world in world_seeds:
-            parser.error(f"--world-seeds: {params.seeds.world} is seeds.world, the logged book's own world")
+    if args.log_seed is not None:
+        params = params.model_copy(update={"seeds": params.seeds.model_copy(update={"world": args.log_seed})})
+    if params.seeds.world in (world_seeds or params.evaluate.seeds):  # the truth is never the logged world itself
+        parser.error(f"the logged book's world {params.seeds.world} is one of the evaluation worlds")
     if args.quick:
         params = params.model_copy(update={"uplift": params.uplift.model_copy(update={"bootstrap": 20})})
     if args.cycles:
