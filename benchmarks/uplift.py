@@ -167,7 +167,8 @@ FITTED_CONTINUATION_VARIANTS = {
 #: default book 0.0632 against 0.0362; the declaration said "several times", from a 1,000-account smoke run's 1.8).
 #: Measured (one run, docs/uplift.md): +4.0% (business as usual), +10.0% (contact everyone: 10.03%), +5.9% (greedy);
 #: `fqe_cycle_supfit_dros` beside it +4.0%, +30.5%, +10.4%. Seven declarations, each before its own measurement but
-#: most after earlier ones were measured on the same worlds: `--log-seed` runs it on a log from another world.
+#: most after earlier ones were measured on the same worlds: `--log-seed` runs it on a log from another world. On
+#: `--log-seed 1`: +6.7%, +50.4%, +2.3% (contact everyone's +10.0% does not carry over; docs/uplift.md).
 MIXED_VARIANTS = {
     "fqe_cycle_supfit_mix_dr": ("fqe", None, "upper_bound", "action", "logged"),
     "fqe_cycle_supfit_mix_dros": ("fqe", "optimistic", "upper_bound", "action", "logged"),
