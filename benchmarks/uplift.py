@@ -103,6 +103,16 @@ LONG_VARIANTS = {
     "dros_30d_arm": ("calibrated", "optimistic", "upper_bound", "arm", "logged"),
     "dros_30d_arm_own": ("calibrated", "optimistic", "upper_bound", "arm", "own"),
 }
+
+
+def _dr_and_dros(prefix: str) -> dict[str, tuple]:
+    """A fitted-Q family's plain DR and its DRos (the logged propensities of the exact action, the logged context)."""
+    return {
+        f"{prefix}_dr": ("fqe", None, "upper_bound", "action", "logged"),
+        f"{prefix}_dros": ("fqe", "optimistic", "upper_bound", "action", "logged"),
+    }
+
+
 #: Fitted-Q evaluation (models/uplift/fqe.py): the target's own H-day action value Q_target at the log's states, learnt
 #: by backward induction over the log's day-to-day transitions, in the performance-difference identity
 #: V(target) - V(log) = sum over decisions of Q_target(s, target(s)) - Q_target(s, logged a). The DR's response is
@@ -128,10 +138,7 @@ FQE_VARIANTS = {
 #: a statement cycle (--ope-days, 30) with each reminder's expected rescued bill in the day's collections and the
 #: logged reminders' in the level (models/uplift/reminders.rescue_credit). Its premise is the estimand's definition
 #: (what the harness counts), not an error against the truth.
-CYCLE_VARIANTS = {
-    "fqe_cycle_dr": ("fqe", None, "upper_bound", "action", "logged"),
-    "fqe_cycle_dros": ("fqe", "optimistic", "upper_bound", "action", "logged"),
-}
+CYCLE_VARIANTS = _dr_and_dros("fqe_cycle")
 #: It measured +4.0% (business as usual), +112.2% (contact everyone), +13.3% (greedy), and the log alone said why:
 #: the cycle-long backward induction prices the target's actions at follow-up states where the log hardly ever took
 #: them (18:00 calls on reminder rows: 693 of 832,454; the agency every day after charge-off, where the log works
@@ -145,19 +152,13 @@ CYCLE_VARIANTS = {
 #: applied at each step. Its premise is the log's own evidence above, the threshold the project's existing knob;
 #: the figure stands whatever it shows. Measured: +4.0%, +15.5%, +28.6% (the greedy policy's estimated variance per
 #: decision up from 0.177 to 1.87: the sampled continuation where the check falls back; docs/uplift.md).
-SUPPORTED_VARIANTS = {
-    "fqe_cycle_sup_dr": ("fqe", None, "upper_bound", "action", "logged"),
-    "fqe_cycle_sup_dros": ("fqe", "optimistic", "upper_bound", "action", "logged"),
-}
+SUPPORTED_VARIANTS = _dr_and_dros("fqe_cycle_sup")
 #: `fqe_cycle_supfit_dros` is declared in its place at the end of the 13th session (2026-11-28), before its first
 #: measurement (not yet run on the default book): the same, with the log's continuation where the check falls back
 #: taken from the step's regression of the logged action there (models/uplift/fqe.py, continuation="fitted") instead
 #: of its sampled return. Its premise is the log's own figure above: with the sampled continuation the greedy policy's
 #: estimated variance per decision rose tenfold (0.177 to 1.87), on the lumpy returns of charged-off rows.
-FITTED_CONTINUATION_VARIANTS = {
-    "fqe_cycle_supfit_dr": ("fqe", None, "upper_bound", "action", "logged"),
-    "fqe_cycle_supfit_dros": ("fqe", "optimistic", "upper_bound", "action", "logged"),
-}
+FITTED_CONTINUATION_VARIANTS = _dr_and_dros("fqe_cycle_supfit")
 #: `fqe_cycle_supfit_mix_dros` is declared in its place in the 14th session (2026-11-28), before the first
 #: measurement of either: the same estimates with each row kind's change counted at the log's own decisions per
 #: account-day of that kind over its whole horizon (`_horizon_mix`). Its premise is the estimand's definition and the
@@ -169,10 +170,7 @@ FITTED_CONTINUATION_VARIANTS = {
 #: `fqe_cycle_supfit_dros` beside it +4.0%, +30.5%, +10.4%. Seven declarations, each before its own measurement but
 #: most after earlier ones were measured on the same worlds: `--log-seed` runs it on a log from another world. On
 #: `--log-seed 1`: +6.7%, +50.4%, +2.3% (contact everyone's +10.0% does not carry over; docs/uplift.md).
-MIXED_VARIANTS = {
-    "fqe_cycle_supfit_mix_dr": ("fqe", None, "upper_bound", "action", "logged"),
-    "fqe_cycle_supfit_mix_dros": ("fqe", "optimistic", "upper_bound", "action", "logged"),
-}
+MIXED_VARIANTS = _dr_and_dros("fqe_cycle_supfit_mix")
 DEFAULT = "fqe_cycle_supfit_mix_dros"
 #: The cycle-long fitted-Q estimates: each family of variants with its support check, its continuation and whether
 #: its change is counted at the log's mix of row kinds (False: the test window's).
@@ -315,15 +313,19 @@ def _row_kinds(frame: pd.DataFrame) -> dict[str, np.ndarray]:
     return {"reminder rows": pre, "in arrears": ~pre & ~co, "charged off": co}
 
 
-def _horizon_mix(test: pd.DataFrame, logged: pd.DataFrame, days_log: int, test_days: int) -> np.ndarray:
-    """Per test decision, the log's decisions per account-day of its row kind (`_row_kinds`) over its whole horizon
-    (`logged`, `days_log` days) over the test window's (`test_days` days): the weight that counts each kind's change
-    at the log's mix, the one its level is per account-day of (MIXED_VARIANTS). A kind the log never shows gets 0."""
+def _kind_rates(frame: pd.DataFrame, days: int) -> dict[str, float]:
+    """Decisions per day of each row kind (`_row_kinds`) in `frame`, which spans `days` days."""
+    return {kind: rows.sum() / days for kind, rows in _row_kinds(frame).items()}
+
+
+def _horizon_mix(test: pd.DataFrame, whole: dict[str, float], window: dict[str, float]) -> np.ndarray:
+    """Per test decision, the log's decisions per day of its row kind over its whole horizon (`whole`) over the test
+    window's (`window`; both `_kind_rates`): the weight that counts each kind's change at the log's mix, the one its
+    level is per account-day of (MIXED_VARIANTS). A kind the log never shows gets 0."""
     weight = np.ones(len(test))
-    whole = _row_kinds(logged)
     for kind, rows in _row_kinds(test).items():
         if rows.any():
-            weight[rows] = (whole[kind].sum() / days_log) / (rows.sum() / test_days)
+            weight[rows] = whole[kind] / window[kind]
     return weight
 
 
@@ -735,15 +737,11 @@ def main() -> None:
             return e_rows[idx, arm] >= clip
 
         # the log's mix of row kinds over its horizon against the test window's (MIXED_VARIANTS)
-        mix = _horizon_mix(test_c, obs, days_log, params.uplift.test_days)
-        kinds_log, kinds_test = _row_kinds(obs), _row_kinds(test_c)
+        whole, window_rates = _kind_rates(obs, days_log), _kind_rates(test_c, params.uplift.test_days)
+        mix = _horizon_mix(test_c, whole, window_rates)
         print(
             "decisions per account-day by row, whole log vs the cycle's test window: "
-            + ", ".join(
-                f"{k} {kinds_log[k].sum() / (n_accounts * days_log):.4f} vs "
-                f"{kinds_test[k].sum() / (n_accounts * params.uplift.test_days):.4f}"
-                for k in kinds_log
-            )
+            + ", ".join(f"{k} {whole[k] / n_accounts:.4f} vs {window_rates[k] / n_accounts:.4f}" for k in whole)
         )
         for name in POLICIES:
             if name == "business_as_usual":  # on-policy: the logged value, plus its reminders' rescued bills
