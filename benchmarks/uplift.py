@@ -1,6 +1,7 @@
 """Uplift benchmark (issue 14): propensity to pay vs its baseline, Qini per action, off-policy values vs the truth.
 
     python benchmarks/uplift.py [--accounts N] [--cycles N] [--eval-accounts N] [--seeds K] [--log-seed S] [--quick]
+                                 [--ranking-only]
 
 Simulates a book (seeds.world, or --log-seed), trains the propensity family and the uplift learners on it, scores the
 Qini per action on the out-of-time test window, estimates the net value of business as usual,
@@ -398,6 +399,39 @@ def _print_change_by_group(name: str, test: pd.DataFrame, inputs: dict, per_day:
     print(f"  {name}: fitted-Q DR's change against the log per account-day, by row: {shown}")
 
 
+def _weaker_of_call_and_sms(qinis: dict[str, object]):
+    """The weaker of the call's and the SMS's Qini (by interval lower bound), None unless both are scored."""
+    both = [qinis[ch] for ch in ("call", "sms") if ch in qinis]
+    return min(both, key=lambda q: q.low) if len(both) == 2 else None
+
+
+def _ranking_figures(m7: dict, result) -> dict[str, object]:
+    """Propensity to pay against its baseline, and the Qini figures of the target "call and SMS at least".
+
+    `qini_coefficient` and `qini_ci_low` are per channel, its hour bands pooled (models/uplift/train.py,
+    `channel_qini_inputs`): the issue names actions, and a channel is one. They are the weaker of the call's and
+    the SMS's, so qini_ci_low > 0 means both rank better than random targeting. `qini_band_*` are the earlier
+    reading, kept beside them: per channel its band with the highest lower bound, the weaker of the two."""
+    figures = {
+        "ptp_auc_7d": round(m7["model"]["auc"], 4),
+        "ptp_brier_7d": round(m7["model"]["brier"], 4),
+        "baseline_auc_7d": round(m7["baseline"]["auc"], 4),
+    }
+    pooled = _weaker_of_call_and_sms(result.qini_channel)
+    best_band = {
+        ch: max(bands, key=lambda q: q.low)
+        for ch in ("call", "sms")
+        if (bands := [q for k, q in result.qini.items() if k.startswith(f"{ch}_")])
+    }
+    band = _weaker_of_call_and_sms(best_band)
+    for prefix, q in (("qini", pooled), ("qini_band", band)):
+        figures[f"{prefix}_coefficient"] = round(q.coefficient, 4) if q else None
+        figures[f"{prefix}_ci_low"] = round(q.low, 4) if q else None
+    for key, qinis in (("qini", result.qini), ("qini_channel", result.qini_channel)):
+        figures[key] = {k: [round(q.coefficient, 4), round(q.low, 4), round(q.high, 4)] for k, q in qinis.items()}
+    return figures
+
+
 def main() -> None:
     parser = _harness.parser(__doc__)
     parser.add_argument("--accounts", type=int, default=None, help="accounts of the logged book (default: params.yaml)")
@@ -412,6 +446,11 @@ def main() -> None:
     )
     parser.add_argument("--ope-days", type=int, default=OPE_DAYS, help="response horizon of the long-horizon estimand")
     parser.add_argument("--quick", action="store_true", help="few resamples, short evaluation (for the test suite)")
+    parser.add_argument(
+        "--ranking-only",
+        action="store_true",
+        help="stop after propensity to pay and the Qini (no off-policy estimates, no evaluation worlds)",
+    )
     args = parser.parse_args()
     params = load_params()
     if not 1 <= args.ope_days <= 60:  # uplift.response_days' own range (core/params.py)
@@ -458,8 +497,13 @@ def main() -> None:
             f"{seconds:.0f} s, calls reach the borrower {result.conversation_rate:.1%}"
         )
         table = arms(params.uplift)
-        for name, q in result.qini.items():
+        for name, q in (result.qini | {f"{c} (pooled)": q for c, q in result.qini_channel.items()}).items():
             print(f"  qini {name:16s} {q.coefficient:+8.3f} [{q.low:+8.3f}, {q.high:+8.3f}]  treated {q.treated:,}")
+        if args.ranking_only:
+            _harness.emit(
+                _ranking_figures(m7, result) | {"learner": result.model.learner, "seconds": round(seconds, 1)}
+            )
+            return
 
         # off-policy, on the test window's decisions. Values are net of the action's cost and of its expected harm
         # (cease requests and opt-outs it sets off, at the log's rates per attempt: models/uplift/counterfactual.py)
@@ -823,22 +867,7 @@ def main() -> None:
             f"after charge-off {parts['recovered_after_charge_off']:.4f}), cost {parts['cost']:.4f}, "
             f"harm {parts['harm_cost']:.4f}, net {truth[name]:.4f}"
         )
-    figures = {
-        "ptp_auc_7d": round(m7["model"]["auc"], 4),
-        "ptp_brier_7d": round(m7["model"]["brier"], 4),
-        "baseline_auc_7d": round(m7["baseline"]["auc"], 4),
-    }
-    # "call and SMS at least": per channel its band with the highest lower bound; the figures are the weaker of
-    # the two channels' (qini_ci_low > 0 means both channels have a band whose ranking beats random targeting)
-    best = {}
-    for ch in ("call", "sms"):
-        bands = [q for k, q in result.qini.items() if k.startswith(f"{ch}_")]
-        if bands:
-            best[ch] = max(bands, key=lambda q: q.low)
-    weaker = min(best.values(), key=lambda q: q.low) if len(best) == 2 else None
-    figures["qini_coefficient"] = round(weaker.coefficient, 4) if weaker else None
-    figures["qini_ci_low"] = round(weaker.low, 4) if weaker else None
-    figures["qini"] = {k: [round(q.coefficient, 4), round(q.low, 4), round(q.high, 4)] for k, q in result.qini.items()}
+    figures = _ranking_figures(m7, result)
     print(
         f"net value per account-day: truth (held-out worlds) vs IPS / SNIPS / DR from the log (dr: {DEFAULT}, "
         "optimistic shrinkage tuned by the estimated MSE on the targets' own fitted-Q action values; *_30d: the "

@@ -16,6 +16,7 @@ from models.uplift.arms import arm_codes, arms
 from models.uplift.learners import crossfit_predictions, fit_calibration, fit_dr, fit_t
 from models.uplift.qini import qini
 from models.uplift.rows import FEATURES, decision_rows
+from models.uplift.train import channel_bands, channel_qini_inputs
 
 PARAMS = Params()
 TABLE = arms(PARAMS.uplift)
@@ -288,6 +289,57 @@ def test_qini_is_positive_for_a_true_ranking_and_not_for_a_random_one():
     y = (rng.random(n) < 0.2 + 0.5 * effect * treated).astype(float)
     good = qini(effect, y, treated, np.ones(n), bootstrap=50, confidence=0.95, seed=0)
     bad = qini(rng.random(n), y, treated, np.ones(n), bootstrap=50, confidence=0.95, seed=0)
+    assert good.low > 0
+    assert bad.low < 0 < bad.high
+
+
+def _banded_call_log(n: int, seed: int) -> tuple[pd.DataFrame, np.ndarray]:
+    """Calls at three bands (and plan offers) against no contact, with a confounded logging policy: the
+    segment the call helps most is called least. Returns the log and the planted mean response per arm."""
+    rng = np.random.default_rng(seed)
+    calls = [i for i, a in enumerate(TABLE) if a.channel == "call"]  # the three bands and the plan offer
+    seg = rng.integers(0, 3, n)
+    p_call = np.array([0.05, 0.1, 0.2])[seg]  # per band and the plan offer alike: the rest is no contact
+    u = rng.random(n)
+    k = np.minimum((u / p_call).astype(int), len(calls))
+    arm = np.where(k < len(calls), np.array(calls + [0])[k], 0)
+    prop = np.where(arm == 0, 1 - len(calls) * p_call, p_call)
+    mu = np.zeros((n, len(TABLE)))
+    mu[:, 0] = 20.0
+    band_shift = {a: 2.0 * j for j, a in enumerate(calls)}
+    for a in calls:
+        mu[:, a] = 20.0 + np.array([15.0, 5.0, -5.0])[seg] + band_shift[a]
+    reward = mu[np.arange(n), arm] + rng.normal(0, 8, n)
+    frame = pd.DataFrame(
+        {
+            "arm": arm,
+            "reward": reward,
+            "charged_off": False,
+            "consent_sms": True,
+            "consent_email": True,
+            "consent_call": rng.random(n) < 0.9,
+        }
+    )
+    return frame, mu, 1.0 / prop
+
+
+def test_channel_qini_pools_the_bands_ranks_the_planted_effect_and_leaves_the_plan_offer_out():
+    frame, mu, weight = _banded_call_log(30_000, 11)
+    plan = next(i for i, a in enumerate(TABLE) if a.name == "plan")
+    bands = channel_bands(TABLE, "call", set(range(len(TABLE))))
+    assert [TABLE[a].name for a in bands] == ["call_morning", "call_afternoon", "call_evening"]
+    assert channel_bands(TABLE, "call", set(bands[:1])) == bands[:1]  # an arm not scored is not pooled
+    keep = np.ones(len(frame), bool)
+    score, y, treated, w = channel_qini_inputs(frame, TABLE, mu, weight, bands, keep)
+    arm, allowed = frame["arm"].to_numpy(), frame["consent_call"].to_numpy()
+    rows = allowed & np.isin(arm, [0, *bands])
+    assert len(score) == rows.sum() and treated.sum() == np.isin(arm[rows], bands).sum()
+    assert plan not in set(arm[rows]) and allowed[rows].all()
+    # the same score for treated and control rows: the bands' mean predicted effect
+    np.testing.assert_allclose(score, mu[rows][:, bands].mean(axis=1) - mu[rows, 0])
+    good = qini(score, y, treated, w, bootstrap=50, confidence=0.95, seed=0)
+    noise = np.random.default_rng(3).random(len(score))
+    bad = qini(noise, y, treated, w, bootstrap=50, confidence=0.95, seed=0)
     assert good.low > 0
     assert bad.low < 0 < bad.high
 

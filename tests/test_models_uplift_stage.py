@@ -64,8 +64,13 @@ def test_stage_publishes_metrics_curves_model_and_registers_a_champion(book, tmp
     assert metrics["qini"], "no arm was scored on the test window"
     for q in metrics["qini"].values():
         assert q["low"] <= q["coefficient"] <= q["high"]
+    # each banded channel with a band scored has its bands pooled too
+    assert set(metrics["qini_channel"]) == {a.split("_")[0] for a in metrics["qini"] if "_" in a and a != "field_visit"}
+    assert metrics["qini_channel"]
+    for q in metrics["qini_channel"].values():
+        assert q["low"] <= q["coefficient"] <= q["high"]
     curves = sorted(p.stem for p in (out["plots_dir"] / "qini").glob("*.csv"))
-    assert curves == sorted(metrics["qini"])
+    assert curves == sorted([*metrics["qini"], *metrics["qini_channel"]])
     assert (out["model_dir"] / "uplift.json").exists() and not list(out["model_dir"].rglob("*.pkl"))
     record = json.loads(out["registration_file"].read_text())
     assert record["champion_version"] is None and str(summary["registration"].version) == str(record["version"])

@@ -19,29 +19,36 @@ from models.common import plots  # selects the Agg backend before pyplot is impo
 from models.common.card import markdown_table, slice_table
 from models.common.registry import flatten
 from models.uplift.pyfunc import log_pyfunc
+from models.uplift.qini import Qini
 from models.uplift.reminders import ReminderModel
 from models.uplift.rows import FEATURES, PRODUCTS
 from models.uplift.train import UpliftResult, mean_qini
 
 
 def qini_table(result: UpliftResult) -> pd.DataFrame:
-    """Long table of the test window's Qini curves: arm, share targeted, qini, random."""
+    """Long table of the test window's Qini curves: arm (or banded channel, its bands pooled), share
+    targeted, qini, random."""
     rows = [
         {"arm": name, "targeted": x, "qini": q, "random": r}
-        for name, curve in result.qini.items()
+        for name, curve in (result.qini | result.qini_channel).items()
         for x, q, r in curve.curve
     ]
     return pd.DataFrame(rows, columns=["arm", "targeted", "qini", "random"])
+
+
+def _qini_figures(qinis: dict[str, Qini]) -> dict[str, dict[str, float]]:
+    return {
+        k: {"coefficient": q.coefficient, "low": q.low, "high": q.high, "rows": q.rows, "treated": q.treated}
+        for k, q in qinis.items()
+    }
 
 
 def metrics(result: UpliftResult) -> dict[str, object]:
     return {
         "learner": result.model.learner,
         "validation": result.validation,
-        "qini": {
-            k: {"coefficient": q.coefficient, "low": q.low, "high": q.high, "rows": q.rows, "treated": q.treated}
-            for k, q in result.qini.items()
-        },
+        "qini": _qini_figures(result.qini),
+        "qini_channel": _qini_figures(result.qini_channel),
         "model": {"mean_qini": mean_qini(result, result.mu_test)},
         "rows": {"train": len(result.train), "valid": len(result.valid), "test": len(result.test)},
         "conversation_rate": result.conversation_rate,
@@ -132,6 +139,11 @@ class UpliftFamily:
                 )
         return {
             "Qini on the test window (per arm, vs random targeting)": markdown_table(qini),
+            "Qini on the test window (per channel, its hour bands pooled)": markdown_table(
+                pd.DataFrame([{"channel": c, **values} for c, values in metrics(result)["qini_channel"].items()])
+            )
+            if result.qini_channel
+            else "No channel with hour bands was scored on the test window.",
             "Slices": "\n\n".join(slices) or "No region or product column in the decision rows.",
             "Known limits": "\n".join(
                 [

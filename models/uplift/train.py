@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from core.params import Params
-from models.uplift.arms import Arm, allowed_channels, arm_costs, arms
+from models.uplift.arms import BANDED, Arm, allowed_channels, arm_costs, arms
 from models.uplift.learners import UpliftModel, arm_propensity, fit_arm_propensity, fit_dr, fit_t
 from models.uplift.qini import Qini, coefficient, qini
 from models.uplift.rows import allowed_from_rows
@@ -43,6 +43,8 @@ class UpliftResult:
     validation: dict[str, float]
     seconds: dict[str, float] = field(default_factory=dict)
     qini: dict[str, Qini] = field(default_factory=dict)
+    #: Per banded channel (sms, email, call): its bands pooled against no contact (`channel_qini_inputs`).
+    qini_channel: dict[str, Qini] = field(default_factory=dict)
 
 
 def conversation_rate(contacts: pd.DataFrame) -> float:
@@ -96,6 +98,29 @@ def qini_inputs(frame, table, mu, weight, a, keep):
     rows = qini_rows(frame, table, a, keep)
     arm = frame["arm"].to_numpy()[rows]
     return mu[rows, a] - mu[rows, 0], frame["reward"].to_numpy()[rows], arm == a, weight[rows]
+
+
+def channel_bands(table: tuple[Arm, ...], channel: str, scored: set[int]) -> list[int]:
+    """The arms of `channel` at an hour band with no offer (a plan offer is its own action), among `scored`."""
+    return [
+        a for a, arm in enumerate(table) if arm.channel == channel and arm.band and arm.offer == "none" and a in scored
+    ]
+
+
+def channel_qini_inputs(frame, table, mu, weight, bands: list[int], keep):
+    """`qini_inputs` for a channel, its bands pooled: the issue's "call and SMS actions" are channels.
+
+    Rows that took one of `bands` are treated, no-contact rows where the channel was allowed are the
+    control. Each treated row weighs 1 / the estimated propensity of its own band, so the treated mean is
+    the bands' plain average response; the score is therefore the bands' plain average predicted effect,
+    the same for treated and control rows (a ranking that depended on the arm taken would show the
+    logging policy's choice as uplift). Pooling gives the channel all its logged contacts, where a single
+    band has a third of them."""
+    allowed = allowed_channels(table, allowed_from_rows(frame))[:, bands[0]]
+    arm = frame["arm"].to_numpy()
+    rows = keep & allowed & np.isin(arm, [0, *bands])
+    effect = mu[rows][:, bands].mean(axis=1) - mu[rows, 0]
+    return effect, frame["reward"].to_numpy()[rows], arm[rows] != 0, weight[rows]
 
 
 def _own_weight(booster, frame: pd.DataFrame, clip: float) -> np.ndarray:
@@ -153,6 +178,14 @@ def train_uplift(rows: pd.DataFrame, contacts: pd.DataFrame, params: Params) -> 
             continue
         s, y, t, w = qini_inputs(test, table, mu_test, w_test, a, test_keep)
         result.qini[table[a].name] = qini(s, y, t, w, bootstrap=p.bootstrap, confidence=p.confidence, seed=seed + a)
+    scored = {i for i, arm in enumerate(table) if arm.name in result.qini}
+    for c, channel in enumerate(BANDED):
+        bands = channel_bands(table, channel, scored)
+        if bands:
+            s, y, t, w = channel_qini_inputs(test, table, mu_test, w_test, bands, test_keep)
+            result.qini_channel[channel] = qini(
+                s, y, t, w, bootstrap=p.bootstrap, confidence=p.confidence, seed=seed + n + c
+            )
     return result
 
 
