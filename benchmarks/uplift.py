@@ -30,7 +30,6 @@ import tempfile
 import time
 import warnings
 from pathlib import Path
-from types import SimpleNamespace
 from typing import NamedTuple
 
 import _harness
@@ -46,11 +45,11 @@ from models.propensity.train import train_propensity
 from models.uplift import ope
 from models.uplift.arms import allowed_channels, arm_codes, arms
 from models.uplift.counterfactual import (
-    actions_frame,
     book_from_rows,
     event_rates,
     first_allowed,
     harm_per_arm,
+    logged_actions,
     replay,
     with_history,
 )
@@ -222,7 +221,7 @@ def _target(test: pd.DataFrame, acts: pd.DataFrame, mu: np.ndarray, costs: np.nd
 
 def _actions(channel: np.ndarray, hour: np.ndarray, offer: np.ndarray | None = None) -> pd.DataFrame:
     """Channel indices (-1: none) and hours as the decision log writes actions (models.uplift.counterfactual)."""
-    return actions_frame(SimpleNamespace(channel=np.asarray(channel), hour=np.asarray(hour)), offer)
+    return logged_actions(channel, hour, offer)
 
 
 def _variant_estimates(name: str, variants: dict, inputs: dict, scale_up, params) -> dict[str, object]:
@@ -561,7 +560,7 @@ def main() -> None:
                 )
                 rep = replay(book, choose, rules, rates, seed)
                 offers = offer_of[chosen.clip(0)]
-            full = actions_frame(rep, offers)
+            full = logged_actions(rep.channel, rep.hour, offers)
             return rep, full.iloc[pos].reset_index(drop=True), full
 
         replays = {name: replayed(name, params.seeds.training) for name in POLICIES[1:]}

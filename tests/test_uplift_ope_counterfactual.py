@@ -19,11 +19,11 @@ from models.uplift.counterfactual import (
     FOREVER,
     Book,
     EventRates,
-    actions_frame,
     caused_by_contacts,
     event_rates,
     first_allowed,
     harm_per_arm,
+    logged_actions,
     replay,
     standing_restrictions,
     with_history,
@@ -173,7 +173,7 @@ def test_reduces_to_the_plain_target_where_no_rule_binds(region):
         }
     )
     plain = contact_everyone_actions(allowed_from_rows(frame))
-    pd.testing.assert_frame_equal(actions_frame(out), plain)
+    pd.testing.assert_frame_equal(logged_actions(out.channel, out.hour), plain)
     # its own history: every account contacted every day
     assert (out.days_since_contact[book.day > book.day.min()] == 1).all()
     assert (out.contacts_7d[book.day >= book.day.min() + 7] == 7).all()

@@ -368,16 +368,18 @@ def with_history(features: pd.DataFrame, contacts_7d: np.ndarray, days_since_con
     return out
 
 
-def actions_frame(replayed: Replayed, offer: np.ndarray | None = None) -> pd.DataFrame:
-    """The admitted actions as the decision log writes them (action, local_hour, offer)."""
+def logged_actions(channel: np.ndarray, hour: np.ndarray, offer: np.ndarray | None = None) -> pd.DataFrame:
+    """Actions (channel index into `CHANNELS`, -1 for none; local hour) as the decision log writes them: action,
+    local_hour, offer. Takes arrays, so a replay's admitted actions (`Replayed.channel`, `.hour`) and a policy's
+    plain choices read the same way."""
+    channel = np.asarray(channel)
     names = np.array([*CHANNELS, "none"], dtype=object)
-    n = len(replayed.channel)
-    offers = np.full(n, "none", dtype=object) if offer is None else np.asarray(offer, dtype=object)
-    none = replayed.channel < 0
+    offers = np.full(len(channel), "none", dtype=object) if offer is None else np.asarray(offer, dtype=object)
+    none = channel < 0
     return pd.DataFrame(
         {
-            "action": names[replayed.channel],
-            "local_hour": np.where(none, -1, replayed.hour),
+            "action": names[channel],
+            "local_hour": np.where(none, -1, np.asarray(hour)),
             "offer": np.where(none, "none", offers),
         }
     )

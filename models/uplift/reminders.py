@@ -293,7 +293,7 @@ def fit_reminders(rows: pd.DataFrame, statements: pd.DataFrame, params: Params) 
     """The per-borrower reminder model (module docstring) from the log's reminder rows; None when no channel (or
     no-reminder side) has `MIN_ROWS` logged rows."""
     pre, y = _reminder_rows(rows, statements)
-    arms = [a for a in (NO_REMINDER, *REMINDER_CHANNELS) if _took(pre, a).sum() >= MIN_ROWS] if len(pre) else []
+    arms = [a for a in (NO_REMINDER, *REMINDER_CHANNELS) if _took(pre, a).sum() >= MIN_ROWS]
     if NO_REMINDER not in arms or len(arms) < 2:
         return None
     lgbm = params.uplift.lightgbm
