@@ -219,11 +219,6 @@ def _target(test: pd.DataFrame, acts: pd.DataFrame, mu: np.ndarray, costs: np.nd
     return same.astype(float), np.nan_to_num(dm), supported, arm == test["arm"].to_numpy()
 
 
-def _actions(channel: np.ndarray, hour: np.ndarray, offer: np.ndarray | None = None) -> pd.DataFrame:
-    """Channel indices (-1: none) and hours as the decision log writes actions (models.uplift.counterfactual)."""
-    return logged_actions(channel, hour, offer)
-
-
 def _variant_estimates(name: str, variants: dict, inputs: dict, scale_up, params) -> dict[str, object]:
     """Every variant's estimate of one policy, on one window, as net value per account-day.
 
@@ -722,9 +717,9 @@ def main() -> None:
         def at_log_state(name: str):
             def actions(idx: np.ndarray) -> pd.DataFrame:
                 if name == "contact_everyone":
-                    return _actions(*everyone(idx, allowed_log[idx], {}))
+                    return logged_actions(*everyone(idx, allowed_log[idx], {}))
                 ch, hour = greedy_pick(idx, allowed_log[idx], {})
-                return _actions(ch, hour, offer_of[greedy_arm[idx].clip(0)])
+                return logged_actions(ch, hour, offer_of[greedy_arm[idx].clip(0)])
 
             return actions
 

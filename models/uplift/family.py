@@ -140,7 +140,7 @@ class UpliftFamily:
         return {
             "Qini on the test window (per arm, vs random targeting)": markdown_table(qini),
             "Qini on the test window (per channel, its hour bands pooled)": markdown_table(
-                pd.DataFrame([{"channel": c, **values} for c, values in metrics(result)["qini_channel"].items()])
+                pd.DataFrame([{"channel": c, **values} for c, values in _qini_figures(result.qini_channel).items()])
             )
             if result.qini_channel
             else "No channel with hour bands was scored on the test window.",
