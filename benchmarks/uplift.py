@@ -402,27 +402,40 @@ def _weaker_of_call_and_sms(qinis: dict[str, object]):
 def _ranking_figures(m7: dict, result) -> dict[str, object]:
     """Propensity to pay against its baseline, and the Qini figures of the target "call and SMS at least".
 
-    `qini_coefficient` and `qini_ci_low` are per channel, its hour bands pooled (models/uplift/train.py,
-    `channel_qini_inputs`): the issue names actions, and a channel is one. They are the weaker of the call's and
-    the SMS's, so qini_ci_low > 0 means both rank better than random targeting. `qini_band_*` are the earlier
-    reading, kept beside them: per channel its band with the highest lower bound, the weaker of the two."""
+    `qini_coefficient` and `qini_ci_low` are per channel, its hour bands pooled, from doubly robust scores on every
+    decision where the channel was allowed (models/uplift/train.py, `channel_dr_inputs`; since 2026-11-29, 16th
+    session: the inverse-propensity weights clipped at `uplift.propensity_clip` stand for about half the decisions
+    of the call's bands, `weight_balance`). They are the weaker of the call's and the SMS's, so qini_ci_low > 0
+    means both rank better than random targeting. Kept beside them: `qini_ipw_*`, the same channels from the
+    clipped inverse-propensity weights (`channel_qini_inputs`, the reading before), and `qini_band_*`, the one
+    before that (per channel its band with the highest lower bound)."""
     figures = {
         "ptp_auc_7d": round(m7["model"]["auc"], 4),
         "ptp_brier_7d": round(m7["model"]["brier"], 4),
         "baseline_auc_7d": round(m7["baseline"]["auc"], 4),
     }
-    pooled = _weaker_of_call_and_sms(result.qini_channel)
     best_band = {
         ch: max(bands, key=lambda q: q.low)
         for ch in ("call", "sms")
         if (bands := [q for k, q in result.qini.items() if k.startswith(f"{ch}_")])
     }
-    band = _weaker_of_call_and_sms(best_band)
-    for prefix, q in (("qini", pooled), ("qini_band", band)):
+    for prefix, qinis in (
+        ("qini", result.qini_channel_dr),
+        ("qini_ipw", result.qini_channel),
+        ("qini_band", best_band),
+    ):
+        q = _weaker_of_call_and_sms(qinis)
         figures[f"{prefix}_coefficient"] = round(q.coefficient, 4) if q else None
         figures[f"{prefix}_ci_low"] = round(q.low, 4) if q else None
-    for key, qinis in (("qini", result.qini), ("qini_channel", result.qini_channel)):
+    for key, qinis in (
+        ("qini", result.qini),
+        ("qini_channel", result.qini_channel),
+        ("qini_channel_dr", result.qini_channel_dr),
+    ):
         figures[key] = {k: [round(q.coefficient, 4), round(q.low, 4), round(q.high, 4)] for k, q in qinis.items()}
+    figures["weight_balance"] = {
+        k: [round(v["clipped"], 3), round(v["floor"], 3)] for k, v in result.weight_balance.items()
+    }
     return figures
 
 
@@ -491,8 +504,13 @@ def main() -> None:
             f"{seconds:.0f} s, calls reach the borrower {result.conversation_rate:.1%}"
         )
         table = arms(params.uplift)
-        for name, q in (result.qini | {f"{c} (pooled)": q for c, q in result.qini_channel.items()}).items():
-            print(f"  qini {name:16s} {q.coefficient:+8.3f} [{q.low:+8.3f}, {q.high:+8.3f}]  treated {q.treated:,}")
+        pooled = {f"{c} (pooled)": q for c, q in result.qini_channel.items()}
+        robust = {f"{c} (doubly robust)": q for c, q in result.qini_channel_dr.items()}
+        for name, q in (result.qini | pooled | robust).items():
+            print(f"  qini {name:22s} {q.coefficient:+8.3f} [{q.low:+8.3f}, {q.high:+8.3f}]  treated {q.treated:,}")
+        print("  inverse-propensity weights per decision allowed, clipped at the Qini's clip / at the logging floor:")
+        for name, v in result.weight_balance.items():
+            print(f"    {name:16s} {v['clipped']:.3f} / {v['floor']:.3f} of {v['allowed']:,}")
         if args.ranking_only:
             _harness.emit(
                 _ranking_figures(m7, result) | {"learner": result.model.learner, "seconds": round(seconds, 1)}

@@ -14,9 +14,9 @@ from core.params import LightGBMParams, Params
 from models.uplift import ope
 from models.uplift.arms import arm_codes, arms
 from models.uplift.learners import crossfit_predictions, fit_calibration, fit_dr, fit_t
-from models.uplift.qini import qini
+from models.uplift.qini import dr_qini, qini
 from models.uplift.rows import FEATURES, decision_rows
-from models.uplift.train import channel_bands, channel_qini_inputs
+from models.uplift.train import channel_bands, channel_dr_inputs, channel_qini_inputs, weight_balance
 
 PARAMS = Params()
 TABLE = arms(PARAMS.uplift)
@@ -342,6 +342,59 @@ def test_channel_qini_pools_the_bands_ranks_the_planted_effect_and_leaves_the_pl
     bad = qini(noise, y, treated, w, bootstrap=50, confidence=0.95, seed=0)
     assert good.low > 0
     assert bad.low < 0 < bad.high
+
+
+def _planted_propensities(frame: pd.DataFrame, weight: np.ndarray) -> np.ndarray:
+    """(rows, arms) propensities of `_banded_call_log`: each call arm (bands and plan offer) at the row's rate,
+    no contact the rest, every other arm never."""
+    calls = [i for i, a in enumerate(TABLE) if a.channel == "call"]
+    taken = 1.0 / weight
+    p_call = np.where(frame["arm"].to_numpy() == 0, (1 - taken) / len(calls), taken)
+    e = np.zeros((len(frame), len(TABLE)))
+    e[:, calls] = p_call[:, None]
+    e[:, 0] = 1 - len(calls) * p_call
+    return e
+
+
+def test_doubly_robust_qini_ranks_the_planted_effect_and_its_scores_average_to_it_whatever_the_model():
+    frame, mu, weight = _banded_call_log(30_000, 11)
+    e = _planted_propensities(frame, weight)
+    bands = channel_bands(TABLE, "call", set(range(len(TABLE))))
+    score, gamma, treated = channel_dr_inputs(frame, TABLE, mu, e, bands)
+    allowed = frame["consent_call"].to_numpy()
+    assert len(score) == allowed.sum()  # every decision where a call was allowed, the plan offer's too
+    assert treated.sum() == np.isin(frame["arm"].to_numpy()[allowed], bands).sum()
+    true_effect = mu[allowed][:, bands].mean(axis=1) - mu[allowed, 0]
+    assert gamma.mean() == pytest.approx(true_effect.mean(), abs=0.6)
+    # a wrong outcome model (no effect anywhere): the propensities alone keep the scores' mean on the truth
+    flat = np.full_like(mu, 20.0)
+    _, gamma_flat, _ = channel_dr_inputs(frame, TABLE, flat, e, bands)
+    assert gamma_flat.mean() == pytest.approx(true_effect.mean(), abs=1.5)
+    good = dr_qini(score, gamma_flat, treated, bootstrap=50, confidence=0.95, seed=0)
+    assert good.low > 0 and good.treated == treated.sum() and good.rows == len(score)
+    # random rankings: the interval holds 0 but for about one draw in twenty (10 draws: 2 misses at most)
+    rng = np.random.default_rng(3)
+    misses = sum(
+        not (q.low < 0 < q.high)
+        for q in (
+            dr_qini(rng.random(len(score)), gamma_flat, treated, bootstrap=50, confidence=0.95, seed=k)
+            for k in range(10)
+        )
+    )
+    assert misses <= 2
+
+
+def test_weight_balance_is_one_for_true_propensities_and_falls_where_the_clip_bites():
+    frame, _, weight = _banded_call_log(30_000, 5)
+    frame = frame.assign(consent_call=True)
+    e = _planted_propensities(frame, weight)
+    call = next(i for i, a in enumerate(TABLE) if a.name == "call_morning")
+    # propensities of 0.05 to 0.2: a clip at 0.01 leaves them alone, one at 0.1 halves the weight of the least called
+    kept = weight_balance(frame, TABLE, e, call, clip=0.01, floor=0.00002)
+    assert kept["allowed"] == len(frame)
+    assert kept["clipped"] == pytest.approx(1.0, abs=0.08) and kept["floor"] == kept["clipped"]
+    bitten = weight_balance(frame, TABLE, e, call, clip=0.1, floor=0.00002)
+    assert bitten["clipped"] == pytest.approx((0.5 + 1 + 1) / 3, abs=0.05) and bitten["floor"] == kept["floor"]
 
 
 def test_arm_codes_bands_and_plan():

@@ -69,8 +69,17 @@ def test_stage_publishes_metrics_curves_model_and_registers_a_champion(book, tmp
     assert metrics["qini_channel"]
     for q in metrics["qini_channel"].values():
         assert q["low"] <= q["coefficient"] <= q["high"]
+    # ... and read from doubly robust scores; every scored arm's weights are checked against its decisions
+    assert set(metrics["qini_channel_dr"]) == set(metrics["qini_channel"])
+    for q in metrics["qini_channel_dr"].values():
+        assert q["low"] <= q["coefficient"] <= q["high"] and q["rows"] >= q["treated"]
+    assert set(metrics["weight_balance"]) == set(metrics["qini"])
+    for w in metrics["weight_balance"].values():
+        assert 0 < w["clipped"] <= w["floor"] and w["allowed"] > 0
     curves = sorted(p.stem for p in (out["plots_dir"] / "qini").glob("*.csv"))
-    assert curves == sorted([*metrics["qini"], *metrics["qini_channel"]])
+    assert curves == sorted(
+        [*metrics["qini"], *metrics["qini_channel"], *(f"{c}_dr" for c in metrics["qini_channel_dr"])]
+    )
     assert (out["model_dir"] / "uplift.json").exists() and not list(out["model_dir"].rglob("*.pkl"))
     record = json.loads(out["registration_file"].read_text())
     assert record["champion_version"] is None and str(summary["registration"].version) == str(record["version"])

@@ -26,11 +26,12 @@ from models.uplift.train import UpliftResult, mean_qini
 
 
 def qini_table(result: UpliftResult) -> pd.DataFrame:
-    """Long table of the test window's Qini curves: arm (or banded channel, its bands pooled), share
-    targeted, qini, random."""
+    """Long table of the test window's Qini curves: arm (or banded channel, its bands pooled; `<channel>_dr` from
+    doubly robust scores), share targeted, qini, random."""
+    dr = {f"{c}_dr": q for c, q in result.qini_channel_dr.items()}
     rows = [
         {"arm": name, "targeted": x, "qini": q, "random": r}
-        for name, curve in (result.qini | result.qini_channel).items()
+        for name, curve in (result.qini | result.qini_channel | dr).items()
         for x, q, r in curve.curve
     ]
     return pd.DataFrame(rows, columns=["arm", "targeted", "qini", "random"])
@@ -49,6 +50,8 @@ def metrics(result: UpliftResult) -> dict[str, object]:
         "validation": result.validation,
         "qini": _qini_figures(result.qini),
         "qini_channel": _qini_figures(result.qini_channel),
+        "qini_channel_dr": _qini_figures(result.qini_channel_dr),
+        "weight_balance": result.weight_balance,
         "model": {"mean_qini": mean_qini(result, result.mu_test)},
         "rows": {"train": len(result.train), "valid": len(result.valid), "test": len(result.test)},
         "conversation_rate": result.conversation_rate,
@@ -144,6 +147,20 @@ class UpliftFamily:
             )
             if result.qini_channel
             else "No channel with hour bands was scored on the test window.",
+            "Qini on the test window (per channel, doubly robust scores on every decision it was allowed)": (
+                markdown_table(
+                    pd.DataFrame(
+                        [{"channel": c, **values} for c, values in _qini_figures(result.qini_channel_dr).items()]
+                    )
+                )
+                if result.qini_channel_dr
+                else "No channel with hour bands was scored on the test window."
+            ),
+            "Inverse-propensity weights per decision allowed (1: they stand for every decision)": (
+                markdown_table(pd.DataFrame([{"arm": a, **v} for a, v in result.weight_balance.items()]))
+                if result.weight_balance
+                else "No arm was scored on the test window."
+            ),
             "Slices": "\n\n".join(slices) or "No region or product column in the decision rows.",
             "Known limits": "\n".join(
                 [

@@ -187,6 +187,7 @@ def fitted_q(
     lgbm = uplift.lightgbm
     params = _regression(lgbm, seed, "regression")  # net values: negative where the price exceeds what is collected
     value = np.zeros(len(rows))  # V_0 = 0: nothing after the horizon
+    unbacked, logged_at_follow = follow[~backed], arm[follow]  # fixed over the steps
     started = time.perf_counter()
     for step in progress.track(range(1, uplift.response_days + 1), "uplift: fitted-Q evaluation", unit="days"):
         # every row's sampled value of its logged action: r + V_{k-1}(s'), the log's continuation where unsupported
@@ -208,10 +209,10 @@ def fitted_q(
                     at = (chosen == a) & backed
                     if at.any():
                         value[follow[at]] = boosters[a].predict(X_follow[at])
-            value[follow[~backed]] = sampled[follow[~backed]]
+            value[unbacked] = sampled[unbacked]
             if continuation == "fitted":
                 for a, b in boosters.items():
-                    at = ~backed & (arm[follow] == a)
+                    at = ~backed & (logged_at_follow == a)
                     if at.any():
                         value[follow[at]] = b.predict(X_follow[at])
     q = np.full((len(pos["eval"]), len(price)), np.nan)

@@ -18,7 +18,7 @@ import pandas as pd
 from core.params import Params
 from models.uplift.arms import BANDED, Arm, allowed_channels, arm_costs, arms
 from models.uplift.learners import UpliftModel, arm_propensity, fit_arm_propensity, fit_dr, fit_t
-from models.uplift.qini import Qini, coefficient, qini
+from models.uplift.qini import Qini, coefficient, dr_qini, qini
 from models.uplift.rows import allowed_from_rows
 
 CONVERSATIONS = ("right_party_contact", "promise_to_pay", "refused", "cease_request", "dispute_raised")
@@ -45,6 +45,11 @@ class UpliftResult:
     qini: dict[str, Qini] = field(default_factory=dict)
     #: Per banded channel (sms, email, call): its bands pooled against no contact (`channel_qini_inputs`).
     qini_channel: dict[str, Qini] = field(default_factory=dict)
+    #: The same from doubly robust scores on every decision where the channel was allowed (`channel_dr_inputs`).
+    qini_channel_dr: dict[str, Qini] = field(default_factory=dict)
+    #: Per scored arm: decisions where it was allowed, and its treated rows' inverse propensities summed over
+    #: them, clipped at `uplift.propensity_clip` (the Qini weights) and at `uplift.min_propensity` (`weight_balance`).
+    weight_balance: dict[str, dict[str, float]] = field(default_factory=dict)
 
 
 def conversation_rate(contacts: pd.DataFrame) -> float:
@@ -123,6 +128,40 @@ def channel_qini_inputs(frame, table, mu, weight, bands: list[int], keep):
     return effect, frame["reward"].to_numpy()[rows], arm[rows] != 0, weight[rows]
 
 
+def channel_dr_inputs(frame, table, mu, e, bands: list[int]):
+    """Score, doubly robust score and treated of a channel's bands pooled against no contact, on every decision
+    where the channel was allowed (models/uplift/qini.py, `dr_qini`).
+
+    The score is the bands' plain average predicted effect (as `channel_qini_inputs`); the doubly robust score
+    adds to it each row's residual over the propensity of what it took: `(y - mu_b) / e_b / len(bands)` on a
+    row that took band b, `-(y - mu_0) / e_0` on one left alone, nothing on one that took another action.
+    `e`: (rows, arms) estimated arm propensities, clipped only at the logging floor (`weight_balance` says
+    why)."""
+    allowed = allowed_channels(table, allowed_from_rows(frame))[:, bands[0]]
+    arm, y = frame["arm"].to_numpy()[allowed], frame["reward"].to_numpy(np.float64)[allowed]
+    m, p = mu[allowed], e[allowed]
+    score = m[:, bands].mean(axis=1) - m[:, 0]
+    residual = sum(np.where(arm == b, (y - m[:, b]) / p[:, b], 0.0) for b in bands) / len(bands)
+    gamma = score + residual - np.where(arm == 0, (y - m[:, 0]) / p[:, 0], 0.0)
+    return score, gamma, np.isin(arm, bands)
+
+
+def weight_balance(frame, table, e: np.ndarray, a: int, clip: float, floor: float) -> dict[str, float]:
+    """Arm `a`'s inverse-propensity weights against the decisions they stand for, a check from the log alone.
+
+    Summed over the rows that took `a`, 1 / its estimated propensity estimates the number of decisions where `a`
+    could be taken; a ratio well below 1 says the clip removes weight (the rows the log seldom treats count for
+    less, so the weighted treated rows no longer stand for the population)."""
+    allowed = allowed_channels(table, allowed_from_rows(frame))[:, a]
+    took = frame["arm"].to_numpy() == a
+    n = int(allowed.sum())
+    return {
+        "allowed": n,
+        "clipped": float(np.sum(1.0 / np.maximum(e[took, a], clip))) / max(n, 1),
+        "floor": float(np.sum(1.0 / np.maximum(e[took, a], floor))) / max(n, 1),
+    }
+
+
 def _own_weight(booster, frame: pd.DataFrame, clip: float) -> np.ndarray:
     e = arm_propensity(booster, frame, clip)
     return 1.0 / e[np.arange(len(frame)), frame["arm"].to_numpy()]
@@ -142,6 +181,7 @@ def train_uplift(rows: pd.DataFrame, contacts: pd.DataFrame, params: Params) -> 
     prop = fit_arm_propensity(train, valid, n, p.lightgbm, seed, p.none_sample)
     w_valid = _own_weight(prop, valid, p.propensity_clip)
     w_test = _own_weight(prop, test, p.propensity_clip)
+    e_test = arm_propensity(prop, test, p.min_propensity)
     all_valid = np.ones(len(valid), bool)
     models, scores = {}, {}
     for learner in p.learners:
@@ -178,6 +218,9 @@ def train_uplift(rows: pd.DataFrame, contacts: pd.DataFrame, params: Params) -> 
             continue
         s, y, t, w = qini_inputs(test, table, mu_test, w_test, a, test_keep)
         result.qini[table[a].name] = qini(s, y, t, w, bootstrap=p.bootstrap, confidence=p.confidence, seed=seed + a)
+        result.weight_balance[table[a].name] = weight_balance(
+            test, table, e_test, a, p.propensity_clip, p.min_propensity
+        )
     scored = {i for i, arm in enumerate(table) if arm.name in result.qini}
     for c, channel in enumerate(BANDED):
         bands = channel_bands(table, channel, scored)
@@ -185,6 +228,10 @@ def train_uplift(rows: pd.DataFrame, contacts: pd.DataFrame, params: Params) -> 
             s, y, t, w = channel_qini_inputs(test, table, mu_test, w_test, bands, test_keep)
             result.qini_channel[channel] = qini(
                 s, y, t, w, bootstrap=p.bootstrap, confidence=p.confidence, seed=seed + n + c
+            )
+            s, gamma, t = channel_dr_inputs(test, table, mu_test, e_test, bands)
+            result.qini_channel_dr[channel] = dr_qini(
+                s, gamma, t, bootstrap=p.bootstrap, confidence=p.confidence, seed=seed + n + c
             )
     return result
 

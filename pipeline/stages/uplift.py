@@ -94,6 +94,8 @@ def command(
         typer.echo(f"  Qini {arm}: {q['coefficient']:+.3f} [{q['low']:+.3f}, {q['high']:+.3f}]")
     for channel, q in m["qini_channel"].items():
         typer.echo(f"  Qini {channel} (its bands pooled): {q['coefficient']:+.3f} [{q['low']:+.3f}, {q['high']:+.3f}]")
+    for channel, q in m["qini_channel_dr"].items():
+        typer.echo(f"  Qini {channel} (doubly robust): {q['coefficient']:+.3f} [{q['low']:+.3f}, {q['high']:+.3f}]")
     reg = summary.get("registration")
     if reg is not None:
         typer.echo(reg.verdict())
