@@ -30,7 +30,7 @@ from core.io import read_tables
 from core.params import load_params
 from evaluation.harness import evaluate
 from features.state_frame import state_frame
-from models.uplift.reminders import fit_reminders, log_facts
+from models.uplift.reminders import learn_from_log
 from models.uplift.rows import decision_rows
 from models.uplift.store import save as save_uplift
 from models.uplift.train import train_uplift
@@ -126,8 +126,7 @@ def train_on_a_book(params, accounts: int, cycles: int | None, tmp: Path) -> tup
     tables = read_tables(tmp / "raw")
     rows = decision_rows(tables, params)
     result = train_uplift(rows, tables["contacts"], params)
-    facts = log_facts(rows, tables, params)
-    reminders = fit_reminders(rows, tables["statements"], params)
+    facts, reminders = learn_from_log(rows, tables, params)
     save_uplift(result.model, result.costs, params, tmp / "uplift", facts, reminders)
     save_context(fit_context(tables, params, rows, facts), params, tmp / "strategy")  # facts measured once
     return tmp / "raw", tmp / "uplift", tmp / "strategy"

@@ -16,9 +16,9 @@ from core.params import parse_params
 from evaluation.harness import world_config
 from models.uplift.arms import arms
 from models.uplift.harm import harm_rates
-from models.uplift.reminders import log_facts, reminder_lift
+from models.uplift.reminders import fit_reminders, log_facts, reminder_lift
 from models.uplift.rows import decision_rows
-from models.uplift.store import load_facts
+from models.uplift.store import load_facts, load_reminders
 from pipeline.stages import recommend, simulate, uplift
 from simulator.engine import Simulation
 from strategy import model as strategy_model
@@ -118,7 +118,14 @@ def test_the_log_facts_come_with_the_uplift_model_and_equal_the_ones_measured_on
     params, out, metrics, recs = trained
     facts = load_facts(out["uplift_dir"])
     tables = read_tables(out["in_dir"])
-    assert facts == json.loads(json.dumps(log_facts(decision_rows(tables, params), tables, params)))
+    rows = decision_rows(tables, params)
+    assert facts == json.loads(json.dumps(log_facts(rows, tables, params)))
+    # the stage labels the reminder rows once for both (learn_from_log): the saved model is fit_reminders' own
+    saved, refit = load_reminders(out["uplift_dir"]), fit_reminders(rows, tables["statements"], params)
+    assert (saved is None) == (refit is None)
+    if refit is not None:
+        for channel, lift in refit.lift(rows).items():
+            np.testing.assert_allclose(saved.lift(rows)[channel], lift)
     assert facts["logged_contact_share"] > 0 and metrics["reminder_lift"] == {
         k: round(v, 6) for k, v in facts["reminder_lift"].items()
     }
@@ -383,8 +390,7 @@ def _planted_reminder_log(n: int = 30_000, seed: int = 4) -> tuple[pd.DataFrame,
 
 
 def test_the_per_borrower_reminder_model_finds_who_a_reminder_helps_and_survives_a_save(tmp_path):
-    from models.uplift.reminders import fit_reminders
-    from models.uplift.store import load_reminders, save
+    from models.uplift.store import save
 
     rows, statements = _planted_reminder_log()
     params = parse_params({})
@@ -408,8 +414,6 @@ def test_the_per_borrower_reminder_model_finds_who_a_reminder_helps_and_survives
 
 
 def test_too_few_logged_reminders_give_no_per_borrower_model():
-    from models.uplift.reminders import fit_reminders
-
     rows, statements = _planted_reminder_log(n=1500)
     assert fit_reminders(rows, statements, parse_params({})) is None  # fewer than MIN_ROWS on either side
 

@@ -260,10 +260,23 @@ def log_facts(rows: pd.DataFrame, tables: dict[str, pd.DataFrame], params: Param
     """What the strategy takes from the decision log (`rows`, of the validated `tables`): each reminder
     channel's lift, the share of logged decisions that contacted (business as usual's volume; None for an
     empty log) and the same per bucket of the state frame's dating."""
+    return _facts(rows, tables, params, *_reminder_rows(rows, tables["statements"]))
+
+
+def learn_from_log(
+    rows: pd.DataFrame, tables: dict[str, pd.DataFrame], params: Params
+) -> tuple[dict[str, object], ReminderModel | None]:
+    """`log_facts` and `fit_reminders` together, on one labelling of the reminder rows (each labels them from the
+    statements; the uplift stage needs both)."""
+    pre, y = _reminder_rows(rows, tables["statements"])
+    return _facts(rows, tables, params, pre, y), _fit(pre, y, params)
+
+
+def _facts(rows, tables, params: Params, pre: pd.DataFrame, y: np.ndarray) -> dict[str, object]:
     share = None if rows.empty else float((rows["action"].to_numpy(object) != "none").mean())
     by_bucket = contact_share_by_bucket(state_dated(rows, tables, params), params.buckets.as_buckets())
     return {
-        "reminder_lift": reminder_lift(rows, tables["statements"], REMINDER_CHANNELS),
+        "reminder_lift": _ipw_lift(pre, y, REMINDER_CHANNELS) if len(pre) else {},
         "logged_contact_share": share,
         "logged_contact_share_by_bucket": by_bucket,
     }
@@ -292,7 +305,10 @@ class ReminderModel:
 def fit_reminders(rows: pd.DataFrame, statements: pd.DataFrame, params: Params) -> ReminderModel | None:
     """The per-borrower reminder model (module docstring) from the log's reminder rows; None when no channel (or
     no-reminder side) has `MIN_ROWS` logged rows."""
-    pre, y = _reminder_rows(rows, statements)
+    return _fit(*_reminder_rows(rows, statements), params)
+
+
+def _fit(pre: pd.DataFrame, y: np.ndarray, params: Params) -> ReminderModel | None:
     arms = [a for a in (NO_REMINDER, *REMINDER_CHANNELS) if _took(pre, a).sum() >= MIN_ROWS]
     if NO_REMINDER not in arms or len(arms) < 2:
         return None

@@ -25,7 +25,7 @@ from core.params import Params, load_params
 from core.paths import METRICS_DIR, MODELS_DIR, PARAMS_FILE, PLOTS_DIR, VALIDATED_DIR
 from models.common.registry import track as track_and_register
 from models.uplift.family import UpliftFamily, metrics, qini_table
-from models.uplift.reminders import fit_reminders, log_facts
+from models.uplift.reminders import learn_from_log
 from models.uplift.rows import decision_rows
 from models.uplift.store import save
 from models.uplift.train import train_uplift
@@ -53,8 +53,7 @@ def run(
     rows = decision_rows(tables, params)
     result = train_uplift(rows, tables["contacts"], params)
     # the strategy's facts and per-borrower reminder model, learnt once here (models/uplift/reminders.py)
-    facts = log_facts(rows, tables, params)
-    reminders = fit_reminders(rows, tables["statements"], params)
+    facts, reminders = learn_from_log(rows, tables, params)
     summary: dict[str, object] = {"metrics": metrics(result), "result": result}
     if track:
         inputs = {name: Path(in_dir) / f"{name}.parquet" for name in ("decisions", "payments", "contacts")}
