@@ -44,6 +44,12 @@ def _qini_figures(qinis: dict[str, Qini]) -> dict[str, dict[str, float]]:
     }
 
 
+def _channel_table(qinis: dict[str, Qini]) -> str:
+    if not qinis:
+        return "No channel with hour bands was scored on the test window."
+    return markdown_table(pd.DataFrame([{"channel": c, **values} for c, values in _qini_figures(qinis).items()]))
+
+
 def metrics(result: UpliftResult) -> dict[str, object]:
     return {
         "learner": result.model.learner,
@@ -142,19 +148,9 @@ class UpliftFamily:
                 )
         return {
             "Qini on the test window (per arm, vs random targeting)": markdown_table(qini),
-            "Qini on the test window (per channel, its hour bands pooled)": markdown_table(
-                pd.DataFrame([{"channel": c, **values} for c, values in _qini_figures(result.qini_channel).items()])
-            )
-            if result.qini_channel
-            else "No channel with hour bands was scored on the test window.",
+            "Qini on the test window (per channel, its hour bands pooled)": _channel_table(result.qini_channel),
             "Qini on the test window (per channel, doubly robust scores on every decision it was allowed)": (
-                markdown_table(
-                    pd.DataFrame(
-                        [{"channel": c, **values} for c, values in _qini_figures(result.qini_channel_dr).items()]
-                    )
-                )
-                if result.qini_channel_dr
-                else "No channel with hour bands was scored on the test window."
+                _channel_table(result.qini_channel_dr)
             ),
             "Inverse-propensity weights per decision allowed (1: they stand for every decision)": (
                 markdown_table(pd.DataFrame([{"arm": a, **v} for a, v in result.weight_balance.items()]))

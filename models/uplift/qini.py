@@ -32,6 +32,11 @@ class Qini:
     curve: tuple[tuple[float, float, float], ...]  # (share targeted, qini value, random targeting)
 
 
+def _cuts(rows: int, points: int) -> np.ndarray:
+    """Index of the last row above each of `points` equally spaced cuts."""
+    return np.linspace(0, rows, points + 1).astype(np.int64)[1:] - 1
+
+
 def _curve(score, y, treated, w, points: int, presorted: bool = False) -> tuple[np.ndarray, np.ndarray]:
     if presorted:
         t = treated
@@ -40,7 +45,7 @@ def _curve(score, y, treated, w, points: int, presorted: bool = False) -> tuple[
         y, t, w = y[order], treated[order], w[order]
     yt, yc = np.cumsum(np.where(t, w * y, 0.0)), np.cumsum(np.where(t, 0.0, w * y))
     nt, nc = max(np.sum(np.where(t, w, 0.0)), 1e-12), max(np.sum(np.where(t, 0.0, w)), 1e-12)
-    cuts = np.linspace(0, len(y), points + 1).astype(np.int64)[1:] - 1
+    cuts = _cuts(len(y), points)
     q = np.concatenate([[0.0], yt[cuts] / nt - yc[cuts] / nc])
     return np.linspace(0, 1, points + 1), q
 
@@ -82,9 +87,8 @@ def qini(
 def _dr_curve(gamma: np.ndarray, w: np.ndarray, points: int) -> tuple[np.ndarray, np.ndarray]:
     """Curve of presorted doubly robust scores: at each cut, the weighted sum of the scores above it over the
     total weight (the gain per decision of treating the top of the list)."""
-    cuts = np.linspace(0, len(gamma), points + 1).astype(np.int64)[1:] - 1
     gain = np.cumsum(w * gamma) / max(float(np.sum(w)), 1e-12)
-    return np.linspace(0, 1, points + 1), np.concatenate([[0.0], gain[cuts]])
+    return np.linspace(0, 1, points + 1), np.concatenate([[0.0], gain[_cuts(len(gamma), points)]])
 
 
 def dr_qini(

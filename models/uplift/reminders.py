@@ -133,8 +133,7 @@ def _ipw_lift(
 
 def reminder_lift(rows: pd.DataFrame, statements: pd.DataFrame, channels: tuple[str, ...]) -> dict[str, float]:
     """Per channel: the change in P(not past due at the next statement) a reminder on the channel brings."""
-    pre, y = _reminder_rows(rows, statements)
-    return _ipw_lift(pre, y, channels) if len(pre) else {}
+    return _ipw_lift(*_reminder_rows(rows, statements), channels)
 
 
 def bills_paid_on_time(rows: pd.DataFrame, tables: dict[str, pd.DataFrame], params: Params) -> tuple[np.ndarray, ...]:
@@ -276,7 +275,7 @@ def _facts(rows, tables, params: Params, pre: pd.DataFrame, y: np.ndarray) -> di
     share = None if rows.empty else float((rows["action"].to_numpy(object) != "none").mean())
     by_bucket = contact_share_by_bucket(state_dated(rows, tables, params), params.buckets.as_buckets())
     return {
-        "reminder_lift": _ipw_lift(pre, y, REMINDER_CHANNELS) if len(pre) else {},
+        "reminder_lift": _ipw_lift(pre, y, REMINDER_CHANNELS),
         "logged_contact_share": share,
         "logged_contact_share_by_bucket": by_bucket,
     }

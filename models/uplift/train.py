@@ -162,8 +162,8 @@ def weight_balance(frame, table, e: np.ndarray, a: int, clip: float, floor: floa
     }
 
 
-def _own_weight(booster, frame: pd.DataFrame, clip: float) -> np.ndarray:
-    e = arm_propensity(booster, frame, clip)
+def _own_weight(e: np.ndarray, frame: pd.DataFrame) -> np.ndarray:
+    """1 / each row's propensity `e` (rows, arms) of the arm it took."""
     return 1.0 / e[np.arange(len(frame)), frame["arm"].to_numpy()]
 
 
@@ -179,9 +179,9 @@ def train_uplift(rows: pd.DataFrame, contacts: pd.DataFrame, params: Params) -> 
     valid = valid[keep].assign(weight=weight[keep])
     test_keep = keep_none(test, p.none_sample)
     prop = fit_arm_propensity(train, valid, n, p.lightgbm, seed, p.none_sample)
-    w_valid = _own_weight(prop, valid, p.propensity_clip)
-    w_test = _own_weight(prop, test, p.propensity_clip)
-    e_test = arm_propensity(prop, test, p.min_propensity)
+    w_valid = _own_weight(arm_propensity(prop, valid, p.propensity_clip), valid)
+    e_test = arm_propensity(prop, test, p.min_propensity)  # predicted once: both Qini readings' propensities
+    w_test = _own_weight(np.maximum(e_test, p.propensity_clip), test)
     all_valid = np.ones(len(valid), bool)
     models, scores = {}, {}
     for learner in p.learners:
