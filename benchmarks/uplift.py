@@ -407,8 +407,10 @@ def _ranking_figures(m7: dict, result) -> dict[str, object]:
     session: the inverse-propensity weights clipped at `uplift.propensity_clip` stand for about half the decisions
     of the call's bands, `weight_balance`). They are the weaker of the call's and the SMS's, so qini_ci_low > 0
     means both rank better than random targeting. Kept beside them: `qini_ipw_*`, the same channels from the
-    clipped inverse-propensity weights (`channel_qini_inputs`, the reading before), and `qini_band_*`, the one
-    before that (per channel its band with the highest lower bound)."""
+    clipped inverse-propensity weights (`channel_qini_inputs`, the reading before), `qini_band_*`, the one
+    before that (per channel its band with the highest lower bound), and `qini_paid_*`: the doubly robust reading
+    on whether anything was paid (the `paid` models; declared on 2026-11-29, 17th session, before its first
+    measurement), in probability per decision."""
     figures = {
         "ptp_auc_7d": round(m7["model"]["auc"], 4),
         "ptp_brier_7d": round(m7["model"]["brier"], 4),
@@ -419,20 +421,22 @@ def _ranking_figures(m7: dict, result) -> dict[str, object]:
         for ch in ("call", "sms")
         if (bands := [q for k, q in result.qini.items() if k.startswith(f"{ch}_")])
     }
-    for prefix, qinis in (
-        ("qini", result.qini_channel_dr),
-        ("qini_ipw", result.qini_channel),
-        ("qini_band", best_band),
+    for prefix, qinis, digits in (
+        ("qini", result.qini_channel_dr, 4),
+        ("qini_paid", result.qini_channel_dr_paid, 6),
+        ("qini_ipw", result.qini_channel, 4),
+        ("qini_band", best_band, 4),
     ):
         q = _weaker_of_call_and_sms(qinis)
-        figures[f"{prefix}_coefficient"] = round(q.coefficient, 4) if q else None
-        figures[f"{prefix}_ci_low"] = round(q.low, 4) if q else None
-    for key, qinis in (
-        ("qini", result.qini),
-        ("qini_channel", result.qini_channel),
-        ("qini_channel_dr", result.qini_channel_dr),
+        figures[f"{prefix}_coefficient"] = round(q.coefficient, digits) if q else None
+        figures[f"{prefix}_ci_low"] = round(q.low, digits) if q else None
+    for key, qinis, digits in (
+        ("qini", result.qini, 4),
+        ("qini_channel", result.qini_channel, 4),
+        ("qini_channel_dr", result.qini_channel_dr, 4),
+        ("qini_channel_dr_paid", result.qini_channel_dr_paid, 6),
     ):
-        figures[key] = {k: [round(q.coefficient, 4), round(q.low, 4), round(q.high, 4)] for k, q in qinis.items()}
+        figures[key] = {k: [round(v, digits) for v in (q.coefficient, q.low, q.high)] for k, q in qinis.items()}
     figures["weight_balance"] = {
         k: [round(v["clipped"], 3), round(v["floor"], 3)] for k, v in result.weight_balance.items()
     }
@@ -506,8 +510,9 @@ def main() -> None:
         table = arms(params.uplift)
         pooled = {f"{c} (pooled)": q for c, q in result.qini_channel.items()}
         robust = {f"{c} (doubly robust)": q for c, q in result.qini_channel_dr.items()}
-        for name, q in (result.qini | pooled | robust).items():
-            print(f"  qini {name:22s} {q.coefficient:+8.3f} [{q.low:+8.3f}, {q.high:+8.3f}]  treated {q.treated:,}")
+        paid = {f"{c} (DR, paid)": q for c, q in result.qini_channel_dr_paid.items()}
+        for name, q in (result.qini | pooled | robust | paid).items():
+            print(f"  qini {name:22s} {q.coefficient:+9.4f} [{q.low:+9.4f}, {q.high:+9.4f}]  treated {q.treated:,}")
         print("  inverse-propensity weights per decision allowed, clipped at the Qini's clip / at the logging floor:")
         for name, v in result.weight_balance.items():
             print(f"    {name:16s} {v['clipped']:.3f} / {v['floor']:.3f} of {v['allowed']:,}")

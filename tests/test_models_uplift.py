@@ -384,6 +384,25 @@ def test_doubly_robust_qini_ranks_the_planted_effect_and_its_scores_average_to_i
     assert misses <= 2
 
 
+def test_doubly_robust_qini_on_whether_anything_was_paid_reads_the_paid_column_and_ranks_its_planted_effect():
+    frame, mu, weight = _banded_call_log(30_000, 13)
+    probability = mu / 50.0  # 0.3 to 0.78: the planted chance of any payment per arm
+    rows = np.arange(len(frame))
+    paid = np.random.default_rng(14).random(len(frame)) < probability[rows, frame["arm"].to_numpy()]
+    frame = frame.assign(paid=paid)
+    e = _planted_propensities(frame, weight)
+    bands = channel_bands(TABLE, "call", set(range(len(TABLE))))
+    allowed = frame["consent_call"].to_numpy()
+    true_effect = probability[allowed][:, bands].mean(axis=1) - probability[allowed, 0]
+    # a model of no effect: the residuals are the paid column's (the reward's would be some 40 times larger)
+    flat = np.full_like(mu, paid.mean())
+    score, gamma, treated = channel_dr_inputs(frame, TABLE, probability, e, bands, outcome="paid")
+    _, gamma_flat, _ = channel_dr_inputs(frame, TABLE, flat, e, bands, outcome="paid")
+    assert gamma.mean() == pytest.approx(true_effect.mean(), abs=0.02)
+    assert gamma_flat.mean() == pytest.approx(true_effect.mean(), abs=0.03)
+    assert dr_qini(score, gamma_flat, treated, bootstrap=50, confidence=0.95, seed=0).low > 0
+
+
 def test_weight_balance_is_one_for_true_propensities_and_falls_where_the_clip_bites():
     frame, _, weight = _banded_call_log(30_000, 5)
     frame = frame.assign(consent_call=True)

@@ -73,12 +73,21 @@ def test_stage_publishes_metrics_curves_model_and_registers_a_champion(book, tmp
     assert set(metrics["qini_channel_dr"]) == set(metrics["qini_channel"])
     for q in metrics["qini_channel_dr"].values():
         assert q["low"] <= q["coefficient"] <= q["high"] and q["rows"] >= q["treated"]
+    # ... and on whether anything was paid, in probability per decision
+    assert set(metrics["qini_channel_dr_paid"]) == set(metrics["qini_channel_dr"])
+    for q in metrics["qini_channel_dr_paid"].values():
+        assert -1 <= q["low"] <= q["coefficient"] <= q["high"] <= 1 and q["rows"] >= q["treated"]
     assert set(metrics["weight_balance"]) == set(metrics["qini"])
     for w in metrics["weight_balance"].values():
         assert 0 < w["clipped"] <= w["floor"] and w["allowed"] > 0
     curves = sorted(p.stem for p in (out["plots_dir"] / "qini").glob("*.csv"))
     assert curves == sorted(
-        [*metrics["qini"], *metrics["qini_channel"], *(f"{c}_dr" for c in metrics["qini_channel_dr"])]
+        [
+            *metrics["qini"],
+            *metrics["qini_channel"],
+            *(f"{c}_dr" for c in metrics["qini_channel_dr"]),
+            *(f"{c}_dr_paid" for c in metrics["qini_channel_dr_paid"]),
+        ]
     )
     assert (out["model_dir"] / "uplift.json").exists() and not list(out["model_dir"].rglob("*.pkl"))
     record = json.loads(out["registration_file"].read_text())

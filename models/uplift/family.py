@@ -27,11 +27,13 @@ from models.uplift.train import UpliftResult, mean_qini
 
 def qini_table(result: UpliftResult) -> pd.DataFrame:
     """Long table of the test window's Qini curves: arm (or banded channel, its bands pooled; `<channel>_dr` from
-    doubly robust scores), share targeted, qini, random."""
+    doubly robust scores, `<channel>_dr_paid` the same on whether anything was paid), share targeted, qini,
+    random."""
     dr = {f"{c}_dr": q for c, q in result.qini_channel_dr.items()}
+    dr_paid = {f"{c}_dr_paid": q for c, q in result.qini_channel_dr_paid.items()}
     rows = [
         {"arm": name, "targeted": x, "qini": q, "random": r}
-        for name, curve in (result.qini | result.qini_channel | dr).items()
+        for name, curve in (result.qini | result.qini_channel | dr | dr_paid).items()
         for x, q, r in curve.curve
     ]
     return pd.DataFrame(rows, columns=["arm", "targeted", "qini", "random"])
@@ -57,6 +59,7 @@ def metrics(result: UpliftResult) -> dict[str, object]:
         "qini": _qini_figures(result.qini),
         "qini_channel": _qini_figures(result.qini_channel),
         "qini_channel_dr": _qini_figures(result.qini_channel_dr),
+        "qini_channel_dr_paid": _qini_figures(result.qini_channel_dr_paid),
         "weight_balance": result.weight_balance,
         "model": {"mean_qini": mean_qini(result, result.mu_test)},
         "rows": {"train": len(result.train), "valid": len(result.valid), "test": len(result.test)},
@@ -151,6 +154,9 @@ class UpliftFamily:
             "Qini on the test window (per channel, its hour bands pooled)": _channel_table(result.qini_channel),
             "Qini on the test window (per channel, doubly robust scores on every decision it was allowed)": (
                 _channel_table(result.qini_channel_dr)
+            ),
+            "Qini on the test window (per channel, doubly robust, on whether anything was paid)": (
+                _channel_table(result.qini_channel_dr_paid)
             ),
             "Inverse-propensity weights per decision allowed (1: they stand for every decision)": (
                 markdown_table(pd.DataFrame([{"arm": a, **v} for a, v in result.weight_balance.items()]))

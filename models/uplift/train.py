@@ -47,6 +47,9 @@ class UpliftResult:
     qini_channel: dict[str, Qini] = field(default_factory=dict)
     #: The same from doubly robust scores on every decision where the channel was allowed (`channel_dr_inputs`).
     qini_channel_dr: dict[str, Qini] = field(default_factory=dict)
+    #: The same on whether anything was paid (`paid`, the T-learner's `paid` models): the Qini's own reading on
+    #: responders, whose outcome is bounded where the payments' amounts are not.
+    qini_channel_dr_paid: dict[str, Qini] = field(default_factory=dict)
     #: Per scored arm: decisions where it was allowed, and its treated rows' inverse propensities summed over
     #: them, clipped at `uplift.propensity_clip` (the Qini weights) and at `uplift.min_propensity` (`weight_balance`).
     weight_balance: dict[str, dict[str, float]] = field(default_factory=dict)
@@ -128,7 +131,7 @@ def channel_qini_inputs(frame, table, mu, weight, bands: list[int], keep):
     return effect, frame["reward"].to_numpy()[rows], arm[rows] != 0, weight[rows]
 
 
-def channel_dr_inputs(frame, table, mu, e, bands: list[int]):
+def channel_dr_inputs(frame, table, mu, e, bands: list[int], outcome: str = "reward"):
     """Score, doubly robust score and treated of a channel's bands pooled against no contact, on every decision
     where the channel was allowed (models/uplift/qini.py, `dr_qini`).
 
@@ -136,9 +139,9 @@ def channel_dr_inputs(frame, table, mu, e, bands: list[int]):
     adds to it each row's residual over the propensity of what it took: `(y - mu_b) / e_b / len(bands)` on a
     row that took band b, `-(y - mu_0) / e_0` on one left alone, nothing on one that took another action.
     `e`: (rows, arms) estimated arm propensities, clipped only at the logging floor (`weight_balance` says
-    why)."""
+    why). `outcome`: the column of `frame` that `mu` predicts (`reward`, or `paid` with the `paid` models)."""
     allowed = allowed_channels(table, allowed_from_rows(frame))[:, bands[0]]
-    arm, y = frame["arm"].to_numpy()[allowed], frame["reward"].to_numpy(np.float64)[allowed]
+    arm, y = frame["arm"].to_numpy()[allowed], frame[outcome].to_numpy(np.float64)[allowed]
     m, p = mu[allowed], e[allowed]
     score = m[:, bands].mean(axis=1) - m[:, 0]
     residual = sum(np.where(arm == b, (y - m[:, b]) / p[:, b], 0.0) for b in bands) / len(bands)
@@ -222,6 +225,7 @@ def train_uplift(rows: pd.DataFrame, contacts: pd.DataFrame, params: Params) -> 
             test, table, e_test, a, p.propensity_clip, p.min_propensity
         )
     scored = {i for i, arm in enumerate(table) if arm.name in result.qini}
+    paid_test = model.predict_paid(test)
     for c, channel in enumerate(BANDED):
         bands = channel_bands(table, channel, scored)
         if bands:
@@ -233,6 +237,11 @@ def train_uplift(rows: pd.DataFrame, contacts: pd.DataFrame, params: Params) -> 
             result.qini_channel_dr[channel] = dr_qini(
                 s, gamma, t, bootstrap=p.bootstrap, confidence=p.confidence, seed=seed + n + c
             )
+            if all(b in model.paid for b in (0, *bands)):
+                s, gamma, t = channel_dr_inputs(test, table, paid_test, e_test, bands, outcome="paid")
+                result.qini_channel_dr_paid[channel] = dr_qini(
+                    s, gamma, t, bootstrap=p.bootstrap, confidence=p.confidence, seed=seed + n + c
+                )
     return result
 
 

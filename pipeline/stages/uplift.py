@@ -89,12 +89,15 @@ def command(
     summary = run(params, in_dir, metrics_file, plots_dir, model_dir, track, registration_file)
     m = summary["metrics"]
     typer.echo(f"uplift: learner {m['learner']} (validation mean Qini {m['validation']})")
-    for arm, q in m["qini"].items():
-        typer.echo(f"  Qini {arm}: {q['coefficient']:+.3f} [{q['low']:+.3f}, {q['high']:+.3f}]")
-    for channel, q in m["qini_channel"].items():
-        typer.echo(f"  Qini {channel} (its bands pooled): {q['coefficient']:+.3f} [{q['low']:+.3f}, {q['high']:+.3f}]")
-    for channel, q in m["qini_channel_dr"].items():
-        typer.echo(f"  Qini {channel} (doubly robust): {q['coefficient']:+.3f} [{q['low']:+.3f}, {q['high']:+.3f}]")
+    for key, label, digits in (
+        ("qini", "", 3),
+        ("qini_channel", " (its bands pooled)", 3),
+        ("qini_channel_dr", " (doubly robust)", 3),
+        ("qini_channel_dr_paid", " (doubly robust, on whether anything was paid)", 4),
+    ):
+        for name, q in m[key].items():
+            low, coefficient, high = (f"{q[k]:+.{digits}f}" for k in ("low", "coefficient", "high"))
+            typer.echo(f"  Qini {name}{label}: {coefficient} [{low}, {high}]")
     reg = summary.get("registration")
     if reg is not None:
         typer.echo(reg.verdict())
