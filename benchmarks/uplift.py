@@ -40,6 +40,7 @@ from core.compliance import Rulebook
 from core.io import read_tables
 from core.params import load_params
 from evaluation import evaluate
+from evaluation.harness import t_interval
 from features import build_features, build_labels
 from models.propensity.train import train_propensity
 from models.uplift import ope
@@ -443,6 +444,45 @@ def _ranking_figures(m7: dict, result) -> dict[str, object]:
     return figures
 
 
+#: Share of the day's eligible accounts the budgeted targeting contacts (benchmarks/_targeting.py; declared with
+#: `--ranking-truth` on 2026-11-29, 17th session, before its first measurement, and not tuned since).
+TARGETING_SHARE = 0.2
+
+
+def _ranking_truth(params, result, model_dir: Path, seeds, accounts, quick: bool) -> dict[str, object]:
+    """The Qini's question asked of the evaluation worlds: per channel (call, SMS), the net value per account-day of
+    contacting `TARGETING_SHARE` of the eligible accounts each day by the model's ranking, less that of the same
+    budget at random, paired by world, with its t-interval over the worlds (benchmarks/_targeting.py)."""
+    save(result.model, result.costs, params, model_dir)
+    specs = [
+        f"{ch}_{how}=benchmarks._targeting:build "
+        f'{{"channel": "{ch}", "ranking": "{ranking}", "share": {TARGETING_SHARE}, "model_dir": "{model_dir}"}}'
+        for ch in ("call", "sms")
+        for how, ranking in (("by_model", "model"), ("at_random", "random"))
+    ]
+    started = time.perf_counter()
+    report = evaluate(params, specs, seeds=seeds, accounts=accounts, cycles=3 if quick else None)
+    print(f"budgeted targeting in the evaluation worlds {report.seeds}: {time.perf_counter() - started:.0f} s")
+    scale = report.accounts * report.cycles * DAYS_PER_CYCLE
+    figures: dict[str, object] = {}
+    for ch in ("call", "sms"):
+        value = {how: report.runs[f"{ch}_{how}"] for how in ("by_model", "at_random")}
+        gains = [(value["by_model"][s].net_value - value["at_random"][s].net_value) / scale for s in report.seeds]
+        interval = t_interval(gains, params.evaluate.confidence)
+        for how, runs in value.items():
+            shown = ", ".join(f"{runs[s].net_value / scale:.4f}" for s in report.seeds)
+            contacts = np.mean([runs[s].contacts_by_channel[ch] for s in report.seeds]) / scale
+            print(f"  {ch} {how}: net value per account-day {shown}; {ch} contacts per account-day {contacts:.4f}")
+        print(
+            f"  {ch}: by the model's ranking less at random, per account-day {np.mean(gains):+.5f} "
+            f"[{interval.low:+.5f}, {interval.high:+.5f}] (per world {', '.join(f'{g:+.5f}' for g in gains)})"
+        )
+        figures[f"ranking_truth_gain_{ch}"] = round(float(np.mean(gains)), 6)
+        figures[f"ranking_truth_gain_{ch}_ci"] = [round(interval.low, 6), round(interval.high, 6)]
+        figures[f"ranking_truth_gain_{ch}_worlds"] = [round(g, 6) for g in gains]
+    return figures
+
+
 def main() -> None:
     parser = _harness.parser(__doc__)
     parser.add_argument("--accounts", type=int, default=None, help="accounts of the logged book (default: params.yaml)")
@@ -461,6 +501,12 @@ def main() -> None:
         "--ranking-only",
         action="store_true",
         help="stop after propensity to pay and the Qini (no off-policy estimates, no evaluation worlds)",
+    )
+    parser.add_argument(
+        "--ranking-truth",
+        action="store_true",
+        help="with --ranking-only: also run the model's budgeted call and SMS targeting against random targeting "
+        "in the evaluation worlds (benchmarks/_targeting.py)",
     )
     args = parser.parse_args()
     params = load_params()
@@ -517,9 +563,12 @@ def main() -> None:
         for name, v in result.weight_balance.items():
             print(f"    {name:16s} {v['clipped']:.3f} / {v['floor']:.3f} of {v['allowed']:,}")
         if args.ranking_only:
-            _harness.emit(
-                _ranking_figures(m7, result) | {"learner": result.model.learner, "seconds": round(seconds, 1)}
-            )
+            figures = _ranking_figures(m7, result) | {"learner": result.model.learner}
+            if args.ranking_truth:
+                seeds = world_seeds or (tuple(params.evaluate.seeds[: args.seeds]) if args.seeds else None)
+                accounts = args.eval_accounts or args.accounts
+                figures |= _ranking_truth(params, result, Path(tmp) / "model", seeds, accounts, args.quick)
+            _harness.emit(figures | {"seconds": round(seconds, 1)})
             return
 
         # off-policy, on the test window's decisions. Values are net of the action's cost and of its expected harm

@@ -138,6 +138,20 @@ def test_benchmark_ends_with_its_json_figures(name, tmp_path):
     assert all(figures[k] is not None for k in keys - NOT_YET)
 
 
+@pytest.mark.e2e
+def test_uplift_benchmark_puts_the_ranking_to_the_evaluation_worlds():
+    """--ranking-truth: per channel, the model's budgeted targeting less random targeting in each world."""
+    args = CASES["uplift"][0]
+    done = _run("uplift", *args, "--ranking-only", "--ranking-truth")
+    assert done.returncode == 0, done.stderr[-2000:]
+    figures = json.loads(done.stdout.strip().splitlines()[-1])
+    for ch in ("call", "sms"):
+        low, high = figures[f"ranking_truth_gain_{ch}_ci"]
+        assert figures[f"ranking_truth_gain_{ch}_worlds"] == [figures[f"ranking_truth_gain_{ch}"]]  # one world
+        assert low <= figures[f"ranking_truth_gain_{ch}"] <= high
+    assert "ope_dr_rel_error_bau" not in figures  # the off-policy part is not run
+
+
 @pytest.mark.parametrize("name", sorted(HELP_ONLY))
 def test_slow_benchmark_imports_and_parses_its_arguments(name):
     done = _run(name, "--help")

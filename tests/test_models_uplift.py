@@ -500,31 +500,18 @@ def test_decision_rows_response_window_and_point_in_time():
     assert row["propensity"] == 0.2  # the logged propensity, as IPS uses it (never re-estimated)
 
 
-def test_saved_model_drives_the_greedy_policy_on_a_state_frame(data, tmp_path):
-    """The policy factory loads the model from files and answers on the public state frame only:
-    sms where the planted effect pays for it, nothing where no arm beats no contact."""
-    from models.uplift.arms import arm_costs
-    from models.uplift.policy import build
-    from models.uplift.store import load, save
-
-    train, valid = data
-    model = fit_t(train, valid, len(TABLE), FAST, 0, 1.0)
-    costs = arm_costs(PARAMS.uplift, PARAMS.contact)
-    save(model, costs, PARAMS, tmp_path)
-    loaded, loaded_costs, _ = load(tmp_path)
-    probe = planted(50, 9)
-    assert np.array_equal(loaded.predict(probe), model.predict(probe), equal_nan=True)
-    assert np.array_equal(loaded_costs, costs)
-    assert not list(tmp_path.glob("*.pkl"))
-    n = 3
-    states = pd.DataFrame(
+def _states(days_past_due: list[int], borrowers: list[int] | None = None) -> pd.DataFrame:
+    """A public state frame (simulator.observe.STATE_COLUMNS) of accounts 1.. at `days_past_due`, sms and calls
+    allowed, nothing else, no consent recorded, never contacted."""
+    n = len(days_past_due)
+    return pd.DataFrame(
         {
-            "account_id": [1, 2, 3],
-            "borrower_id": [1, 2, 3],
+            "account_id": np.arange(1, n + 1),
+            "borrower_id": borrowers or list(range(1, n + 1)),
             "product": ["revolving"] * n,
             "region": ["US-TX"] * n,
             "local_weekday": [1] * n,
-            "days_past_due": [10, 45, 100],
+            "days_past_due": days_past_due,
             "charged_off": [False] * n,
             "balance": [500.0] * n,
             "past_due_amount": [0.0] * n,
@@ -544,11 +531,59 @@ def test_saved_model_drives_the_greedy_policy_on_a_state_frame(data, tmp_path):
             },
         }
     )
+
+
+def test_saved_model_drives_the_greedy_policy_on_a_state_frame(data, tmp_path):
+    """The policy factory loads the model from files and answers on the public state frame only:
+    sms where the planted effect pays for it, nothing where no arm beats no contact."""
+    from models.uplift.arms import arm_costs
+    from models.uplift.policy import build
+    from models.uplift.store import load, save
+
+    train, valid = data
+    model = fit_t(train, valid, len(TABLE), FAST, 0, 1.0)
+    costs = arm_costs(PARAMS.uplift, PARAMS.contact)
+    save(model, costs, PARAMS, tmp_path)
+    loaded, loaded_costs, _ = load(tmp_path)
+    probe = planted(50, 9)
+    assert np.array_equal(loaded.predict(probe), model.predict(probe), equal_nan=True)
+    assert np.array_equal(loaded_costs, costs)
+    assert not list(tmp_path.glob("*.pkl"))
+    states = _states([10, 45, 100])
     states["balance"] = [550.0, 550.0, 550.0]
     actions = build(str(tmp_path))(pd.Timestamp("2024-03-05"), states)
     chosen = dict(zip(actions["account_id"], actions["channel"], strict=True))
     assert chosen == {1: "sms", 2: "call"}  # segment 2: sms and calls hurt: no contact
     assert actions["hour"].tolist() == [TABLE[SMS].hour, TABLE[CALL].hour]
+
+
+def test_budgeted_targeting_contacts_the_same_share_by_the_ranking_or_at_random(data, tmp_path):
+    """benchmarks/_targeting.py: both policies call the same share of the eligible accounts, one per borrower, at a
+    call band's hour; by the model they are the segment the planted call effect helps most (days past due 45), at
+    random they are drawn afresh each day and the same on a second run."""
+    from benchmarks._targeting import build
+    from models.uplift.arms import arm_costs
+    from models.uplift.store import save
+
+    train, valid = data
+    save(fit_t(train, valid, len(TABLE), FAST, 0, 1.0), arm_costs(PARAMS.uplift, PARAMS.contact), PARAMS, tmp_path)
+    states = _states([10, 45, 100] * 4, borrowers=[1, 1, 1, *range(2, 11)])  # borrower 1 holds three accounts
+    states.loc[11, "can_call"] = False
+    states.loc[10, "days_since_contact"] = 0  # contacted today: not eligible
+    day = pd.Timestamp("2024-03-05")
+    by_model = build("call", "model", 0.3, str(tmp_path))(day, states)
+    # 10 eligible (account 11 was contacted today, 12 may not be called): 3 of them, the eligible ones at 45 days
+    assert by_model["account_id"].tolist() == [2, 5, 8]
+    assert set(by_model["channel"]) == {"call"} and set(by_model["hour"]) == {TABLE[CALL].hour}
+    at_random = build("call", "random", 0.3, str(tmp_path))
+    picks = [at_random(d, states) for d in (day, day, day + pd.Timedelta(days=1), day + pd.Timedelta(days=2))]
+    assert all(len(p) == 3 for p in picks) and picks[0].equals(picks[1])
+    assert len({tuple(p["account_id"]) for p in picks}) >= 2
+    for p in picks:
+        borrowers = states.set_index("account_id").loc[p["account_id"], "borrower_id"]
+        assert borrowers.is_unique and not {11, 12} & set(p["account_id"])
+    with pytest.raises(ValueError, match="ranking"):
+        build("call", "best", 0.3, str(tmp_path))
 
 
 def test_reminder_rows_count_only_payments_after_the_due_day():
