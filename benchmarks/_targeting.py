@@ -9,6 +9,11 @@ whom they contact: the same budget, the same eligibility (models/uplift/greedy.e
 contact in the last `uplift.min_days_between_contacts` days), the same hour rule (one of the channel's bands,
 drawn per account and day). So their difference in the worlds' net value is what the ranking is worth there.
 
+Repeated every day, the ranked policy comes back to the top of its ranking whenever the gap allows, where random
+targeting spreads the same contacts over more borrowers, and the world's contact fatigue tells the two apart as well
+as the ranking does. With `once`, each policy contacts an account at most once over the horizon (its own memory of
+whom it contacted): the Qini's setting, one decision per account, and the same spread for both.
+
 Run by the evaluation harness in its own process, as any policy (`benchmarks._targeting:build`): it sees the public
 state frame only, and draws its randomness from a hash of the account and the day (no seed of the world's).
 """
@@ -38,7 +43,7 @@ def _uniform(account: np.ndarray, day: pd.Timestamp, salt: int) -> np.ndarray:
 
 
 def build(
-    channel: str, ranking: str, share: float, model_dir: str | None = None
+    channel: str, ranking: str, share: float, model_dir: str | None = None, once: bool = False
 ) -> Callable[[pd.Timestamp, pd.DataFrame], pd.DataFrame | None]:
     """A policy contacting `share` of the day's eligible accounts through `channel` (one per borrower).
 
@@ -52,6 +57,8 @@ def build(
         Share of the accounts the policy may contact through `channel` that day, in (0, 1].
     model_dir : str, optional
         Folder of the uplift model (models/uplift/store.py); default the `DUNNING_UPLIFT_MODEL` environment variable.
+    once : bool, default False
+        Contact an account at most once over the horizon: an account this policy has contacted is no longer eligible.
     """
     if ranking not in RANKINGS:
         raise ValueError(f"ranking is one of {RANKINGS}, not {ranking!r}")
@@ -64,17 +71,20 @@ def build(
     if not bands:
         raise ValueError(f"the uplift model has no {channel} band to rank by")
     hours = np.array([table[a].hour for a in bands], dtype=np.int64)
+    contacted: set[int] = set()
 
     def policy(day: pd.Timestamp, states: pd.DataFrame) -> pd.DataFrame | None:
         if states.empty:
             return None
         features = state_features(states, params)
         ok = states[f"can_{channel}"].to_numpy(bool) & eligible(features, params.uplift.min_days_between_contacts)
+        account = states["account_id"].to_numpy(np.int64)
+        if once:
+            ok &= ~np.isin(account, np.fromiter(contacted, np.int64, len(contacted)))
         idx = np.flatnonzero(ok)
         budget = int(round(share * len(idx)))
         if budget == 0:
             return None
-        account = states["account_id"].to_numpy(np.int64)
         if ranking == "model":
             mu = model.predict(features.iloc[idx])
             score = mu[:, bands].mean(axis=1) - mu[:, 0]
@@ -84,6 +94,8 @@ def build(
         ranked = ranked.iloc[np.argsort(-score, kind="stable")].drop_duplicates("borrower")
         rows = np.sort(ranked["row"].to_numpy()[:budget])
         band = (_uniform(account[rows], day, salt=2) * len(bands)).astype(np.int64)
+        if once:
+            contacted.update(account[rows].tolist())
         return pd.DataFrame(
             {
                 "account_id": account[rows],

@@ -452,11 +452,16 @@ TARGETING_SHARE = 0.2
 def _ranking_truth(params, result, model_dir: Path, seeds, accounts, quick: bool) -> dict[str, object]:
     """The Qini's question asked of the evaluation worlds: per channel (call, SMS), the net value per account-day of
     contacting `TARGETING_SHARE` of the eligible accounts each day by the model's ranking, less that of the same
-    budget at random, paired by world, with its t-interval over the worlds (benchmarks/_targeting.py)."""
+    budget at random, paired by world, with its t-interval over the worlds (benchmarks/_targeting.py). Keys
+    `ranking_truth_gain_<channel>`: targeting repeated every day; `..._once`: each account contacted at most once
+    (declared on 2026-11-29, 17th session, after the repeated one's first runs and before its own)."""
     save(result.model, result.costs, params, model_dir)
+    variants = {"": False, "_once": True}
     specs = [
-        f"{ch}_{how}=benchmarks._targeting:build "
-        f'{{"channel": "{ch}", "ranking": "{ranking}", "share": {TARGETING_SHARE}, "model_dir": "{model_dir}"}}'
+        f"{ch}_{how}{suffix}=benchmarks._targeting:build "
+        f'{{"channel": "{ch}", "ranking": "{ranking}", "share": {TARGETING_SHARE}, "model_dir": "{model_dir}", '
+        f'"once": {str(once).lower()}}}'
+        for suffix, once in variants.items()
         for ch in ("call", "sms")
         for how, ranking in (("by_model", "model"), ("at_random", "random"))
     ]
@@ -465,21 +470,25 @@ def _ranking_truth(params, result, model_dir: Path, seeds, accounts, quick: bool
     print(f"budgeted targeting in the evaluation worlds {report.seeds}: {time.perf_counter() - started:.0f} s")
     scale = report.accounts * report.cycles * DAYS_PER_CYCLE
     figures: dict[str, object] = {}
-    for ch in ("call", "sms"):
-        value = {how: report.runs[f"{ch}_{how}"] for how in ("by_model", "at_random")}
-        gains = [(value["by_model"][s].net_value - value["at_random"][s].net_value) / scale for s in report.seeds]
-        interval = t_interval(gains, params.evaluate.confidence)
-        for how, runs in value.items():
-            shown = ", ".join(f"{runs[s].net_value / scale:.4f}" for s in report.seeds)
-            contacts = np.mean([runs[s].contacts_by_channel[ch] for s in report.seeds]) / scale
-            print(f"  {ch} {how}: net value per account-day {shown}; {ch} contacts per account-day {contacts:.4f}")
-        print(
-            f"  {ch}: by the model's ranking less at random, per account-day {np.mean(gains):+.5f} "
-            f"[{interval.low:+.5f}, {interval.high:+.5f}] (per world {', '.join(f'{g:+.5f}' for g in gains)})"
-        )
-        figures[f"ranking_truth_gain_{ch}"] = round(float(np.mean(gains)), 6)
-        figures[f"ranking_truth_gain_{ch}_ci"] = [round(interval.low, 6), round(interval.high, 6)]
-        figures[f"ranking_truth_gain_{ch}_worlds"] = [round(g, 6) for g in gains]
+    for suffix in variants:
+        for ch in ("call", "sms"):
+            name = f"{ch}{suffix}"
+            value = {how: report.runs[f"{ch}_{how}{suffix}"] for how in ("by_model", "at_random")}
+            gains = [(value["by_model"][s].net_value - value["at_random"][s].net_value) / scale for s in report.seeds]
+            interval = t_interval(gains, params.evaluate.confidence)
+            for how, runs in value.items():
+                shown = ", ".join(f"{runs[s].net_value / scale:.4f}" for s in report.seeds)
+                contacts = np.mean([runs[s].contacts_by_channel[ch] for s in report.seeds]) / scale
+                print(
+                    f"  {name} {how}: net value per account-day {shown}; {ch} contacts per account-day {contacts:.4f}"
+                )
+            print(
+                f"  {name}: by the model's ranking less at random, per account-day {np.mean(gains):+.5f} "
+                f"[{interval.low:+.5f}, {interval.high:+.5f}] (per world {', '.join(f'{g:+.5f}' for g in gains)})"
+            )
+            figures[f"ranking_truth_gain_{name}"] = round(float(np.mean(gains)), 6)
+            figures[f"ranking_truth_gain_{name}_ci"] = [round(interval.low, 6), round(interval.high, 6)]
+            figures[f"ranking_truth_gain_{name}_worlds"] = [round(g, 6) for g in gains]
     return figures
 
 

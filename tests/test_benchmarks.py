@@ -145,7 +145,7 @@ def test_uplift_benchmark_puts_the_ranking_to_the_evaluation_worlds():
     done = _run("uplift", *args, "--ranking-only", "--ranking-truth")
     assert done.returncode == 0, done.stderr[-2000:]
     figures = json.loads(done.stdout.strip().splitlines()[-1])
-    for ch in ("call", "sms"):
+    for ch in ("call", "sms", "call_once", "sms_once"):  # repeated daily, and each account at most once
         low, high = figures[f"ranking_truth_gain_{ch}_ci"]
         assert figures[f"ranking_truth_gain_{ch}_worlds"] == [figures[f"ranking_truth_gain_{ch}"]]  # one world
         assert low <= figures[f"ranking_truth_gain_{ch}"] <= high

@@ -582,6 +582,11 @@ def test_budgeted_targeting_contacts_the_same_share_by_the_ranking_or_at_random(
     for p in picks:
         borrowers = states.set_index("account_id").loc[p["account_id"], "borrower_id"]
         assert borrowers.is_unique and not {11, 12} & set(p["account_id"])
+    # once: an account this policy contacted is no longer eligible; the budget is a share of those left (7 of 10)
+    once = build("call", "model", 0.3, str(tmp_path), once=True)
+    assert once(day, states)["account_id"].tolist() == [2, 5, 8]
+    again = once(day + pd.Timedelta(days=1), states)
+    assert len(again) == 2 and not {2, 5, 8, 11, 12} & set(again["account_id"])
     with pytest.raises(ValueError, match="ranking"):
         build("call", "best", 0.3, str(tmp_path))
 
