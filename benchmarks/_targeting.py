@@ -32,6 +32,7 @@ from models.uplift.greedy import eligible
 from models.uplift.policy import MODEL_DIR_ENV
 from models.uplift.rows import state_features
 from models.uplift.store import load
+from models.uplift.train import channel_bands
 
 RANKINGS = ("model", "random")
 
@@ -66,8 +67,7 @@ def build(
         raise ValueError(f"share is in (0, 1], not {share}")
     model, _, params = load(Path(model_dir or os.environ[MODEL_DIR_ENV]))
     table = arms(params.uplift)
-    bands = [a for a, arm in enumerate(table) if arm.channel == channel and arm.band and arm.offer == "none"]
-    bands = [a for a in bands if model.supported[a]]
+    bands = channel_bands(table, channel, set(np.flatnonzero(model.supported)))  # as the channel's Qini pools them
     if not bands:
         raise ValueError(f"the uplift model has no {channel} band to rank by")
     hours = np.array([table[a].hour for a in bands], dtype=np.int64)

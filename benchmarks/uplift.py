@@ -449,12 +449,13 @@ def _ranking_figures(m7: dict, result) -> dict[str, object]:
 TARGETING_SHARE = 0.2
 
 
-def _ranking_truth(params, result, model_dir: Path, seeds, accounts, quick: bool) -> dict[str, object]:
+def _ranking_truth(params, result, model_dir: Path, worlds: dict[str, object]) -> dict[str, object]:
     """The Qini's question asked of the evaluation worlds: per channel (call, SMS), the net value per account-day of
     contacting `TARGETING_SHARE` of the eligible accounts each day by the model's ranking, less that of the same
     budget at random, paired by world, with its t-interval over the worlds (benchmarks/_targeting.py). Keys
     `ranking_truth_gain_<channel>`: targeting repeated every day; `..._once`: each account contacted at most once
-    (declared on 2026-11-29, 17th session, after the repeated one's first runs and before its own)."""
+    (declared on 2026-11-29, 17th session, after the repeated one's first runs and before its own). `worlds`: the
+    evaluation's `seeds`, `accounts` and `cycles`."""
     save(result.model, result.costs, params, model_dir)
     variants = {"": False, "_once": True}
     specs = [
@@ -466,7 +467,7 @@ def _ranking_truth(params, result, model_dir: Path, seeds, accounts, quick: bool
         for how, ranking in (("by_model", "model"), ("at_random", "random"))
     ]
     started = time.perf_counter()
-    report = evaluate(params, specs, seeds=seeds, accounts=accounts, cycles=3 if quick else None)
+    report = evaluate(params, specs, **worlds)
     print(f"budgeted targeting in the evaluation worlds {report.seeds}: {time.perf_counter() - started:.0f} s")
     scale = report.accounts * report.cycles * DAYS_PER_CYCLE
     figures: dict[str, object] = {}
@@ -535,6 +536,10 @@ def main() -> None:
         params = params.model_copy(update={"uplift": params.uplift.model_copy(update={"bootstrap": 20})})
     if args.cycles:
         params = params.model_copy(update={"simulate": params.simulate.model_copy(update={"cycles": args.cycles})})
+    # the evaluation worlds, for the truth of the off-policy targets and of --ranking-truth alike
+    eval_seeds = world_seeds or (tuple(params.evaluate.seeds[: args.seeds]) if args.seeds else None)
+    eval_accounts = args.eval_accounts or args.accounts
+    eval_cycles = 3 if args.quick else None  # the evaluation stage's shortest horizon
     with tempfile.TemporaryDirectory() as tmp:
         simulate.run(params, Path(tmp) / "raw", accounts=args.accounts, metrics_file=None)
         tables = read_tables(Path(tmp) / "raw")
@@ -574,9 +579,8 @@ def main() -> None:
         if args.ranking_only:
             figures = _ranking_figures(m7, result) | {"learner": result.model.learner}
             if args.ranking_truth:
-                seeds = world_seeds or (tuple(params.evaluate.seeds[: args.seeds]) if args.seeds else None)
-                accounts = args.eval_accounts or args.accounts
-                figures |= _ranking_truth(params, result, Path(tmp) / "model", seeds, accounts, args.quick)
+                worlds = {"seeds": eval_seeds, "accounts": eval_accounts, "cycles": eval_cycles}
+                figures |= _ranking_truth(params, result, Path(tmp) / "model", worlds)
             _harness.emit(figures | {"seconds": round(seconds, 1)})
             return
 
@@ -909,11 +913,7 @@ def main() -> None:
         model_dir = Path(tmp) / "model"
         save(result.model, costs, params, model_dir)
         os.environ[MODEL_DIR_ENV] = str(model_dir)
-        seeds = world_seeds or (tuple(params.evaluate.seeds[: args.seeds]) if args.seeds else None)
-        cycles = 3 if args.quick else None  # the evaluation stage's shortest horizon
-        report = evaluate(
-            params, list(POLICIES), seeds=seeds, accounts=args.eval_accounts or args.accounts, cycles=cycles
-        )
+        report = evaluate(params, list(POLICIES), seeds=eval_seeds, accounts=eval_accounts, cycles=eval_cycles)
     truth = {}
     scale = report.accounts * report.cycles * DAYS_PER_CYCLE
     for name in POLICIES:
