@@ -520,6 +520,8 @@ def main() -> None:
     )
     args = parser.parse_args()
     params = load_params()
+    if args.ranking_truth and not args.ranking_only:
+        parser.error("--ranking-truth goes with --ranking-only (the full run replays its own targets)")
     if not 1 <= args.ope_days <= 60:  # uplift.response_days' own range (core/params.py)
         parser.error(f"--ope-days: 1 to 60 days, not {args.ope_days}")
     world_seeds = None

@@ -152,6 +152,11 @@ def test_uplift_benchmark_puts_the_ranking_to_the_evaluation_worlds():
     assert "ope_dr_rel_error_bau" not in figures  # the off-policy part is not run
 
 
+def test_uplift_benchmark_refuses_the_ranking_truth_without_ranking_only():
+    done = _run("uplift", "--ranking-truth")
+    assert done.returncode == 2 and "--ranking-truth goes with --ranking-only" in done.stderr
+
+
 @pytest.mark.parametrize("name", sorted(HELP_ONLY))
 def test_slow_benchmark_imports_and_parses_its_arguments(name):
     done = _run(name, "--help")
