@@ -93,7 +93,7 @@ VARIANTS = {
     "dr_own": ("calibrated", None, "upper_bound", "action", "own"),
     "dros_arm_own": ("calibrated", "optimistic", "upper_bound", "arm", "own"),
 }
-#: The long-horizon estimand (docs/uplift.md, "Measured"): each decision's response over OPE_DAYS (one statement
+#: The long-horizon estimand (docs/uplift_measured.md): each decision's response over OPE_DAYS (one statement
 #: cycle, a whole payday month) instead of the model's `uplift.response_days` (7), so a payment a contact only brings
 #: forward within the month counts in both arms. Its variants, all on a T-learner of that response calibrated as
 #: above (the inputs as in VARIANTS).
@@ -124,7 +124,7 @@ FQE_VARIANTS = {
     "fqe_dros_arm": ("fqe", "optimistic", "upper_bound", "arm", "logged"),
     "fqe_dros_plugin": ("fqe", "optimistic", "estimate", "action", "logged"),
 }
-#: `dr`: the declared estimator. History (docs/uplift.md, "Measured"): DRos on the calibrated 7-day model with the
+#: `dr`: the declared estimator. History (docs/uplift_measured.md): DRos on the calibrated 7-day model with the
 #: logged propensities (`dros`) was declared before its first measurement and measured +129% (contact everyone) and
 #: -21% (greedy); `dros_30d_arm` was declared in its place before its own first measurement and withdrawn when the
 #: measurement refuted its premise. The variants then located the error in the estimand's states: additive 7-day
@@ -167,10 +167,11 @@ FITTED_CONTINUATION_VARIANTS = _dr_and_dros("fqe_cycle_supfit")
 #: window's decisions per account-day, and that window (the log's last months, where the charged-off accounts it
 #: keeps showing have piled up) holds more charged-off decisions per account-day than the whole log does (on the
 #: default book 0.0632 against 0.0362; the declaration said "several times", from a 1,000-account smoke run's 1.8).
-#: Measured (one run, docs/uplift.md): +4.0% (business as usual), +10.0% (contact everyone: 10.03%), +5.9% (greedy);
-#: `fqe_cycle_supfit_dros` beside it +4.0%, +30.5%, +10.4%. Seven declarations, each before its own measurement but
-#: most after earlier ones were measured on the same worlds: `--log-seed` runs it on a log from another world. On
-#: `--log-seed 1`: +6.7%, +50.4%, +2.3% (contact everyone's +10.0% does not carry over; docs/uplift.md).
+#: Measured (one run, docs/uplift_measured.md): +4.0% (business as usual), +10.0% (contact everyone: 10.03%),
+#: +5.9% (greedy); `fqe_cycle_supfit_dros` beside it +4.0%, +30.5%, +10.4%. Seven declarations, each before its
+#: own measurement but most after earlier ones were measured on the same worlds: `--log-seed` runs it on a log from
+#: another world. On `--log-seed 1`: +6.7%, +50.4%, +2.3% (contact everyone's +10.0% does not carry over;
+#: docs/uplift_measured.md).
 MIXED_VARIANTS = _dr_and_dros("fqe_cycle_supfit_mix")
 DEFAULT = "fqe_cycle_supfit_mix_dros"
 #: The cycle-long fitted-Q estimates: each family of variants with its support check, its continuation and whether
